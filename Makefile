@@ -1,0 +1,92 @@
+# Developer / CI entry points for the waldur.keycloak collection.
+#   make test      everything: venv, unit, Keycloak, integration, sanity
+#   make demo      start Keycloak and run scripts/demo.sh
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+PYTHON ?= python3
+VENV ?= .venv
+KEYCLOAK_PORT ?= 18080
+PYTEST_ARGS ?=
+
+export KEYCLOAK_PORT
+
+COLLECTIONS_DIR := $(abspath $(VENV))/collections
+COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/waldur/keycloak
+VENV_STAMP := $(VENV)/.requirements.stamp
+KEYCLOAK := scripts/keycloak.sh
+
+# Environment in which tests see the collection as ansible_collections.waldur.keycloak.
+TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
+	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" \
+	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
+
+.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration sanity test demo clean
+
+help:
+	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration sanity test demo clean"
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements.txt requirements-test.txt
+	@start=$$(date +%s); \
+	if [ ! -x "$(VENV)/bin/python" ]; then $(PYTHON) -m venv "$(VENV)"; fi; \
+	"$(VENV)/bin/python" -m pip install -q --disable-pip-version-check -U pip; \
+	"$(VENV)/bin/python" -m pip install -q --disable-pip-version-check -r requirements-test.txt; \
+	touch "$@"; \
+	echo "venv ready in $$(( $$(date +%s) - start ))s"
+
+collection: venv
+	@mkdir -p "$(dir $(COLLECTION_LINK))"
+	@ln -sfn "$(CURDIR)" "$(COLLECTION_LINK)"
+	@echo "collection linked: $(COLLECTION_LINK) -> $(CURDIR)"
+
+keycloak-up:
+	@$(KEYCLOAK) up
+
+keycloak-down:
+	@$(KEYCLOAK) down
+
+keycloak-status:
+	@$(KEYCLOAK) status
+
+unit: collection
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/unit -q $(PYTEST_ARGS)
+
+integration: collection
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/integration -q $(PYTEST_ARGS)
+
+sanity: collection
+	VENV="$(VENV)" scripts/sanity.sh
+
+# Run every stage, time each one, always stop Keycloak, fail if any stage failed.
+test:
+	@failed=""; \
+	stage() { \
+		local name=$$1 start rc; start=$$(date +%s); \
+		echo "=== [$$name] start"; \
+		if $(MAKE) --no-print-directory "$$name"; then rc=0; else rc=$$?; fi; \
+		echo "=== [$$name] $$( [ $$rc = 0 ] && echo OK || echo "FAILED (exit $$rc)" ) in $$(( $$(date +%s) - start ))s"; \
+		[ $$rc = 0 ] || failed="$$failed $$name"; \
+		return $$rc; \
+	}; \
+	total=$$(date +%s); \
+	if stage venv && stage collection; then \
+		stage unit || true; \
+		if stage keycloak-up; then stage integration || true; fi; \
+		stage sanity || true; \
+	fi; \
+	stage keycloak-down || true; \
+	echo "=== total $$(( $$(date +%s) - total ))s"; \
+	if [ -n "$$failed" ]; then echo "=== FAILED stages:$$failed"; exit 1; fi; \
+	echo "=== all stages passed"
+
+demo: collection keycloak-up
+	eval "$$($(KEYCLOAK) env)"; \
+	$(TEST_ENV) bash scripts/demo.sh
+
+clean:
+	-$(KEYCLOAK) down
+	rm -rf "$(VENV)" .keycloak .pytest_cache

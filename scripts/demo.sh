@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The demo: run by `make demo`, which has started Keycloak and exported KEYCLOAK_*.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+: "${KEYCLOAK_URL:?run this through make demo}"
+export DEMO_DIR=${DEMO_DIR:-$PWD/.demo}
+export ANSIBLE_PYTHON_INTERPRETER=${ANSIBLE_PYTHON_INTERPRETER:-$(command -v python)}
+export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1}
+echo "Demo: a realm with two users, a declared store with two offerings, and the modules at work."
+echo "The store is written to $DEMO_DIR/offerings.yml."
+ansible-playbook -i localhost, playbooks/demo.yml

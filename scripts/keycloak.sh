@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# Manage a local, throw-away Keycloak (dev mode) for tests and demos.
+#
+# Usage: scripts/keycloak.sh up|down|status|logs|env|reset
+#
+#   up      fetch (Maven) + unpack Keycloak if needed, start it on 127.0.0.1,
+#           wait until ready and check that an admin token can be obtained.
+#           Reuses an already running instance started by this script.
+#   down    stop the instance this script started (TERM, then KILL after 30 s).
+#   status  print running/stopped; exit 0 if running and ready, 1 otherwise.
+#   logs    tail the server log (LOG_LINES, default 100; FOLLOW=1 to follow).
+#   env     print `export KEYCLOAK_URL=... KEYCLOAK_USERNAME=... KEYCLOAK_PASSWORD=...`
+#           (use: eval "$(scripts/keycloak.sh env)").
+#   reset   down + delete the dev database, so the next `up` starts empty.
+#
+# Environment (all optional):
+#   KEYCLOAK_VERSION        default 26.7.3
+#   KEYCLOAK_PORT           HTTP port, default 18080
+#   KEYCLOAK_MGMT_PORT      management (health) port, default 19000
+#   KEYCLOAK_ADMIN_USER     bootstrap admin user, default admin
+#   KEYCLOAK_ADMIN_PASSWORD bootstrap admin password, default waldur-kc-dev-pw (a value no test output contains: Ansible masks no_log values wherever they appear)
+#   KEYCLOAK_HOME_DIR       unpacked distribution, default
+#                           ${XDG_CACHE_HOME:-$HOME/.cache}/waldur-keycloak/keycloak-$KEYCLOAK_VERSION
+#   KEYCLOAK_STATE_DIR      pid file, log, dev database; default <repo>/.keycloak
+#   KEYCLOAK_START_TIMEOUT  seconds to wait for readiness, default 240
+#   JAVA_OPTS_KC_HEAP       heap options, default "-Xms256m -Xmx1g"
+#   MAVEN_REPO_LOCAL        Maven local repository (default ~/.m2/repository)
+#
+# Note: the bootstrap admin is only created when the dev database is new;
+# after changing KEYCLOAK_ADMIN_PASSWORD run `reset` first.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+
+KEYCLOAK_VERSION=${KEYCLOAK_VERSION:-26.7.3}
+KEYCLOAK_PORT=${KEYCLOAK_PORT:-18080}
+KEYCLOAK_MGMT_PORT=${KEYCLOAK_MGMT_PORT:-19000}
+KEYCLOAK_ADMIN_USER=${KEYCLOAK_ADMIN_USER:-admin}
+KEYCLOAK_ADMIN_PASSWORD=${KEYCLOAK_ADMIN_PASSWORD:-waldur-kc-dev-pw}
+KEYCLOAK_HOME_DIR=${KEYCLOAK_HOME_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/waldur-keycloak/keycloak-$KEYCLOAK_VERSION}
+KEYCLOAK_STATE_DIR=${KEYCLOAK_STATE_DIR:-$REPO_ROOT/.keycloak}
+KEYCLOAK_START_TIMEOUT=${KEYCLOAK_START_TIMEOUT:-240}
+JAVA_OPTS_KC_HEAP=${JAVA_OPTS_KC_HEAP:--Xms256m -Xmx1g}
+
+HOST=127.0.0.1
+BASE_URL="http://$HOST:$KEYCLOAK_PORT"
+READY_URL="http://$HOST:$KEYCLOAK_MGMT_PORT/health/ready"
+PID_FILE="$KEYCLOAK_STATE_DIR/keycloak.pid"
+LOG_FILE="$KEYCLOAK_STATE_DIR/keycloak.log"
+DB_DIR="$KEYCLOAK_STATE_DIR/h2"
+M2_REPO=${MAVEN_REPO_LOCAL:-$HOME/.m2/repository}
+DIST_ZIP="$M2_REPO/org/keycloak/keycloak-quarkus-dist/$KEYCLOAK_VERSION/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
+
+log() { printf '[keycloak] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# --- helpers -----------------------------------------------------------------
+
+# pid recorded in our pid file, if it is alive and looks like our Keycloak.
+our_pid() {
+    local pid
+    [[ -f $PID_FILE ]] || return 1
+    pid=$(<"$PID_FILE")
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    # Guard against pid reuse: the process must be (a shell running) kc.sh/java
+    # from our Keycloak home.
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -e "$KEYCLOAK_HOME_DIR" -e 'kc.sh' -e 'keycloak' \
+        || return 1
+    printf '%s\n' "$pid"
+}
+
+is_ready() {
+    local body
+    body=$(curl -fsS --max-time 5 "$READY_URL" 2>/dev/null) || return 1
+    [[ $body == *'"UP"'* ]]
+}
+
+port_in_use() {
+    # bash's /dev/tcp: succeeds if something accepts connections on the port.
+    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+}
+
+get_admin_token() {
+    curl -fsS --max-time 20 \
+        --data-urlencode "grant_type=password" \
+        --data-urlencode "client_id=admin-cli" \
+        --data-urlencode "username=$KEYCLOAK_ADMIN_USER" \
+        --data-urlencode "password=$KEYCLOAK_ADMIN_PASSWORD" \
+        "$BASE_URL/realms/master/protocol/openid-connect/token"
+}
+
+fetch_dist() {
+    if [[ -f $DIST_ZIP ]]; then
+        return 0
+    fi
+    command -v mvn >/dev/null || die "mvn not found (needed to fetch Keycloak $KEYCLOAK_VERSION)"
+    log "fetching org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip with Maven ..."
+    local repo_opt=()
+    [[ -n ${MAVEN_REPO_LOCAL:-} ]] && repo_opt=("-Dmaven.repo.local=$MAVEN_REPO_LOCAL")
+    mvn -q -B "${repo_opt[@]}" dependency:get \
+        -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" \
+        -Dtransitive=false </dev/null
+    [[ -f $DIST_ZIP ]] || die "Maven finished but $DIST_ZIP does not exist"
+}
+
+unpack_dist() {
+    if [[ -x $KEYCLOAK_HOME_DIR/bin/kc.sh ]]; then
+        return 0
+    fi
+    command -v unzip >/dev/null || die "unzip not found"
+    fetch_dist
+    local parent tmp
+    parent=$(dirname "$KEYCLOAK_HOME_DIR")
+    mkdir -p "$parent"
+    tmp=$(mktemp -d "$parent/.unpack.XXXXXX")
+    log "unpacking $DIST_ZIP -> $KEYCLOAK_HOME_DIR"
+    if ! unzip -q "$DIST_ZIP" -d "$tmp"; then
+        rm -rf "$tmp"
+        die "unzip of $DIST_ZIP failed"
+    fi
+    if [[ ! -x $tmp/keycloak-$KEYCLOAK_VERSION/bin/kc.sh ]]; then
+        rm -rf "$tmp"
+        die "unexpected layout in $DIST_ZIP (no keycloak-$KEYCLOAK_VERSION/bin/kc.sh)"
+    fi
+    # mv of a directory within one file system is atomic; if another process
+    # won the race, keep theirs.
+    if ! mv -T "$tmp/keycloak-$KEYCLOAK_VERSION" "$KEYCLOAK_HOME_DIR" 2>/dev/null; then
+        [[ -x $KEYCLOAK_HOME_DIR/bin/kc.sh ]] || { rm -rf "$tmp"; die "could not move Keycloak into $KEYCLOAK_HOME_DIR"; }
+    fi
+    rm -rf "$tmp"
+}
+
+# Stop the process group led by $1: TERM, wait up to 30 s, then KILL.
+stop_pid() {
+    local pid=$1 i
+    log "stopping Keycloak (pid $pid) ..."
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "still running after 30 s, sending KILL"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        sleep 0.5
+    fi
+    # Also reap any leftover member of the group (e.g. java after kc.sh exited).
+    kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+# --- commands ----------------------------------------------------------------
+
+cmd_up() {
+    local start pid
+    start=$(date +%s)
+    command -v curl >/dev/null || die "curl not found"
+
+    if pid=$(our_pid); then
+        if is_ready; then
+            log "Keycloak already running (pid $pid) at $BASE_URL, reusing it"
+            get_admin_token >/dev/null || die "running Keycloak does not accept $KEYCLOAK_ADMIN_USER's credentials (try: $0 reset)"
+            return 0
+        fi
+        log "pid $pid from $PID_FILE is alive but not ready; waiting for it"
+    else
+        rm -f "$PID_FILE"
+        command -v java >/dev/null || die "java not found (Keycloak $KEYCLOAK_VERSION needs Java 17+)"
+        port_in_use "$KEYCLOAK_PORT" && die "port $KEYCLOAK_PORT on $HOST is already in use by another process (set KEYCLOAK_PORT)"
+        port_in_use "$KEYCLOAK_MGMT_PORT" && die "port $KEYCLOAK_MGMT_PORT on $HOST is already in use by another process (set KEYCLOAK_MGMT_PORT)"
+
+        unpack_dist
+        mkdir -p "$KEYCLOAK_STATE_DIR" "$DB_DIR"
+        : >"$LOG_FILE"
+        log "starting Keycloak $KEYCLOAK_VERSION on $BASE_URL (management $HOST:$KEYCLOAK_MGMT_PORT), log: $LOG_FILE"
+
+        # setsid: own session/process group, so it survives this script and
+        # `down` can stop the whole group. The inner shell records its pid
+        # (= process group id) and then becomes kc.sh.
+        # shellcheck disable=SC2016  # $$ and $1 are for the inner shell
+        KC_BOOTSTRAP_ADMIN_USERNAME="$KEYCLOAK_ADMIN_USER" \
+        KC_BOOTSTRAP_ADMIN_PASSWORD="$KEYCLOAK_ADMIN_PASSWORD" \
+        JAVA_OPTS_KC_HEAP="$JAVA_OPTS_KC_HEAP" \
+            setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PID_FILE" \
+            "$KEYCLOAK_HOME_DIR/bin/kc.sh" start-dev \
+            --http-host="$HOST" \
+            --http-port="$KEYCLOAK_PORT" \
+            --http-management-host="$HOST" \
+            --http-management-port="$KEYCLOAK_MGMT_PORT" \
+            --health-enabled=true \
+            --db=dev-file \
+            --db-url="jdbc:h2:file:$DB_DIR/keycloakdb;NON_KEYWORDS=VALUE" \
+            </dev/null >>"$LOG_FILE" 2>&1 &
+        local i
+        for ((i = 0; i < 50; i++)); do
+            [[ -s $PID_FILE ]] && break
+            sleep 0.1
+        done
+        pid=$(<"$PID_FILE") || die "Keycloak did not write its pid file"
+    fi
+
+    local deadline=$((start + KEYCLOAK_START_TIMEOUT)) failure=""
+    until is_ready; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            failure="Keycloak process $pid exited before becoming ready"
+            break
+        fi
+        if (($(date +%s) >= deadline)); then
+            failure="Keycloak not ready after ${KEYCLOAK_START_TIMEOUT}s"
+            break
+        fi
+        sleep 1
+    done
+    if [[ -n $failure ]]; then
+        log "$failure; last 60 lines of $LOG_FILE:"
+        tail -n 60 "$LOG_FILE" >&2 || true
+        kill -0 "$pid" 2>/dev/null && stop_pid "$pid"
+        rm -f "$PID_FILE"
+        exit 1
+    fi
+
+    if ! get_admin_token >/dev/null; then
+        log "Keycloak is ready but no admin token for user '$KEYCLOAK_ADMIN_USER' (stale database? try: $0 reset)"
+        exit 1
+    fi
+    log "Keycloak ready at $BASE_URL (pid $pid), admin token OK, started in $(($(date +%s) - start))s"
+}
+
+cmd_down() {
+    local pid
+    if ! pid=$(our_pid); then
+        log "Keycloak not running (nothing to stop)"
+        rm -f "$PID_FILE"
+        return 0
+    fi
+    stop_pid "$pid"
+    rm -f "$PID_FILE"
+    log "stopped"
+}
+
+cmd_status() {
+    local pid
+    if pid=$(our_pid); then
+        if is_ready; then
+            echo "running (pid $pid, $BASE_URL, ready)"
+            return 0
+        fi
+        echo "running (pid $pid, $BASE_URL, NOT ready yet)"
+        return 1
+    fi
+    echo "stopped"
+    return 1
+}
+
+cmd_logs() {
+    [[ -f $LOG_FILE ]] || die "no log file at $LOG_FILE"
+    if [[ ${FOLLOW:-0} == 1 ]]; then
+        exec tail -n "${LOG_LINES:-100}" -f "$LOG_FILE"
+    fi
+    tail -n "${LOG_LINES:-100}" "$LOG_FILE"
+}
+
+cmd_env() {
+    printf 'export KEYCLOAK_URL=%q\n' "$BASE_URL"
+    printf 'export KEYCLOAK_USERNAME=%q\n' "$KEYCLOAK_ADMIN_USER"
+    printf 'export KEYCLOAK_PASSWORD=%q\n' "$KEYCLOAK_ADMIN_PASSWORD"
+}
+
+cmd_reset() {
+    cmd_down
+    rm -rf "$DB_DIR"
+    log "dev database removed ($DB_DIR)"
+}
+
+case ${1:-} in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    logs) cmd_logs ;;
+    env) cmd_env ;;
+    reset) cmd_reset ;;
+    *)
+        echo "usage: $0 up|down|status|logs|env|reset" >&2
+        exit 2
+        ;;
+esac

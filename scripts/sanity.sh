@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Run `ansible-test sanity` on a clean copy of the collection (no ignore file).
+#
+# ansible-test needs the collection at .../ansible_collections/waldur/keycloak,
+# so the tracked and untracked-but-not-ignored files are copied into a temp
+# tree laid out like that, which is also made a git repository (ansible-test
+# uses git to list the files it checks).
+#
+# Environment:
+#   VENV                 virtualenv with ansible-core (default .venv; `make venv`)
+#   SANITY_PYTHON        Python version to test with (default 3.11)
+#   SANITY_ARGS          extra arguments for ansible-test sanity (e.g. "--test pep8")
+#   SANITY_KEEP=1        keep the temp tree (its path is printed)
+#   SANITY_EXTRA_DIR     directory whose content is copied over the temp tree
+#                        (only for trying the script out; never used by CI)
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+cd "$REPO_ROOT"
+
+VENV=${VENV:-.venv}
+VENV=$(cd "$VENV" 2>/dev/null && pwd) || { echo "sanity: virtualenv '${VENV}' not found; run 'make venv'" >&2; exit 1; }
+SANITY_PYTHON=${SANITY_PYTHON:-3.11}
+ANSIBLE_TEST="$VENV/bin/ansible-test"
+[[ -x $ANSIBLE_TEST ]] || { echo "sanity: $ANSIBLE_TEST not found; run 'make venv'" >&2; exit 1; }
+
+# ansible-test looks for pythonX.Y on PATH: make it find the venv's.
+export PATH="$VENV/bin:$PATH"
+
+# ansible-test runs each sanity test that has requirements in its own
+# virtualenv (~/.ansible/test/venv/sanity.*), created without pip, and
+# bootstraps pip there with a get-pip.py downloaded from a host this machine
+# cannot reach. A script already in its cache is used instead: put our
+# offline stand-in there (it installs the same pip version from PyPI).
+pip_version=$("$VENV/bin/python" -c '
+import types
+from ansible_test._internal.python_requirements import get_venv_packages
+print(get_venv_packages(types.SimpleNamespace(version="'"$SANITY_PYTHON"'"))["pip"])')
+get_pip_cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+if [[ ! -f $get_pip_cache ]]; then
+    mkdir -p "$(dirname "$get_pip_cache")"
+    cp "$SCRIPT_DIR/ansible_test_get_pip.py" "$get_pip_cache.tmp"
+    mv "$get_pip_cache.tmp" "$get_pip_cache"
+    echo "sanity: installed pip bootstrap stand-in at $get_pip_cache" >&2
+fi
+
+TMP_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/waldur-keycloak-sanity.XXXXXX")
+cleanup() {
+    if [[ ${SANITY_KEEP:-0} == 1 ]]; then
+        echo "sanity: kept $TMP_ROOT" >&2
+    else
+        rm -rf "$TMP_ROOT"
+    fi
+}
+trap cleanup EXIT
+
+DEST="$TMP_ROOT/ansible_collections/waldur/keycloak"
+mkdir -p "$DEST"
+
+# Files to test: tracked + untracked-but-not-ignored, minus local state and
+# build output. Without git (e.g. an unpacked tarball) fall back to find.
+list_files() {
+    if git -C "$REPO_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git -C "$REPO_ROOT" ls-files -z --cached --others --exclude-standard
+    else
+        find . -type f -not -path './.git/*' -printf '%P\0'
+    fi
+}
+list_files \
+    | grep -zv -E '^(\.venv|\.keycloak|\.git|tests/output|build|dist|bench/out)(/|$)' \
+    | grep -zv -E '(^|/)(__pycache__/|[^/]*\.py[co]$)' \
+    | grep -zv -E '^[^/]*\.tar\.gz$' \
+    | while IFS= read -r -d '' f; do
+        # skip files deleted from the work tree but still in the index
+        [[ -e $f || -L $f ]] && printf '%s\0' "$f"
+    done \
+    | tar --null --no-recursion -T - -cf - \
+    | tar -xf - -C "$DEST"
+
+if [[ -n ${SANITY_EXTRA_DIR:-} ]]; then
+    echo "sanity: overlaying $SANITY_EXTRA_DIR (test-only)" >&2
+    cp -a "$SANITY_EXTRA_DIR/." "$DEST/"
+fi
+
+# ansible-test lists the files under test with git when it finds a repository
+# (otherwise it walks the tree); a fresh repository with everything added
+# gives it exactly the copied files.
+(
+    cd "$DEST"
+    git init -q
+    git add -A
+) >/dev/null
+
+cd "$DEST"
+echo "sanity: ansible-test sanity --python $SANITY_PYTHON in $DEST" >&2
+set +e
+# shellcheck disable=SC2086  # SANITY_ARGS is a list of words on purpose
+"$ANSIBLE_TEST" sanity --python "$SANITY_PYTHON" --color=no --requirements ${SANITY_ARGS:-}
+rc=$?
+set -e
+echo "sanity: ansible-test exited $rc" >&2
+exit $rc
