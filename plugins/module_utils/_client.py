@@ -1,0 +1,441 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""A small Keycloak Admin REST client.
+
+It knows groups, users and tokens, and nothing of offerings. One instance
+logs in once and reuses its token and its keep-alive connections for every
+call; modules, the inventory plugin, benchmarks and tests share it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import threading
+import time
+import traceback
+
+from ansible.module_utils.six.moves.urllib.parse import quote
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+
+# Methods that may be sent again after a lost answer without changing the
+# outcome. POST is not among them; callers that know better (a create that
+# recovers from a 409 by looking the group up) opt in per call.
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
+RETRY_STATUSES = frozenset((502, 503, 504))
+DEFAULT_PAGE_SIZE = 100
+ERROR_TEXT_LIMIT = 300
+
+
+class KeycloakError(Exception):
+    """Every failure of the client: a one-line message and the HTTP status, if any.
+
+    The message never holds a password, a client secret or a token.
+    """
+
+    def __init__(self, message, status=None):
+        message = " ".join(str(message).split())
+        super(KeycloakError, self).__init__(message)
+        self.message = message
+        self.status = status
+
+    @property
+    def is_conflict(self):
+        return self.status == 409
+
+    @property
+    def is_not_found(self):
+        return self.status == 404
+
+    @property
+    def is_forbidden(self):
+        return self.status == 403
+
+
+def _error_text(response):
+    """Keycloak's own words for an error, from any of its body shapes."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        # 409 bodies come as {"errorMessage": ...} or {"error": "conflict", "error_description": ...}
+        for key in ("errorMessage", "error_description", "error"):
+            if body.get(key):
+                return str(body[key])
+    text = (response.text or "").strip()
+    return text or response.reason or ""
+
+
+def _short(exc):
+    """The most specific line of a requests exception, without its wrapper noise."""
+    text = str(exc)
+    # urllib3 nests the real cause at the end: "... (Caused by NewConnectionError(...: [Errno 111] Connection refused'))"
+    if "] " in text and "Errno" in text:
+        text = text[text.rindex("] ") + 2:].rstrip("')\" ")
+    return text[:ERROR_TEXT_LIMIT]
+
+
+def path_segment(value):
+    return quote(str(value), safe="")
+
+
+class KeycloakClient(object):
+    """Keycloak Admin REST API over one keep-alive session.
+
+    Authentication is one of: a password grant (username/password, optionally
+    with a client secret), a client-credentials grant (client secret alone), or
+    a ready-made bearer token. Tokens are refreshed before they expire (admin
+    tokens of the master realm live 60 seconds) and re-obtained once on a 401.
+    """
+
+    def __init__(self, url, auth_realm="master", client_id="admin-cli", client_secret=None,
+                 username=None, password=None, token=None, validate_certs=True, ca_path=None,
+                 timeout=10, retries=3, backoff=0.5, page_size=DEFAULT_PAGE_SIZE, pool_size=10,
+                 session=None):
+        if not url:
+            raise KeycloakError("auth_keycloak_url is required (or set KEYCLOAK_URL)")
+        if not token and not username and not client_secret:
+            raise KeycloakError("no credentials: give auth_username and auth_password, "
+                                "auth_client_secret, or token")
+        if username and not password:
+            raise KeycloakError("auth_password is required with auth_username")
+        self.base_url = url.rstrip("/")
+        self.auth_realm = auth_realm or "master"
+        self.client_id = client_id or "admin-cli"
+        self._client_secret = client_secret
+        self._username = username
+        self._password = password
+        self._static_token = token
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.page_size = page_size
+        self.request_count = 0
+        self._token = token
+        self._token_expires_at = None
+        self._refresh_token = None
+        self._refresh_expires_at = None
+        self._token_lock = threading.Lock()
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        session.verify = (ca_path or True) if validate_certs else False
+        session.headers["User-Agent"] = "waldur.keycloak"
+        self.session = session
+
+    # ---------------------------------------------------------------- tokens
+
+    @property
+    def can_authenticate(self):
+        return bool(self._username or self._client_secret)
+
+    def _token_url(self):
+        return "%s/realms/%s/protocol/openid-connect/token" % (self.base_url, path_segment(self.auth_realm))
+
+    def _grant(self):
+        data = {"client_id": self.client_id}
+        if self._client_secret:
+            data["client_secret"] = self._client_secret
+        if self._refresh_token and self._refresh_expires_at and time.monotonic() < self._refresh_expires_at:
+            data.update(grant_type="refresh_token", refresh_token=self._refresh_token)
+        elif self._username:
+            data.update(grant_type="password", username=self._username, password=self._password)
+        else:
+            data["grant_type"] = "client_credentials"
+        return data
+
+    def _obtain_token(self):
+        data = self._grant()
+        response = self._send("POST", self._token_url(), data=data, retry=True)
+        if response.status_code >= 400 and data["grant_type"] == "refresh_token":
+            # The refresh token was revoked or its session ended: log in afresh.
+            self._refresh_token = None
+            data = self._grant()
+            response = self._send("POST", self._token_url(), data=data, retry=True)
+        if response.status_code >= 400:
+            who = ("user '%s'" % self._username) if self._username else ("client '%s'" % self.client_id)
+            raise KeycloakError("authentication failed for %s in realm '%s' at %s: %s"
+                                % (who, self.auth_realm, self.base_url, _error_text(response)),
+                                status=response.status_code)
+        try:
+            payload = response.json()
+            token = payload["access_token"]
+        except (ValueError, KeyError, TypeError):
+            raise KeycloakError("authentication at %s returned no access token (is this a Keycloak server?)"
+                                % self.base_url, status=response.status_code)
+        now = time.monotonic()
+        lifetime = float(payload.get("expires_in") or 60)
+        # Refresh a little early: a token that expires in flight costs a 401 round trip.
+        self._token_expires_at = now + lifetime - min(10.0, lifetime / 5.0)
+        self._refresh_token = payload.get("refresh_token")
+        refresh_lifetime = float(payload.get("refresh_expires_in") or 0)
+        self._refresh_expires_at = now + refresh_lifetime - min(10.0, refresh_lifetime / 5.0) if refresh_lifetime else None
+        self._token = token
+
+    def _current_token(self, stale=None):
+        with self._token_lock:
+            if not self.can_authenticate:
+                return self._token
+            if stale is not None and stale == self._token:
+                self._token = None
+            if self._token is None or time.monotonic() >= (self._token_expires_at or 0):
+                self._obtain_token()
+            return self._token
+
+    def login(self):
+        """Obtain a token now, so that bad credentials fail before any work is planned."""
+        self._current_token()
+        return self
+
+    # ----------------------------------------------------------------- HTTP
+
+    def _send(self, method, url, retry, **kwargs):
+        attempt = 0
+        while True:
+            self.request_count += 1
+            try:
+                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise KeycloakError("TLS error talking to %s: %s (set ca_path to the CA that signed the "
+                                    "server certificate)" % (self.base_url, _short(exc)))
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if retry and attempt < self.retries:
+                    attempt += 1
+                    time.sleep(self.backoff * (2 ** (attempt - 1)))
+                    continue
+                raise KeycloakError("cannot reach Keycloak at %s: %s" % (self.base_url, _short(exc)))
+            if response.status_code in RETRY_STATUSES and retry and attempt < self.retries:
+                attempt += 1
+                time.sleep(self.backoff * (2 ** (attempt - 1)))
+                continue
+            return response
+
+    def request(self, method, path, params=None, json=None, retry=None):
+        """Send one admin API call; return the response or raise KeycloakError.
+
+        ``path`` starts below the server root, e.g. ``/admin/realms/x/groups``.
+        """
+        if retry is None:
+            retry = method in IDEMPOTENT_METHODS
+        url = self.base_url + path
+        token = self._current_token()
+        reauthenticated = False
+        while True:
+            response = self._send(method, url, retry, params=params, json=json,
+                                  headers={"Authorization": "Bearer %s" % token})
+            if response.status_code == 401 and not reauthenticated and self.can_authenticate:
+                reauthenticated = True
+                token = self._current_token(stale=token)
+                continue
+            if response.status_code >= 400:
+                raise KeycloakError("Keycloak answered %s to %s %s: %s" % (
+                    response.status_code, method, path, _error_text(response)[:ERROR_TEXT_LIMIT]),
+                    status=response.status_code)
+            return response
+
+    def get_json(self, path, params=None):
+        return self.request("GET", path, params=params).json()
+
+    def get_json_or_none(self, path, params=None):
+        try:
+            return self.get_json(path, params)
+        except KeycloakError as exc:
+            if exc.is_not_found:
+                return None
+            raise
+
+    def paged(self, path, params=None, page_size=None):
+        """Every item of a list endpoint, page by page with first/max until a short page.
+
+        Server defaults differ per endpoint (/children: 10, /members: 100) and are
+        never relied upon.
+        """
+        size = page_size or self.page_size
+        first = 0
+        while True:
+            query = dict(params or {})
+            query.update(first=first, max=size)
+            page = self.get_json(path, query)
+            yield from page
+            if len(page) < size:
+                return
+            first += size
+
+    def realm_path(self, realm, *parts):
+        return "/admin/realms/%s%s" % (path_segment(realm), "".join("/" + path_segment(p) for p in parts))
+
+    # ---------------------------------------------------------------- server
+
+    def server_version(self):
+        """Keycloak's version, or None when this account may not see server info."""
+        try:
+            info = self.get_json("/admin/serverinfo")
+        except KeycloakError as exc:
+            if exc.status in (401, 403, 404):
+                return None
+            raise
+        return (info.get("systemInfo") or {}).get("version")
+
+    def get_realm(self, realm):
+        return self.get_json_or_none(self.realm_path(realm))
+
+    # ---------------------------------------------------------------- groups
+
+    def list_groups(self, realm, search=None, exact=False, brief=True):
+        """Top-level groups; with ``search``, Keycloak's match at any depth (re-check names)."""
+        params = {"briefRepresentation": str(bool(brief)).lower()}
+        if search:
+            params.update(search=search, exact=str(bool(exact)).lower(), populateHierarchy="false")
+        return list(self.paged(self.realm_path(realm, "groups"), params))
+
+    def group_children(self, realm, group_id, brief=True, search=None):
+        params = {"briefRepresentation": str(bool(brief)).lower()}
+        if search:
+            params.update(search=search, exact="true")
+        return list(self.paged(self.realm_path(realm, "groups", group_id, "children"), params))
+
+    def get_group(self, realm, group_id):
+        """The full group representation, or None when there is no such group."""
+        if not group_id:
+            return None
+        return self.get_json_or_none(self.realm_path(realm, "groups", group_id))
+
+    def group_by_path(self, realm, path):
+        """The group at ``/a/b/c``, or None."""
+        segments = [s for s in path.split("/") if s]
+        if not segments:
+            return None
+        url = self.realm_path(realm) + "/group-by-path/" + "/".join(path_segment(s) for s in segments)
+        return self.get_json_or_none(url)
+
+    def find_child_group(self, realm, parent_id, name):
+        """The group named exactly ``name`` under ``parent_id`` (None: the realm root)."""
+        if parent_id:
+            candidates = self.group_children(realm, parent_id, search=name)
+        else:
+            candidates = [g for g in self.list_groups(realm, search=name, exact=True)
+                          if g.get("path") == "/" + name]
+        # Keycloak's search is a substring match on some releases and ignored on
+        # others: the name is always checked here.
+        for group in candidates:
+            if group.get("name") == name:
+                return group
+        return None
+
+    def create_group(self, realm, name, parent_id=None, attributes=None, exist_ok=False):
+        """Create a group at the root or under ``parent_id``; return ``(id, created)``.
+
+        A sibling with the same name answers 409. With ``exist_ok`` that group is
+        looked up and returned instead, which also makes a retried POST whose first
+        answer was lost safe: it never leaves a duplicate behind.
+        """
+        body = {"name": name}
+        if attributes:
+            body["attributes"] = attributes
+        path = self.realm_path(realm, "groups", parent_id, "children") if parent_id else self.realm_path(realm, "groups")
+        try:
+            response = self.request("POST", path, json=body, retry=exist_ok)
+        except KeycloakError as exc:
+            if exc.is_conflict and exist_ok:
+                existing = self.find_child_group(realm, parent_id, name)
+                if existing:
+                    return existing["id"], False
+            raise
+        location = response.headers.get("Location", "")
+        group_id = location.rstrip("/").rsplit("/", 1)[-1] if location else None
+        if not group_id:
+            try:
+                group_id = response.json().get("id")
+            except (ValueError, AttributeError):
+                group_id = None
+        if not group_id:
+            existing = self.find_child_group(realm, parent_id, name)
+            if not existing:
+                raise KeycloakError("Keycloak created group '%s' but did not say its id" % name)
+            group_id = existing["id"]
+        return group_id, True
+
+    def update_group(self, realm, group_id, changes):
+        """Change some fields of a group, sending back the whole representation.
+
+        A PUT replaces every attribute and clears an absent description, so the
+        current representation is read first and only ``changes`` differ.
+        """
+        current = self.get_group(realm, group_id)
+        if current is None:
+            raise KeycloakError("group %s not found in realm '%s'" % (group_id, realm), status=404)
+        representation = dict(current)
+        representation.pop("subGroups", None)
+        representation.update(changes)
+        self.request("PUT", self.realm_path(realm, "groups", group_id), json=representation)
+        return representation
+
+    def delete_group(self, realm, group_id, missing_ok=True):
+        """Delete a group; return False when it was already gone (and ``missing_ok``)."""
+        try:
+            self.request("DELETE", self.realm_path(realm, "groups", group_id))
+        except KeycloakError as exc:
+            if exc.is_not_found and missing_ok:
+                return False
+            raise
+        return True
+
+    def group_members(self, realm, group_id, brief=True):
+        return list(self.paged(self.realm_path(realm, "groups", group_id, "members"),
+                               {"briefRepresentation": str(bool(brief)).lower()}))
+
+    # ----------------------------------------------------------------- users
+
+    def search_users(self, realm, query, limit=25):
+        """Users whose username, email, first or last name contains ``query``."""
+        params = {"search": query, "first": 0, "max": int(limit), "briefRepresentation": "true"}
+        return self.get_json(self.realm_path(realm, "users"), params)
+
+    def user_by_username(self, realm, username):
+        """The user with exactly this username (Keycloak keeps them lower-case), or None."""
+        wanted = username.lower()
+        users = self.get_json(self.realm_path(realm, "users"),
+                              {"username": username, "exact": "true", "briefRepresentation": "true"})
+        for user in users:
+            if (user.get("username") or "").lower() == wanted:
+                return user
+        return None
+
+    def add_user_to_group(self, realm, user_id, group_id):
+        self.request("PUT", self.realm_path(realm, "users", user_id, "groups", group_id))
+
+    def remove_user_from_group(self, realm, user_id, group_id):
+        self.request("DELETE", self.realm_path(realm, "users", user_id, "groups", group_id))
+
+
+def client_from_params(params, **overrides):
+    """A client from the shared auth options (see the ``auth`` doc fragment)."""
+    options = dict(
+        url=params.get("auth_keycloak_url"),
+        auth_realm=params.get("auth_realm"),
+        client_id=params.get("auth_client_id"),
+        client_secret=params.get("auth_client_secret"),
+        username=params.get("auth_username"),
+        password=params.get("auth_password"),
+        token=params.get("token"),
+        validate_certs=params.get("validate_certs", True),
+        ca_path=params.get("ca_path"),
+        timeout=params.get("connection_timeout") or 10,
+    )
+    options.update(overrides)
+    return KeycloakClient(**options)

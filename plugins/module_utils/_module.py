@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one base every module of this collection is built on.
+
+It owns the shared options (auth, store, offering), the checks for missing
+libraries, the lazily built client and store, and the mapping of every known
+error to a one-line ``fail_json``. A module is an argument spec plus a call
+into the service.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    KeycloakError,
+    client_from_params,
+)
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
+    HAS_PYYAML,
+    PYYAML_IMPORT_ERROR,
+    Store,
+    StoreError,
+)
+from ansible_collections.waldur.keycloak.plugins.module_utils._plan import PlanError, execute
+from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups, ServiceError
+
+
+def auth_argument_spec():
+    return dict(
+        auth_keycloak_url=dict(type="str", aliases=["url"], no_log=False, fallback=(env_fallback, ["KEYCLOAK_URL"])),
+        auth_realm=dict(type="str", default="master", fallback=(env_fallback, ["KEYCLOAK_AUTH_REALM"])),
+        auth_client_id=dict(type="str", default="admin-cli", fallback=(env_fallback, ["KEYCLOAK_CLIENT_ID"])),
+        auth_client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["KEYCLOAK_CLIENT_SECRET"])),
+        auth_username=dict(type="str", aliases=["username"], fallback=(env_fallback, ["KEYCLOAK_USERNAME"])),
+        auth_password=dict(type="str", no_log=True, aliases=["password"],
+                           fallback=(env_fallback, ["KEYCLOAK_PASSWORD"])),
+        token=dict(type="str", no_log=True, fallback=(env_fallback, ["KEYCLOAK_TOKEN"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["KEYCLOAK_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["KEYCLOAK_CA_PATH"])),
+        connection_timeout=dict(type="int", default=10, fallback=(env_fallback, ["KEYCLOAK_TIMEOUT"])),
+    )
+
+
+def store_argument_spec():
+    return dict(store=dict(type="path", fallback=(env_fallback, ["WALDUR_KEYCLOAK_STORE"])))
+
+
+def offering_argument_spec(required=False):
+    return dict(offering=dict(type="str", aliases=["offering_uuid"], required=required))
+
+
+class KeycloakModule(object):
+    """AnsibleModule with this collection's shared options and error handling."""
+
+    def __init__(self, argument_spec, use_auth=True, use_store=True, use_offering=True, **kwargs):
+        spec = {}
+        if use_auth:
+            spec.update(auth_argument_spec())
+        if use_store:
+            spec.update(store_argument_spec())
+        if use_offering:
+            spec.update(offering_argument_spec())
+        spec.update(argument_spec)
+        kwargs.setdefault("supports_check_mode", True)
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        if use_auth and not HAS_REQUESTS:
+            self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        if use_store and not HAS_PYYAML:
+            self.module.fail_json(msg=missing_required_lib("PyYAML"), exception=PYYAML_IMPORT_ERROR)
+        self._clients = {}
+        self._store = None
+
+    # The client and the store are built on first use, so that a task that
+    # needs only one of them never touches the other.
+
+    def client(self, url=None):
+        """A logged-in client; ``url`` is the offering's, used when no auth_keycloak_url is given."""
+        url = self.params.get("auth_keycloak_url") or url
+        if url not in self._clients:
+            self._clients[url] = client_from_params(self.params, url=url).login()
+        return self._clients[url]
+
+    @property
+    def store(self):
+        if self._store is None:
+            self._store = Store(self.params.get("store"))
+        return self._store
+
+    def service(self):
+        """The domain service over the store's current data."""
+        return OfferingGroups(self.store.load(), client_for=self.client)
+
+    def apply(self, plan):
+        """Execute ``plan`` (or, in check mode, only show it); return the result and the run context.
+
+        The result always holds ``plan`` (the operations, in order) and ``diff``:
+        check mode and apply mode report them from the same plan.
+        """
+        ctx, _store_changed = execute(plan, self.store, self.check_mode)
+        result = {
+            "changed": plan.changed,
+            "plan": plan.describe(ctx),
+            "diff": plan.diff(ctx, self.store.display_path),
+        }
+        return result, ctx
+
+    def run(self, action):
+        """Run ``action()`` and exit with its result dict, or fail with a one-line message."""
+        try:
+            result = action()
+        except ServiceError as exc:
+            self.module.fail_json(msg=exc.message, **exc.result)
+        except PlanError as exc:
+            self.module.fail_json(msg=exc.message, done=exc.done, failed=exc.failed)
+        except (KeycloakError, StoreError) as exc:
+            self.module.fail_json(msg=exc.message)
+        except Exception as exc:  # pylint: disable=broad-except
+            # Still one line for the user; the traceback is there for -vvv.
+            self.module.fail_json(msg="unexpected error: %s: %s" % (type(exc).__name__, " ".join(str(exc).split())),
+                                  exception=traceback.format_exc())
+        result.setdefault("changed", False)
+        self.module.exit_json(**result)

@@ -1,0 +1,331 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Plans and the runner that carries them out.
+
+The service describes every change as a Plan: remote operations (on
+Keycloak) in order, then record changes (on the store). Check mode returns
+the plan; apply mode executes the very same plan, so the two cannot
+disagree. A value that only exists once an operation ran (the id of a group
+created in this run) is a Ref, shown as "(known after apply)" until then.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
+
+KNOWN_AFTER_APPLY = "(known after apply)"
+
+
+class PlanError(Exception):
+    """A remote operation failed part-way; what was done is recorded, the rest is not."""
+
+    def __init__(self, message, done, failed):
+        super(PlanError, self).__init__(message)
+        self.message = message
+        self.done = done
+        self.failed = failed
+
+
+class Ref(object):
+    """A value produced by a remote operation of the same plan."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def __eq__(self, other):
+        return isinstance(other, Ref) and other.key == self.key
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __repr__(self):
+        return "Ref(%r)" % self.key
+
+
+class RunContext(object):
+    def __init__(self, check_mode):
+        self.check_mode = check_mode
+        self.values = {}
+
+    def resolve(self, value, for_display=False):
+        if isinstance(value, Ref):
+            if value.key in self.values:
+                return self.values[value.key]
+            # Placeholders stay distinct, so that the store's checks (one link per
+            # remote group) hold in check mode just as they will after apply.
+            return KNOWN_AFTER_APPLY if for_display else "%s %s" % (KNOWN_AFTER_APPLY, value.key)
+        if isinstance(value, dict):
+            return dict((k, self.resolve(v, for_display)) for k, v in value.items())
+        if isinstance(value, list):
+            return [self.resolve(v, for_display) for v in value]
+        return value
+
+
+# ---------------------------------------------------------- remote operations
+
+class RemoteOperation(object):
+    action = None
+
+    def __init__(self, client, realm, target, **details):
+        self.client = client
+        self.realm = realm
+        self.target = target
+        self.details = details
+
+    def describe(self, ctx):
+        entry = {"action": self.action, "target": self.target, "realm": self.realm}
+        entry.update(ctx.resolve(self.details, for_display=True))
+        return entry
+
+    def run(self, ctx):
+        raise NotImplementedError
+
+
+class CreateGroup(RemoteOperation):
+    """Create a group (or adopt the one that appeared meanwhile: 409 means it exists)."""
+
+    action = "create_group"
+
+    def __init__(self, client, realm, path, name, parent_id, attributes=None):
+        super(CreateGroup, self).__init__(client, realm, path, name=name)
+        self.parent_id = parent_id
+        self.attributes = attributes
+        self.ref = Ref("create_group %s" % path)
+
+    def run(self, ctx):
+        group_id, _created = self.client.create_group(
+            self.realm, self.details["name"], parent_id=ctx.resolve(self.parent_id),
+            attributes=self.attributes, exist_ok=True)
+        ctx.values[self.ref.key] = group_id
+
+
+class RenameGroup(RemoteOperation):
+    action = "rename_group"
+
+    def __init__(self, client, realm, path, group_id, old_name, new_name):
+        super(RenameGroup, self).__init__(client, realm, path, id=group_id, name=[old_name, new_name])
+
+    def run(self, ctx):
+        self.client.update_group(self.realm, self.details["id"], {"name": self.details["name"][1]})
+
+
+class DeleteGroup(RemoteOperation):
+    action = "delete_group"
+
+    def __init__(self, client, realm, path, group_id, members=None):
+        super(DeleteGroup, self).__init__(client, realm, path, id=group_id, members=sorted(members or []))
+
+    def run(self, ctx):
+        # Deleting the group ends every membership in it in the same call.
+        self.client.delete_group(self.realm, self.details["id"], missing_ok=True)
+
+
+class AddMember(RemoteOperation):
+    action = "add_member"
+
+    def __init__(self, client, realm, path, group_id, username, user_id):
+        super(AddMember, self).__init__(client, realm, path, username=username)
+        self.group_id = group_id
+        self.user_id = user_id
+
+    def run(self, ctx):
+        self.client.add_user_to_group(self.realm, self.user_id, ctx.resolve(self.group_id))
+
+
+class RemoveMember(RemoteOperation):
+    action = "remove_member"
+
+    def __init__(self, client, realm, path, group_id, username, user_id):
+        super(RemoveMember, self).__init__(client, realm, path, username=username)
+        self.group_id = group_id
+        self.user_id = user_id
+
+    def run(self, ctx):
+        self.client.remove_user_from_group(self.realm, self.user_id, ctx.resolve(self.group_id))
+
+
+# ----------------------------------------------------------- record changes
+
+def _members_by_name(record):
+    return dict((m["username"].lower(), m) for m in (record or {}).get("members") or [])
+
+
+class RecordChange(object):
+    """One group record of the store, from ``before`` to ``after`` (None: absent)."""
+
+    def __init__(self, before, after, needs=()):
+        self.before = copy.deepcopy(before) if before else None
+        self.after = after
+        self.needs = list(needs)
+
+    @property
+    def uuid(self):
+        return (self.after or self.before)["uuid"]
+
+    @property
+    def action(self):
+        if self.before is None:
+            return "create_record"
+        if self.after is None:
+            return "delete_record"
+        old, new = self.before.get("backend_id") or "", self.after.get("backend_id") or ""
+        if old != new:
+            return "link" if new else "unlink"
+        return "update_record"
+
+    def changed_fields(self):
+        if self.before is None or self.after is None:
+            return []
+        return sorted(k for k in self.after if k not in ("members", "modified")
+                      and self.after.get(k) != self.before.get(k))
+
+    def member_changes(self):
+        before, after = _members_by_name(self.before), _members_by_name(self.after)
+        added = sorted(after[k]["username"] for k in after if k not in before)
+        removed = sorted(before[k]["username"] for k in before if k not in after)
+        updated = sorted(after[k]["username"] for k in after if k in before and after[k] != before[k])
+        return added, removed, updated
+
+    @property
+    def changed(self):
+        if self.before is None or self.after is None:
+            return True
+        return bool(self.changed_fields()) or any(self.member_changes())
+
+    def describe(self, ctx):
+        entry = {"action": self.action, "target": self.uuid}
+        fields = self.changed_fields()
+        if fields:
+            entry["changes"] = dict((k, [self.before.get(k), ctx.resolve(self.after.get(k), for_display=True)])
+                                    for k in fields)
+        added, removed, updated = self.member_changes()
+        if self.after is not None and (added or removed or updated):
+            entry["members"] = {"added": added, "removed": removed, "updated": updated}
+        return entry
+
+    def apply(self, editor, ctx):
+        if self.after is None:
+            editor.remove_group(self.uuid)
+            return
+        after = ctx.resolve(self.after)
+        if self.before is None:
+            editor.put_group(self.uuid, dict((k, v) for k, v in after.items() if k != "members"))
+        else:
+            fields = dict((k, after[k]) for k in self.changed_fields())
+            if fields:
+                fields["modified"] = after["modified"]
+            editor.put_group(self.uuid, fields)
+        before_members = _members_by_name(self.before)
+        after_members = _members_by_name(after)
+        for key, member in after_members.items():
+            if before_members.get(key) != member:
+                editor.put_member(self.uuid, member)
+        for key, member in before_members.items():
+            if key not in after_members:
+                editor.remove_member(self.uuid, member["username"])
+
+
+class Plan(object):
+    """Remote operations in order, then the record changes that follow from them."""
+
+    def __init__(self):
+        self.remote = []
+        self.records = []
+
+    def add(self, operation):
+        self.remote.append(operation)
+        return operation
+
+    def record(self, before, after, needs=()):
+        change = RecordChange(before, after, needs)
+        if change.changed:
+            self.records.append(change)
+        return change
+
+    @property
+    def changed(self):
+        return bool(self.remote or self.records)
+
+    def describe(self, ctx):
+        return [op.describe(ctx) for op in self.remote] + [rc.describe(ctx) for rc in self.records]
+
+    def diff(self, ctx, store_path):
+        """Ansible diffs: each record before and after, and the remote operations."""
+        diffs = []
+        for change in self.records:
+            diffs.append({
+                "before_header": "%s: group %s" % (store_path, change.uuid),
+                "after_header": "%s: group %s" % (store_path, change.uuid),
+                "before": _diff_text(change.before),
+                "after": _diff_text(ctx.resolve(change.after, for_display=True) if change.after else None),
+            })
+        if self.remote:
+            diffs.append({
+                "before_header": "keycloak",
+                "after_header": "keycloak",
+                "before": "",
+                "after": "".join(_operation_line(op.describe(ctx)) for op in self.remote),
+            })
+        return diffs
+
+
+def _diff_text(record):
+    if not record:
+        return ""
+    lines = []
+    for key in sorted(record):
+        if key == "members":
+            lines.append("members:\n")
+            for member in sorted(record["members"], key=lambda m: m["username"].lower()):
+                lines.append("  - %s\n" % ", ".join("%s: %s" % (k, member[k]) for k in sorted(member)))
+        else:
+            lines.append("%s: %s\n" % (key, record[key]))
+    return "".join(lines)
+
+
+def _operation_line(entry):
+    extra = ", ".join("%s=%s" % (k, entry[k]) for k in sorted(entry) if k not in ("action", "target", "realm"))
+    return "%s %s (realm %s)%s\n" % (entry["action"], entry["target"], entry["realm"], ": " + extra if extra else "")
+
+
+def execute(plan, store, check_mode):
+    """Carry out ``plan``; return the run context (with created ids) and whether the store changed.
+
+    Remote operations run in order and stop at the first failure. The store is
+    then written once, with every record change whose remote operations all
+    succeeded, so it always matches what was done; a rerun finishes the job.
+    """
+    ctx = RunContext(check_mode)
+    done, failed = set(), None
+    if not check_mode:
+        for operation in plan.remote:
+            try:
+                operation.run(ctx)
+            except KeycloakError as exc:
+                failed = (operation, exc)
+                break
+            done.add(id(operation))
+    changes = [c for c in plan.records if check_mode or all(id(op) in done for op in c.needs)]
+
+    def mutate(_data, editor):
+        for change in changes:
+            change.apply(editor, ctx)
+
+    store_changed = False
+    if changes:
+        _unused, store_changed = store.update(mutate, check_mode=check_mode)
+    if failed:
+        operation, exc = failed
+        raise PlanError("%s %s failed: %s" % (operation.action, operation.target, exc.message),
+                        done=[op.describe(ctx) for op in plan.remote if id(op) in done],
+                        failed=operation.describe(ctx))
+    return ctx, store_changed

@@ -1,0 +1,670 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The domain: offerings, their Keycloak groups, naming, hierarchy, matching, planning.
+
+It reads the store's data and asks a Keycloak client questions; it never
+speaks HTTP nor touches a file itself. Every change it wants is returned as a
+Plan (see _plan.py) that the runner executes, or shows in check mode.
+Messages are those of the original "Offering Keycloak Groups" API, detail after.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import string
+import uuid as uuidlib
+
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
+from ansible_collections.waldur.keycloak.plugins.module_utils._plan import (
+    AddMember,
+    CreateGroup,
+    DeleteGroup,
+    Plan,
+    Ref,
+    RemoveMember,
+    RenameGroup,
+)
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
+    NAME_MAX_LENGTH,
+    group_key,
+    normalize_uuid,
+    now_iso,
+)
+
+# Marker attributes on the groups this collection creates, so that later runs
+# can tell its own groups from hand-made ones.
+OFFERING_ATTRIBUTE = "waldur_offering_uuid"
+GROUP_ATTRIBUTE = "waldur_group_uuid"
+
+# Deterministic UUIDs for new records: a check-mode run announces the same
+# uuid that the real run then writes, and a rerun finds it again.
+RECORD_NAMESPACE = uuidlib.UUID("5b0a1c6e-3f47-4c55-9e4a-7d1f2a0c9b31")
+
+TEMPLATE_VARIABLES = ("offering_uuid", "offering_name", "offering_slug", "resource_uuid", "resource_name",
+                      "resource_slug", "role_name", "scope_id")
+
+
+class ServiceError(Exception):
+    """A failure to report to the user: the original's message, then detail; plus result fields."""
+
+    def __init__(self, message, detail=None, **result):
+        text = message if not detail else "%s %s" % (message, " ".join(str(detail).split()))
+        super(ServiceError, self).__init__(text)
+        self.message = text
+        self.result = result
+
+
+def hex_uuid(value):
+    return uuidlib.UUID(value).hex if value else ""
+
+
+def user_view(user):
+    return {
+        "id": user.get("id"),
+        "username": user.get("username") or "",
+        "email": user.get("email") or "",
+        "first_name": user.get("firstName") or "",
+        "last_name": user.get("lastName") or "",
+    }
+
+
+def remote_group_view(group):
+    return {
+        "id": group.get("id"),
+        "name": group.get("name"),
+        "path": group.get("path"),
+        "sub_group_count": group.get("subGroupCount", len(group.get("subGroups") or [])),
+    }
+
+
+class OfferingGroups(object):
+    """Operations on the offerings of one store.
+
+    ``client_for(url)`` returns a logged-in Keycloak client for a server URL
+    (the offering's ``keycloak.url``; the module's option wins over it).
+    """
+
+    def __init__(self, data, client_for=None):
+        self.data = data
+        self._client_for = client_for
+
+    # ------------------------------------------------------------ lookups
+
+    def offering(self, ref):
+        if not ref:
+            raise ServiceError("offering_uuid: This field is required.")
+        offering = self.data.find_offering(ref)
+        if offering is None:
+            raise ServiceError("offering_uuid: Offering not found.",
+                               "No offering with UUID or name '%s' in %s." % (ref, self.data.path))
+        return offering
+
+    def keycloak_offering(self, ref):
+        offering = self.offering(ref)
+        if not (offering.get("keycloak") or {}).get("realm"):
+            raise ServiceError("Keycloak integration is not enabled for this offering.",
+                               "Offering '%s' has no keycloak.realm in %s." % (offering["name"], self.data.path))
+        return offering
+
+    def connect(self, offering):
+        """The client and realm of a Keycloak-enabled offering."""
+        settings = offering["keycloak"]
+        return self._client_for(settings.get("url") or None), settings["realm"]
+
+    def role(self, offering, ref):
+        if not ref:
+            raise ServiceError("role_uuid: This field is required.")
+        role = self.data.find_role(offering, ref)
+        if role is None:
+            key = normalize_uuid(ref)
+            if key in self.data.roles_by_uuid or any(
+                    r["name"] == ref for o in self.data.offerings for r in o["roles"]):
+                raise ServiceError("role_uuid: Role is not available for this offering.",
+                                   "Role '%s' is declared by another offering, not by '%s'." % (ref, offering["name"]))
+            raise ServiceError("role_uuid: Role not found.", "No role with UUID or name '%s' in %s."
+                               % (ref, self.data.path))
+        return role
+
+    def resource(self, offering, ref):
+        if not ref:
+            return None
+        resource = self.data.find_resource(offering, ref)
+        if resource is None:
+            raise ServiceError("resource_uuid: Resource not found for this offering.",
+                               "Offering '%s' declares no resource with UUID or name '%s'." % (offering["name"], ref))
+        return resource
+
+    def group(self, group_uuid):
+        key = normalize_uuid(group_uuid)
+        group = self.data.groups_by_uuid.get(key) if key else None
+        if group is None:
+            raise ServiceError("Not found.", "No offering group with UUID '%s' in %s." % (group_uuid, self.data.path))
+        return group
+
+    # ------------------------------------------------------- naming, paths
+
+    def group_name(self, offering, role, resource, scope_id):
+        template = (offering.get("keycloak") or {}).get("group_name_template")
+        if template:
+            values = {
+                "offering_uuid": hex_uuid(offering["uuid"]),
+                "offering_name": offering["name"],
+                "offering_slug": offering["slug"],
+                "resource_uuid": hex_uuid(resource["uuid"]) if resource else "",
+                "resource_name": resource["name"] if resource else "",
+                "resource_slug": resource["slug"] if resource else "",
+                "role_name": role["name"],
+                "scope_id": scope_id or "",
+            }
+            try:
+                name = string.Template(template).substitute(values)
+            except KeyError as exc:
+                raise ServiceError("group_name_template: unknown variable $%s in '%s'." % (exc.args[0], template),
+                                   "Known variables: %s." % ", ".join("$" + v for v in TEMPLATE_VARIABLES))
+            except ValueError as exc:
+                raise ServiceError("group_name_template: invalid template '%s'." % template, str(exc))
+        else:
+            parts = [hex_uuid(offering["uuid"]), scope_id or (hex_uuid(resource["uuid"]) if resource else ""),
+                     role["name"]]
+            name = "_".join(p for p in parts if p)
+        if not name.strip() or "/" in name or len(name) > NAME_MAX_LENGTH:
+            raise ServiceError("name: '%s' is not a valid group name." % name,
+                               "A group name is 1 to %d characters without '/'." % NAME_MAX_LENGTH)
+        return name
+
+    @staticmethod
+    def offering_path(offering):
+        """``/{base_group}/{slug}``: the parent of every group of the offering."""
+        base = (offering.get("keycloak") or {}).get("base_group") or ""
+        return "/" + "/".join(p for p in base.split("/") + [offering["slug"]] if p)
+
+    def group_path(self, offering, name):
+        return "%s/%s" % (self.offering_path(offering), name)
+
+    # ------------------------------------------------------------- views
+
+    def group_view(self, group):
+        """A record with every field of the original API's serializer.
+
+        There is no API server here, so the URI fields hold URNs that name the
+        object: ``urn:waldur:<kind>:<uuid>``.
+        """
+        offering = self.data.offerings_by_uuid[group["offering"]]
+        role = self.data.roles_by_uuid[group["role"]]
+        resource = self.data.resources_by_uuid.get(group["resource"]) if group["resource"] else None
+        return {
+            "uuid": group["uuid"],
+            "url": "urn:waldur:offering-keycloak-group:%s" % group["uuid"],
+            "name": group["name"],
+            "backend_id": group["backend_id"],
+            "offering": "urn:waldur:offering:%s" % offering["uuid"],
+            "offering_uuid": offering["uuid"],
+            "offering_name": offering["name"],
+            "role": "urn:waldur:offering-role:%s" % role["uuid"],
+            "role_name": role["name"],
+            "role_scope_type": role["scope_type"],
+            "resource": "urn:waldur:resource:%s" % resource["uuid"] if resource else None,
+            "resource_uuid": resource["uuid"] if resource else None,
+            "resource_name": resource["name"] if resource else None,
+            "scope_id": group["scope_id"],
+            "created": group["created"],
+            "modified": group["modified"],
+            "members": [dict(m) for m in group["members"]],
+        }
+
+    # ------------------------------------------------------ local reading
+
+    def list_groups(self, offering=None, role=None, resource=None, group_uuid=None, page=None, page_size=None):
+        """Local records, newest first, filtered and paged like the original list."""
+        groups = self.data.groups
+        if group_uuid:
+            groups = [self.group(group_uuid)]
+        if offering:
+            offering_record = self.offering(offering)
+            groups = [g for g in groups if g["offering"] == offering_record["uuid"]]
+            if role:
+                role_uuid = self.role(offering_record, role)["uuid"]
+                groups = [g for g in groups if g["role"] == role_uuid]
+            if resource:
+                resource_uuid = self.resource(offering_record, resource)["uuid"]
+                groups = [g for g in groups if g["resource"] == resource_uuid]
+        else:
+            if role:
+                groups = [g for g in groups if g["role"] == normalize_uuid(role)]
+            if resource:
+                groups = [g for g in groups if g["resource"] == normalize_uuid(resource)]
+        groups = sorted(groups, key=lambda g: (g["created"], g["uuid"]), reverse=True)
+        count = len(groups)
+        if page_size:
+            start = (max(page or 1, 1) - 1) * page_size
+            groups = groups[start:start + page_size]
+        return {"groups": [self.group_view(g) for g in groups], "count": count}
+
+    # ----------------------------------------------------- remote reading
+
+    def test_connection(self, offering_ref=None, realm=None):
+        try:
+            if offering_ref:
+                offering = self.keycloak_offering(offering_ref)
+                client, realm = self.connect(offering)
+            else:
+                client = self._client_for(None)
+            groups = client.list_groups(realm)
+            version = client.server_version()
+        except KeycloakError as exc:
+            raise ServiceError("Unable to connect to Keycloak.", exc.message, status="error")
+        names = sorted(g["name"] for g in groups)
+        return {"status": "ok", "realm": realm, "groups_count": len(names), "groups": names,
+                "server_version": version}
+
+    def _offering_root(self, client, realm, offering):
+        return client.group_by_path(realm, self.offering_path(offering))
+
+    def remote_groups(self, offering_ref):
+        offering = self.keycloak_offering(offering_ref)
+        try:
+            client, realm = self.connect(offering)
+            root = self._offering_root(client, realm, offering)
+            if root is None:
+                return {"groups": [], "offering_path": self.offering_path(offering),
+                        "message": "The offering's group %s does not exist in realm '%s' yet."
+                                   % (self.offering_path(offering), realm)}
+            children = client.group_children(realm, root["id"])
+        except KeycloakError as exc:
+            raise ServiceError("Unable to list remote Keycloak groups.", exc.message)
+        groups = sorted((remote_group_view(g) for g in children), key=lambda g: g["name"])
+        return {"groups": groups, "offering_path": self.offering_path(offering)}
+
+    def remote_group_members(self, offering_ref, group_id):
+        offering = self.keycloak_offering(offering_ref)
+        if not group_id:
+            raise ServiceError("group_id: This field is required.")
+        try:
+            client, realm = self.connect(offering)
+            members = client.group_members(realm, group_id)
+        except KeycloakError as exc:
+            raise ServiceError("Unable to list remote group members.", exc.message)
+        return {"members": [user_view(u) for u in members]}
+
+    def search_remote_users(self, offering_ref, query, limit=25):
+        offering = self.keycloak_offering(offering_ref)
+        query = (query or "").strip()
+        if not query:
+            raise ServiceError("q: This field is required.")
+        try:
+            client, realm = self.connect(offering)
+            users = client.search_users(realm, query, limit)
+        except KeycloakError as exc:
+            raise ServiceError("Unable to search remote users.", exc.message)
+        return {"users": [user_view(u) for u in users]}
+
+    def sync_status(self, offering_ref, members=False):
+        """Local and remote groups matched by backend_id, never by name."""
+        offering = self.keycloak_offering(offering_ref)
+        local = self.data.offering_groups(offering["uuid"])
+        try:
+            client, realm = self.connect(offering)
+            root = self._offering_root(client, realm, offering)
+            remote = client.group_children(realm, root["id"]) if root else []
+            remote_by_id = dict((g["id"], g) for g in remote)
+            synced, local_only, member_drift = [], [], []
+            linked_ids = set()
+            for group in local:
+                backend_id = group["backend_id"]
+                if backend_id and backend_id in remote_by_id:
+                    linked_ids.add(backend_id)
+                    synced.append({"local_name": group["name"], "remote_name": remote_by_id[backend_id]["name"],
+                                   "backend_id": backend_id})
+                    if members:
+                        member_drift.append(self._member_drift(client, realm, group))
+                else:
+                    local_only.append(group["name"])
+        except KeycloakError as exc:
+            raise ServiceError("Unable to retrieve sync status from Keycloak.", exc.message)
+        remote_only = sorted(g["name"] for g in remote if g["id"] not in linked_ids)
+        synced.sort(key=lambda s: (s["local_name"], s["backend_id"]))
+        result = {
+            "synced": synced,
+            "local_only": sorted(local_only),
+            "remote_only": remote_only,
+            "counts": {"synced": len(synced), "local_only": len(local_only), "remote_only": len(remote_only)},
+        }
+        in_sync = not local_only and not remote_only
+        if members:
+            drift = [d for d in member_drift if d["local_only"] or d["remote_only"]]
+            result["members"] = sorted(member_drift, key=lambda d: (d["name"], d["backend_id"]))
+            in_sync = in_sync and not drift
+        result["in_sync"] = in_sync
+        return result
+
+    @staticmethod
+    def _member_drift(client, realm, group):
+        remote = set((u.get("username") or "").lower() for u in client.group_members(realm, group["backend_id"]))
+        remote.discard("")
+        local = set(m["username"].lower() for m in group["members"] if m["state"] == "active")
+        return {"name": group["name"], "backend_id": group["backend_id"],
+                "local_only": sorted(local - remote), "remote_only": sorted(remote - local)}
+
+    # ------------------------------------------------------------ planning
+
+    @staticmethod
+    def new_record_uuid(offering, role, resource, scope_id):
+        key = "|".join([offering["uuid"], role["uuid"], resource["uuid"] if resource else "", scope_id or ""])
+        return str(uuidlib.uuid5(RECORD_NAMESPACE, key))
+
+    def _linked_elsewhere(self, offering, backend_id, except_uuid=None):
+        for group in self.data.offering_groups(offering["uuid"]):
+            if group["backend_id"] == backend_id and group["uuid"] != except_uuid:
+                return group
+        return None
+
+    def _key_taken(self, key, except_uuid):
+        existing = self.data.groups_by_key.get(key)
+        if existing is not None and existing["uuid"] != except_uuid:
+            return existing
+        return None
+
+    def plan_import(self, offering_ref, role_ref, remote_group_id=None, remote_group_path=None,
+                    resource_ref=None, scope_id="", group_uuid=None):
+        """import_remote: a local record for an existing remote group; nothing changes in Keycloak."""
+        offering = self.keycloak_offering(offering_ref)
+        role = self.role(offering, role_ref)
+        resource = self.resource(offering, resource_ref)
+        scope_id = scope_id or ""
+        if not remote_group_id and not remote_group_path:
+            raise ServiceError("remote_group_id: This field is required.")
+        try:
+            client, realm = self.connect(offering)
+            remote = (client.get_group(realm, remote_group_id) if remote_group_id
+                      else client.group_by_path(realm, remote_group_path))
+        except KeycloakError as exc:
+            raise ServiceError("Unable to connect to Keycloak.", exc.message)
+        if remote is None:
+            raise ServiceError("remote_group_id: Remote group not found in Keycloak.",
+                               "No group %s in realm '%s'." % (remote_group_id or remote_group_path, realm))
+        key = (offering["uuid"], role["uuid"], resource["uuid"] if resource else None, scope_id)
+        existing = self._linked_elsewhere(offering, remote["id"])
+        plan = Plan()
+        if existing is not None:
+            if group_key(existing) == key:
+                return plan, existing
+            raise ServiceError("A local group already exists for this remote Keycloak group.",
+                               "Group '%s' (%s) is linked to %s." % (existing["name"], existing["uuid"], remote["id"]))
+        taken = self._key_taken(key, None)
+        if taken is not None:
+            raise ServiceError("A local group with this offering, role, resource and scope_id already exists.",
+                               "Group '%s' (%s) is linked to '%s'; link it to another remote group with "
+                               "waldur.keycloak.keycloak_offering_group backend_id instead."
+                               % (taken["name"], taken["uuid"], taken["backend_id"]))
+        if len(remote["name"]) > NAME_MAX_LENGTH:
+            raise ServiceError("name: Ensure this field has no more than %d characters." % NAME_MAX_LENGTH,
+                               "The remote group's name is %d characters long." % len(remote["name"]))
+        stamp = now_iso()
+        record = {
+            "uuid": normalize_uuid(group_uuid) if group_uuid else self.new_record_uuid(offering, role, resource, scope_id),
+            "name": remote["name"], "backend_id": remote["id"], "offering": offering["uuid"], "role": role["uuid"],
+            "resource": resource["uuid"] if resource else None, "scope_id": scope_id,
+            "created": stamp, "modified": stamp, "members": [],
+        }
+        if record["uuid"] in self.data.groups_by_uuid:
+            raise ServiceError("uuid: A local group with this UUID already exists.", record["uuid"])
+        plan.record(None, record)
+        return plan, record
+
+    def find_group(self, params):
+        """The record addressed by ``uuid`` or by its natural key, or None; with its offering, role, resource."""
+        if params.get("uuid"):
+            key = normalize_uuid(params["uuid"])
+            if key is None:
+                raise ServiceError("uuid: Must be a valid UUID.", "Got '%s'." % params["uuid"])
+            record = self.data.groups_by_uuid.get(key)
+            if record is not None:
+                offering = self.data.offerings_by_uuid[record["offering"]]
+                if params.get("offering") and self.offering(params["offering"]) is not offering:
+                    raise ServiceError("offering_uuid: Group %s belongs to offering '%s'." % (key, offering["name"]))
+                role = self.data.roles_by_uuid[record["role"]]
+                if params.get("role") and self.role(offering, params["role"]) is not role:
+                    raise ServiceError("role_uuid: Group %s has role '%s'; a group's role cannot change."
+                                       % (key, role["name"]))
+                resource = self.data.resources_by_uuid.get(record["resource"]) if record["resource"] else None
+                return record, offering, role, resource
+        offering = self.offering(params.get("offering"))
+        role = self.role(offering, params.get("role"))
+        resource = self.resource(offering, params.get("resource"))
+        scope_id = params.get("scope_id") or ""
+        key = (offering["uuid"], role["uuid"], resource["uuid"] if resource else None, scope_id)
+        return self.data.groups_by_key.get(key), offering, role, resource
+
+    def plan_group_present(self, params):
+        """keycloak_offering_group state=present: record, remote group, link, members, pull.
+
+        Returns the plan, the record as it will be, and the pull_members counts (or None).
+        """
+        record, offering, role, resource = self.find_group(params)
+        plan = Plan()
+        stamp = now_iso()
+        if record is None:
+            scope_id = params.get("scope_id") or ""
+            after = {
+                "uuid": normalize_uuid(params["uuid"]) if params.get("uuid")
+                else self.new_record_uuid(offering, role, resource, scope_id),
+                "name": params.get("name") or self.group_name(offering, role, resource, scope_id),
+                "backend_id": "", "offering": offering["uuid"], "role": role["uuid"],
+                "resource": resource["uuid"] if resource else None, "scope_id": scope_id,
+                "created": stamp, "modified": stamp, "members": [],
+            }
+        else:
+            after = copy.deepcopy(record)
+            after["modified"] = stamp
+            if params.get("name"):
+                after["name"] = params["name"]
+            if params.get("uuid"):
+                # Addressed by uuid: resource and scope_id given here are changes.
+                if params.get("resource") is not None:
+                    changed_resource = self.resource(offering, params["resource"]) if params["resource"] else None
+                    after["resource"] = changed_resource["uuid"] if changed_resource else None
+                if params.get("scope_id") is not None:
+                    after["scope_id"] = params["scope_id"]
+        if len(after["name"]) > NAME_MAX_LENGTH or "/" in after["name"]:
+            raise ServiceError("name: '%s' is not a valid group name." % after["name"],
+                               "A group name is 1 to %d characters without '/'." % NAME_MAX_LENGTH)
+        taken = self._key_taken(group_key(after), after["uuid"])
+        if taken is not None:
+            raise ServiceError("A local group with this offering, role, resource and scope_id already exists.",
+                               "Group '%s' (%s)." % (taken["name"], taken["uuid"]))
+
+        needs_remote = bool(params.get("backend_id") or params.get("members") is not None
+                            or params.get("pull_members")
+                            or (params.get("create_remote") and params.get("backend_id") is None))
+        client = realm = None
+        if needs_remote:
+            offering = self.keycloak_offering(offering["uuid"])
+            client, realm = self.connect(offering)
+        needs = []
+        remote_group = None
+        backend_id = params.get("backend_id")
+        if backend_id is not None:
+            backend_id = backend_id.strip()
+            if backend_id and backend_id != (record or {}).get("backend_id"):
+                remote_group = client.get_group(realm, backend_id)
+                if remote_group is None:
+                    raise ServiceError("backend_id: Remote group not found in Keycloak.",
+                                       "No group %s in realm '%s'." % (backend_id, realm))
+                other = self._linked_elsewhere(offering, backend_id, after["uuid"])
+                if other is not None:
+                    raise ServiceError("A local group already exists for this remote Keycloak group.",
+                                       "Group '%s' (%s) is linked to %s." % (other["name"], other["uuid"], backend_id))
+            after["backend_id"] = backend_id
+        elif params.get("create_remote"):
+            if after["backend_id"]:
+                remote_group = client.get_group(realm, after["backend_id"])
+            if remote_group is None:
+                # Not linked, or its remote group vanished: ensure it where the offering keeps its groups.
+                group_id, remote_group, ensure_ops = self._plan_ensure_group(client, realm, offering, after)
+                for operation in ensure_ops:
+                    plan.add(operation)
+                needs.extend(ensure_ops)
+                after["backend_id"] = group_id
+            elif remote_group["name"] != after["name"] and record is not None and record["name"] != after["name"]:
+                # The declared name changed: the remote group follows it.
+                needs.append(plan.add(RenameGroup(client, realm, remote_group.get("path") or remote_group["id"],
+                                                  remote_group["id"], remote_group["name"], after["name"])))
+
+        group_id = after["backend_id"]
+        pull_counts = None
+        if client is not None and group_id and (params.get("members") is not None or params.get("pull_members")
+                                                or any(m["state"] == "pending" for m in after["members"])):
+            remote_members = self._plan_members(plan, client, realm, after, remote_group, params, needs)
+            if params.get("pull_members"):
+                pull_counts = self.pull_into(after, remote_members)
+        elif params.get("pull_members"):
+            raise ServiceError("Group is not linked to a remote Keycloak group. Remap it first to set a backend ID.")
+        elif params.get("members") is not None:
+            # Not linked: the members wait as pending until the group exists.
+            self._set_local_members(after, [u.strip() for u in params["members"]], params.get("members_mode"), set())
+        change = plan.record(record, after, needs=needs)
+        if record is not None and not change.changed:
+            after["modified"] = record["modified"]
+        return plan, after, pull_counts
+
+    def _plan_ensure_group(self, client, realm, offering, record):
+        """The remote group of ``record`` under the offering's path: its id (or a Ref) and the creates needed."""
+        path = self.group_path(offering, record["name"])
+        segments = [s for s in path.split("/") if s]
+        operations, parent_id, current = [], None, ""
+        existing = None
+        for depth, segment in enumerate(segments):
+            current += "/" + segment
+            if not operations:
+                existing = client.group_by_path(realm, current)
+                if existing is not None:
+                    parent_id = existing["id"]
+                    continue
+            leaf = depth == len(segments) - 1
+            attributes = {OFFERING_ATTRIBUTE: [offering["uuid"]]} if depth >= len(segments) - 2 else None
+            if leaf:
+                attributes[GROUP_ATTRIBUTE] = [record["uuid"]]
+            operation = CreateGroup(client, realm, current, segment, parent_id, attributes)
+            operations.append(operation)
+            parent_id = operation.ref
+            existing = None
+        if not operations:
+            return existing["id"], existing, []
+        return operations[-1].ref, None, operations
+
+    def _plan_members(self, plan, client, realm, after, remote_group, params, needs):
+        """Membership operations for ``after``; return the remote members as they will be after the plan."""
+        group_id = after["backend_id"]
+        path = (remote_group or {}).get("path") or self.group_path(
+            self.data.offerings_by_uuid[after["offering"]], after["name"])
+        remote_members = client.group_members(realm, group_id) if not isinstance(group_id, Ref) else []
+        remote_by_name = dict(((u.get("username") or "").lower(), u) for u in remote_members)
+        desired = params.get("members")
+        wanted = [u.strip() for u in desired] if desired is not None else []
+        pending = [m["username"] for m in after["members"] if m["state"] == "pending"]
+        result_members = list(remote_members)
+        known_users = dict(remote_by_name)
+        added = set()
+        for username in wanted + [p for p in pending if p.lower() not in set(w.lower() for w in wanted)]:
+            lower = username.lower()
+            if lower in remote_by_name or lower in added:
+                continue
+            user = client.user_by_username(realm, username)
+            if user is None:
+                continue
+            needs.append(plan.add(AddMember(client, realm, path, group_id, user["username"], user["id"])))
+            result_members.append(user)
+            known_users[lower] = user
+            added.add(lower)
+        active = set(remote_by_name) | added
+        if desired is not None:
+            self._set_local_members(after, wanted, params.get("members_mode"), active, known_users)
+            if params.get("members_mode") == "exact":
+                keep = set(w.lower() for w in wanted)
+                for lower, user in sorted(remote_by_name.items()):
+                    if lower and lower not in keep:
+                        needs.append(plan.add(RemoveMember(client, realm, path, group_id, user["username"], user["id"])))
+                        result_members = [u for u in result_members if u is not user]
+        else:
+            self._set_local_members(after, [], None, active, known_users)
+        return result_members
+
+    @staticmethod
+    def _set_local_members(after, wanted, mode, active, known_users=None):
+        """Local memberships: add ``wanted`` (pending unless ``active``), activate pending ones now in Keycloak.
+
+        With ``mode == "exact"`` every member not wanted is dropped.
+        """
+        known_users = known_users or {}
+        existing = dict((m["username"].lower(), m) for m in after["members"])
+        for username in wanted:
+            if username.lower() not in existing:
+                member = {"username": username, "email": "", "first_name": "", "last_name": "", "state": "pending"}
+                after["members"].append(member)
+                existing[username.lower()] = member
+        for lower, member in existing.items():
+            if lower in active and member["state"] != "active":
+                member["state"] = "active"
+                view = user_view(known_users[lower]) if lower in known_users else {}
+                for field in ("email", "first_name", "last_name"):
+                    if view.get(field) and not member.get(field):
+                        member[field] = view[field]
+        if mode == "exact":
+            keep = set(w.lower() for w in wanted)
+            after["members"] = [m for m in after["members"] if m["username"].lower() in keep]
+
+    @staticmethod
+    def pull_into(record, remote_members):
+        """pull_members: remote members into the record; return created, updated, total_remote."""
+        existing = dict((m["username"].lower(), m) for m in record["members"])
+        created = updated = 0
+        for user in remote_members:
+            view = user_view(user)
+            if not view["username"]:
+                continue
+            member = existing.get(view["username"].lower())
+            if member is None:
+                member = {"username": view["username"], "email": view["email"], "first_name": view["first_name"],
+                          "last_name": view["last_name"], "state": "active"}
+                record["members"].append(member)
+                existing[view["username"].lower()] = member
+                created += 1
+                continue
+            changed = False
+            for field in ("email", "first_name", "last_name"):
+                if view[field] and member.get(field) != view[field]:
+                    member[field] = view[field]
+                    changed = True
+            if member["state"] != "active":
+                member["state"] = "active"
+                changed = True
+            updated += 1 if changed else 0
+        return {"created": created, "updated": updated, "total_remote": len(remote_members)}
+
+    def plan_group_absent(self, params):
+        """keycloak_offering_group state=absent: the record, and its remote group when linked."""
+        record, offering, _role, _resource = self.find_group(params)
+        plan = Plan()
+        if record is None:
+            return plan, None
+        needs = []
+        if record["backend_id"] and params.get("delete_remote", True):
+            offering = self.keycloak_offering(offering["uuid"])
+            try:
+                client, realm = self.connect(offering)
+                remote = client.get_group(realm, record["backend_id"])
+                if remote is not None:
+                    members = [u.get("username") for u in client.group_members(realm, remote["id"])]
+                    needs.append(plan.add(DeleteGroup(client, realm, remote.get("path") or remote["id"], remote["id"],
+                                                      members)))
+            except KeycloakError as exc:
+                if not params.get("force"):
+                    raise ServiceError("Unable to delete the remote Keycloak group.",
+                                       "%s The local record is kept; use force=true to delete it anyway."
+                                       % exc.message)
+        plan.record(record, None, needs=[] if params.get("force") else needs)
+        return plan, record
