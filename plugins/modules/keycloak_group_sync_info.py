@@ -1,0 +1,99 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: keycloak_group_sync_info
+short_description: Compare an offering's local groups with its groups in Keycloak
+version_added: 0.1.0
+description:
+  - Matches the offering's local groups and the remote groups under its Keycloak group by C(backend_id) only,
+    never by name.
+  - The collection's form of the C(sync_status) operation of the Offering Keycloak Groups API.
+  - Reads only.
+author:
+  - Waldur Keycloak contributors (@waldur)
+extends_documentation_fragment:
+  - waldur.keycloak.auth
+  - waldur.keycloak.auth.STORE
+  - waldur.keycloak.auth.OFFERING
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, in check mode too.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+options:
+  members:
+    description: Also compare, for every synced group, the active local members with the remote ones.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Drift report for one offering
+  waldur.keycloak.keycloak_group_sync_info:
+    store: "{{ playbook_dir }}/offerings.yml"
+    offering: Rancher production
+    members: true
+  register: drift
+
+- name: Fail the pipeline on drift
+  ansible.builtin.assert:
+    that: drift.in_sync
+    fail_msg: "local only: {{ drift.local_only }}, remote only: {{ drift.remote_only }}"
+"""
+
+RETURN = r"""
+synced:
+  description: Groups linked on both sides, sorted by local name.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{local_name: cluster-admins, remote_name: cluster-admins, backend_id: 3f1c3a1e-2b8d-4c55-a0f5-0d7e9c1b2a44}]
+local_only:
+  description: Names of local groups whose backend_id is not among the remote groups, and of unlinked ones; sorted.
+  returned: success
+  type: list
+  elements: str
+  sample: [project-viewers]
+remote_only:
+  description: Names of the offering's remote groups that no local group is linked to; sorted.
+  returned: success
+  type: list
+  elements: str
+  sample: [made-by-hand]
+counts:
+  description: How many groups are in each list.
+  returned: success
+  type: dict
+  sample: {synced: 1, local_only: 1, remote_only: 1}
+in_sync:
+  description: True when nothing is local only or remote only (and, with O(members), no member differs).
+  returned: success
+  type: bool
+  sample: false
+members:
+  description: With O(members=true), per synced group, the usernames present only locally and only remotely.
+  returned: when O(members=true)
+  type: list
+  elements: dict
+  sample: [{name: cluster-admins, backend_id: 3f1c3a1e-2b8d-4c55-a0f5-0d7e9c1b2a44, local_only: [bob], remote_only: []}]
+"""
+
+from ansible_collections.waldur.keycloak.plugins.module_utils._module import KeycloakModule
+
+
+def main():
+    module = KeycloakModule(argument_spec=dict(members=dict(type="bool", default=False)))
+    module.run(lambda: module.service().sync_status(module.params["offering"], members=module.params["members"]))
+
+
+if __name__ == "__main__":
+    main()
