@@ -129,6 +129,7 @@ class KeycloakClient(object):
         self._refresh_token = None
         self._refresh_expires_at = None
         self._token_lock = threading.Lock()
+        self._count_lock = threading.Lock()
         if session is None:
             session = requests.Session()
             adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
@@ -207,7 +208,8 @@ class KeycloakClient(object):
     def _send(self, method, url, retry, **kwargs):
         attempt = 0
         while True:
-            self.request_count += 1
+            with self._count_lock:
+                self.request_count += 1
             try:
                 response = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except requests.exceptions.SSLError as exc:

@@ -101,13 +101,13 @@ class KeycloakModule(object):
         """The domain service over the store's current data."""
         return OfferingGroups(self.store.load(), client_for=self.client)
 
-    def apply(self, plan):
+    def apply(self, plan, parallelism=1):
         """Execute ``plan`` (or, in check mode, only show it); return the result and the run context.
 
         The result always holds ``plan`` (the operations, in order) and ``diff``:
         check mode and apply mode report them from the same plan.
         """
-        ctx, _store_changed = execute(plan, self.store, self.check_mode)
+        ctx, _store_changed = execute(plan, self.store, self.check_mode, parallelism=parallelism)
         result = {
             "changed": plan.changed,
             "plan": plan.describe(ctx),

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
 
@@ -241,7 +242,10 @@ class Plan(object):
         self.remote = []
         self.records = []
 
-    def add(self, operation):
+    def add(self, operation, lane=None):
+        """Append a remote operation. Operations of one ``lane`` (one group) run in order;
+        different lanes may run in parallel after every lane-less operation has run."""
+        operation.lane = lane
         self.remote.append(operation)
         return operation
 
@@ -297,23 +301,47 @@ def _operation_line(entry):
     return "%s %s (realm %s)%s\n" % (entry["action"], entry["target"], entry["realm"], ": " + extra if extra else "")
 
 
-def execute(plan, store, check_mode):
+def _run_lane(operations, ctx, done):
+    """Run operations in order, stop at the first failure; return (operation, error) or None."""
+    for operation in operations:
+        try:
+            operation.run(ctx)
+        except KeycloakError as exc:
+            return operation, exc
+        done.add(id(operation))
+    return None
+
+
+def execute(plan, store, check_mode, parallelism=1):
     """Carry out ``plan``; return the run context (with created ids) and whether the store changed.
 
-    Remote operations run in order and stop at the first failure. The store is
+    Lane-less remote operations (shared parents) run first, in order; then each
+    lane (the operations of one group) runs in order, up to ``parallelism`` lanes
+    at a time. A lane stops at its first failure; the others go on. The store is
     then written once, with every record change whose remote operations all
-    succeeded, so it always matches what was done; a rerun finishes the job.
+    succeeded, so it always matches what was done, and a rerun finishes the job.
     """
     ctx = RunContext(check_mode)
-    done, failed = set(), None
-    if not check_mode:
+    done, failures = set(), []
+    if not check_mode and plan.remote:
+        prelude = [op for op in plan.remote if op.lane is None]
+        lanes = {}
         for operation in plan.remote:
-            try:
-                operation.run(ctx)
-            except KeycloakError as exc:
-                failed = (operation, exc)
-                break
-            done.add(id(operation))
+            if operation.lane is not None:
+                lanes.setdefault(operation.lane, []).append(operation)
+        failure = _run_lane(prelude, ctx, done)
+        if failure:
+            failures.append(failure)
+        elif lanes and parallelism > 1 and len(lanes) > 1:
+            with ThreadPoolExecutor(max_workers=min(parallelism, len(lanes))) as pool:
+                for failure in pool.map(lambda ops: _run_lane(ops, ctx, done), list(lanes.values())):
+                    if failure:
+                        failures.append(failure)
+        else:
+            for operations in lanes.values():
+                failure = _run_lane(operations, ctx, done)
+                if failure:
+                    failures.append(failure)
     changes = [c for c in plan.records if check_mode or all(id(op) in done for op in c.needs)]
 
     def mutate(_data, editor):
@@ -323,9 +351,11 @@ def execute(plan, store, check_mode):
     store_changed = False
     if changes:
         _unused, store_changed = store.update(mutate, check_mode=check_mode)
-    if failed:
-        operation, exc = failed
-        raise PlanError("%s %s failed: %s" % (operation.action, operation.target, exc.message),
+    if failures:
+        operation, exc = failures[0]
+        more = " (and %d more failures)" % (len(failures) - 1) if len(failures) > 1 else ""
+        raise PlanError("%s %s failed: %s%s; what succeeded is recorded in the store, a rerun finishes the job"
+                        % (operation.action, operation.target, exc.message, more),
                         done=[op.describe(ctx) for op in plan.remote if id(op) in done],
-                        failed=operation.describe(ctx))
+                        failed=[op.describe(ctx) for op, _exc in failures])
     return ctx, store_changed

@@ -504,10 +504,10 @@ class OfferingGroups(object):
                 remote_group = client.get_group(realm, after["backend_id"])
             if remote_group is None:
                 # Not linked, or its remote group vanished: ensure it where the offering keeps its groups.
-                group_id, remote_group, ensure_ops = self._plan_ensure_group(client, realm, offering, after)
-                for operation in ensure_ops:
-                    plan.add(operation)
-                needs.extend(ensure_ops)
+                root_id = self._plan_offering_root(plan, client, realm, offering, needs)
+                existing = None if isinstance(root_id, Ref) else client.find_child_group(realm, root_id, after["name"])
+                group_id, remote_group = self._plan_leaf(plan, client, realm, offering, after, root_id, existing,
+                                                         needs)
                 after["backend_id"] = group_id
             elif remote_group["name"] != after["name"] and record is not None and record["name"] != after["name"]:
                 # The declared name changed: the remote group follows it.
@@ -531,32 +531,35 @@ class OfferingGroups(object):
             after["modified"] = record["modified"]
         return plan, after, pull_counts
 
-    def _plan_ensure_group(self, client, realm, offering, record):
-        """The remote group of ``record`` under the offering's path: its id (or a Ref) and the creates needed."""
-        path = self.group_path(offering, record["name"])
-        segments = [s for s in path.split("/") if s]
-        operations, parent_id, current = [], None, ""
-        existing = None
+    def _plan_offering_root(self, plan, client, realm, offering, needs):
+        """Ensure ``/<base_group>/<slug>``: return its id, or the Ref of the create that will make it."""
+        segments = [s for s in self.offering_path(offering).split("/") if s]
+        parent_id, current = None, ""
         for depth, segment in enumerate(segments):
             current += "/" + segment
-            if not operations:
+            if not isinstance(parent_id, Ref):
                 existing = client.group_by_path(realm, current)
                 if existing is not None:
                     parent_id = existing["id"]
                     continue
-            leaf = depth == len(segments) - 1
-            attributes = {OFFERING_ATTRIBUTE: [offering["uuid"]]} if depth >= len(segments) - 2 else None
-            if leaf:
-                attributes[GROUP_ATTRIBUTE] = [record["uuid"]]
-            operation = CreateGroup(client, realm, current, segment, parent_id, attributes)
-            operations.append(operation)
+            # Only the offering's own group carries the marker: base groups are shared.
+            attributes = {OFFERING_ATTRIBUTE: [offering["uuid"]]} if depth == len(segments) - 1 else None
+            operation = plan.add(CreateGroup(client, realm, current, segment, parent_id, attributes))
+            needs.append(operation)
             parent_id = operation.ref
-            existing = None
-        if not operations:
-            return existing["id"], existing, []
-        return operations[-1].ref, None, operations
+        return parent_id
 
-    def _plan_members(self, plan, client, realm, after, remote_group, params, needs):
+    def _plan_leaf(self, plan, client, realm, offering, record, root_id, existing, needs, lane=None):
+        """The record's group under the offering root: adopt ``existing`` (same name) or create it."""
+        if existing is not None:
+            return existing["id"], existing
+        attributes = {OFFERING_ATTRIBUTE: [offering["uuid"]], GROUP_ATTRIBUTE: [record["uuid"]]}
+        operation = plan.add(CreateGroup(client, realm, self.group_path(offering, record["name"]), record["name"],
+                                         root_id, attributes), lane=lane)
+        needs.append(operation)
+        return operation.ref, None
+
+    def _plan_members(self, plan, client, realm, after, remote_group, params, needs, lane=None):
         """Membership operations for ``after``; return the remote members as they will be after the plan."""
         group_id = after["backend_id"]
         path = (remote_group or {}).get("path") or self.group_path(
@@ -576,7 +579,7 @@ class OfferingGroups(object):
             user = client.user_by_username(realm, username)
             if user is None:
                 continue
-            needs.append(plan.add(AddMember(client, realm, path, group_id, user["username"], user["id"])))
+            needs.append(plan.add(AddMember(client, realm, path, group_id, user["username"], user["id"]), lane=lane))
             result_members.append(user)
             known_users[lower] = user
             added.add(lower)
@@ -587,7 +590,8 @@ class OfferingGroups(object):
                 keep = set(w.lower() for w in wanted)
                 for lower, user in sorted(remote_by_name.items()):
                     if lower and lower not in keep:
-                        needs.append(plan.add(RemoveMember(client, realm, path, group_id, user["username"], user["id"])))
+                        needs.append(plan.add(RemoveMember(client, realm, path, group_id, user["username"],
+                                                           user["id"]), lane=lane))
                         result_members = [u for u in result_members if u is not user]
         else:
             self._set_local_members(after, [], None, active, known_users)
@@ -644,6 +648,102 @@ class OfferingGroups(object):
                 changed = True
             updated += 1 if changed else 0
         return {"created": created, "updated": updated, "total_remote": len(remote_members)}
+
+    def sync_offerings(self, offering_ref=None):
+        """The offerings a sync covers: the one named, or every Keycloak-enabled one of the store."""
+        if offering_ref:
+            return [self.keycloak_offering(offering_ref)]
+        return [o for o in self.data.offerings if (o.get("keycloak") or {}).get("realm")]
+
+    def plan_sync(self, offerings, prune=False, relink=False, members_mode="additive"):
+        """Make Keycloak match the store for ``offerings``: one plan, and a report per offering.
+
+        Remote state is read in bulk (the offering's children in one paged
+        listing); members are read only for groups that declare members, or
+        all of them with ``members_mode == "exact"``.
+        """
+        plan = Plan()
+        reports = []
+        for offering in offerings:
+            try:
+                reports.append(self._plan_offering_sync(plan, offering, prune, relink, members_mode))
+            except KeycloakError as exc:
+                raise ServiceError("Unable to retrieve sync status from Keycloak.",
+                                   "Offering '%s': %s" % (offering["name"], exc.message))
+        return plan, reports
+
+    def _plan_offering_sync(self, plan, offering, prune, relink, members_mode):
+        client, realm = self.connect(offering)
+        report = {"offering": offering["name"], "offering_uuid": offering["uuid"], "realm": realm,
+                  "path": self.offering_path(offering), "created": [], "adopted": [], "renamed": [],
+                  "missing_remote": [], "relinked": [], "pruned": [], "members_added": [],
+                  "members_removed": [], "pending": []}
+        root_needs = []
+        root_id = self._plan_offering_root(plan, client, realm, offering, root_needs)
+        children = [] if isinstance(root_id, Ref) else client.group_children(realm, root_id, brief=False)
+        by_id = dict((g["id"], g) for g in children)
+        by_name = dict((g["name"], g) for g in children)
+        records = self.data.offering_groups(offering["uuid"])
+        claimed = set(g["backend_id"] for g in records if g["backend_id"])
+        linked = set()
+        for record in records:
+            after = copy.deepcopy(record)
+            needs = list(root_needs)
+            lane = record["uuid"]
+            remote = None
+            if record["backend_id"]:
+                remote = by_id.get(record["backend_id"])
+                if remote is None:
+                    # Linked to a group outside the offering's tree (an import), or gone.
+                    remote = client.get_group(realm, record["backend_id"])
+                if remote is None:
+                    report["missing_remote"].append(record["name"])
+                    if not relink:
+                        continue
+                    report["relinked"].append(record["name"])
+                    after["backend_id"] = ""
+            if remote is None:
+                existing = by_name.get(after["name"])
+                if existing is not None and existing["id"] in claimed and existing["id"] != record["backend_id"]:
+                    raise ServiceError("A local group already exists for this remote Keycloak group.",
+                                       "Group '%s' cannot adopt %s: another record of offering '%s' links it."
+                                       % (record["name"], existing["path"], offering["name"]))
+                after["backend_id"], remote = self._plan_leaf(plan, client, realm, offering, after, root_id,
+                                                              existing, needs, lane=lane)
+                report["adopted" if remote is not None else "created"].append(after["name"])
+            elif remote["name"] != after["name"]:
+                needs.append(plan.add(RenameGroup(client, realm, remote.get("path") or remote["id"], remote["id"],
+                                                  remote["name"], after["name"]), lane=lane))
+                report["renamed"].append(after["name"])
+            if not isinstance(after["backend_id"], Ref):
+                linked.add(after["backend_id"])
+            if after["members"] or members_mode == "exact":
+                before_ops = len(plan.remote)
+                self._plan_members(plan, client, realm, after, remote,
+                                   {"members": [m["username"] for m in after["members"]],
+                                    "members_mode": members_mode}, needs, lane=lane)
+                for operation in plan.remote[before_ops:]:
+                    key = "members_added" if operation.action == "add_member" else "members_removed"
+                    report[key].append("%s: %s" % (after["name"], operation.details["username"]))
+                report["pending"].extend("%s: %s" % (after["name"], m["username"])
+                                         for m in after["members"] if m["state"] == "pending")
+            change = plan.record(record, after, needs=needs)
+            if not change.changed:
+                after["modified"] = record["modified"]
+            elif change.action != "create_record":
+                after["modified"] = now_iso()
+        if prune:
+            for child in children:
+                marker = (child.get("attributes") or {}).get(OFFERING_ATTRIBUTE) or []
+                if child["id"] not in linked and child["id"] not in claimed and offering["uuid"] in marker:
+                    members = [u.get("username") for u in client.group_members(realm, child["id"])]
+                    plan.add(DeleteGroup(client, realm, child.get("path") or child["id"], child["id"], members),
+                             lane=child["id"])
+                    report["pruned"].append(child["name"])
+        for key in report:
+            if isinstance(report[key], list):
+                report[key].sort()
+        return report
 
     def plan_group_absent(self, params):
         """keycloak_offering_group state=absent: the record, and its remote group when linked."""

@@ -1,0 +1,182 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: keycloak_offering_sync
+short_description: Make Keycloak match the store for one offering, or for all of them, in one task
+version_added: 0.1.0
+description:
+  - Reconciles every group that the store declares for the offering (or for every offering with Keycloak settings):
+    ensures the hierarchy C(/<base_group>/<offering slug>/); creates and links the remote group of every declared
+    group without C(backend_id), adopting a group of the right name under the right parent rather than making a
+    duplicate; renames remote groups whose name drifted from the declared one; adds declared members that are
+    missing in Keycloak (a user that does not exist yet stays C(pending)).
+  - Linked groups whose remote group vanished are reported in RV(offerings[].missing_remote), and re-created with
+    O(relink=true).
+  - With O(members_mode=exact), members that the store does not declare are removed from Keycloak.
+  - With O(prune=true), remote groups under the offering that this collection created (they carry its marker
+    attribute) and that the store no longer declares are deleted. Groups it did not create are never touched.
+  - One planner computes an ordered plan of every operation. Check mode returns it as a drift report; apply
+    executes the same plan. Writes for different groups run with bounded parallelism. A failure part-way leaves the
+    store consistent with what was done, and a rerun finishes the job.
+author:
+  - Waldur Keycloak contributors (@waldur)
+extends_documentation_fragment:
+  - waldur.keycloak.auth
+  - waldur.keycloak.auth.STORE
+  - waldur.keycloak.auth.OFFERING
+attributes:
+  check_mode:
+    support: full
+    description: Nothing is written, locally or in Keycloak; RV(plan) and the diff are the drift report.
+  diff_mode:
+    support: full
+    description: The store records before and after, and the Keycloak operations.
+options:
+  offering:
+    description: The offering, by UUID or name. When omitted, every offering of the store with C(keycloak.realm).
+    type: str
+    aliases: [offering_uuid]
+  prune:
+    description: Delete remote groups under the offering that carry this collection's marker and are not declared.
+    type: bool
+    default: false
+  relink:
+    description: Re-create (or adopt by name) the remote group of a linked record whose remote group vanished.
+    type: bool
+    default: false
+  members_mode:
+    description:
+      - V(additive) adds declared members that Keycloak lacks; V(exact) also removes members the store does not declare.
+    type: str
+    choices: [additive, exact]
+    default: additive
+  parallelism:
+    description: How many groups are written to at the same time.
+    type: int
+    default: 4
+"""
+
+EXAMPLES = r"""
+- name: Make Keycloak match the store, for every offering
+  waldur.keycloak.keycloak_offering_sync:
+    store: "{{ playbook_dir }}/offerings.yml"
+
+- name: Drift report for one offering in a pipeline (changes nothing)
+  waldur.keycloak.keycloak_offering_sync:
+    store: "{{ playbook_dir }}/offerings.yml"
+    offering: Rancher production
+    members_mode: exact
+    prune: true
+  check_mode: true
+  register: drift
+
+- name: Fail on drift
+  ansible.builtin.assert:
+    that: not drift.changed
+    fail_msg: "{{ drift.plan | length }} operations would change Keycloak or the store"
+"""
+
+RETURN = r"""
+plan:
+  description:
+    - Every operation, in order, each with its C(action) and C(target)
+      (C(create_group), C(rename_group), C(add_member), C(remove_member), C(delete_group) on Keycloak;
+      C(create_record), C(update_record), C(link), C(unlink), C(delete_record) on the store).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {action: create_group, target: /rancher-prod/cluster-a-admins, realm: hpc, name: cluster-a-admins}
+    - {action: link, target: 0b5e7c1e-8d4f-5a43-9d0e-6f1f5f9a2b11, changes: {backend_id: ["", (known after apply)]}}
+offerings:
+  description: Per offering, what the plan does, by group name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    offering:
+      description: The offering's name.
+      type: str
+    path:
+      description: The offering's group in Keycloak.
+      type: str
+    created:
+      description: Groups created in Keycloak.
+      type: list
+      elements: str
+    adopted:
+      description: Groups found under the offering by name and linked.
+      type: list
+      elements: str
+    renamed:
+      description: Remote groups renamed to the declared name.
+      type: list
+      elements: str
+    missing_remote:
+      description: Linked groups whose remote group is gone.
+      type: list
+      elements: str
+    relinked:
+      description: Of those, the ones re-created or adopted (O(relink=true)).
+      type: list
+      elements: str
+    pruned:
+      description: Remote groups deleted by O(prune).
+      type: list
+      elements: str
+    members_added:
+      description: C(group: username) pairs added in Keycloak.
+      type: list
+      elements: str
+    members_removed:
+      description: C(group: username) pairs removed from Keycloak.
+      type: list
+      elements: str
+    pending:
+      description: C(group: username) pairs still waiting for the user to exist in Keycloak.
+      type: list
+      elements: str
+  sample:
+    - {offering: Rancher production, path: /rancher-prod, created: [cluster-a-admins], adopted: [], renamed: [],
+       missing_remote: [], relinked: [], pruned: [], members_added: ["cluster-a-admins: alice"], members_removed: [],
+       pending: ["cluster-a-admins: carol"]}
+drift:
+  description: True when the plan is not empty or a linked remote group is missing.
+  returned: always
+  type: bool
+  sample: false
+"""
+
+from ansible_collections.waldur.keycloak.plugins.module_utils._module import KeycloakModule
+
+
+def main():
+    module = KeycloakModule(argument_spec=dict(
+        prune=dict(type="bool", default=False),
+        relink=dict(type="bool", default=False),
+        members_mode=dict(type="str", choices=["additive", "exact"], default="additive"),
+        parallelism=dict(type="int", default=4),
+    ))
+    params = module.params
+
+    def action():
+        service = module.service()
+        plan, reports = service.plan_sync(service.sync_offerings(params["offering"]), prune=params["prune"],
+                                          relink=params["relink"], members_mode=params["members_mode"])
+        result, _ctx = module.apply(plan, parallelism=max(1, params["parallelism"]))
+        result["offerings"] = reports
+        result["drift"] = plan.changed or any(r["missing_remote"] for r in reports)
+        return result
+
+    module.run(action)
+
+
+if __name__ == "__main__":
+    main()
