@@ -404,8 +404,13 @@ class KeycloakClient(object):
     # ----------------------------------------------------------------- users
 
     def search_users(self, realm, query, limit=25):
-        """Users whose username, email, first or last name contains ``query``."""
-        params = {"search": query, "first": 0, "max": int(limit), "briefRepresentation": "true"}
+        """Users whose username, email, first or last name contains ``query``.
+
+        Keycloak reads a bare ``search`` as a prefix; ``*q*`` asks for "contains".
+        A query that already holds ``*`` or is quoted ("exact") is passed as given.
+        """
+        term = query if ("*" in query or query.startswith('"')) else "*%s*" % query
+        params = {"search": term, "first": 0, "max": int(limit), "briefRepresentation": "true"}
         return self.get_json(self.realm_path(realm, "users"), params)
 
     def user_by_username(self, realm, username):

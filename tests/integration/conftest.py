@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """Integration fixtures: the real Keycloak that `make test` started (scripts/keycloak.sh)."""
 
+import json
 import os
 import uuid
 
@@ -89,7 +90,10 @@ def offering_store(tmp_path, realm):
         document = {"version": 1, "offerings": [offering] + list(extra_offerings or []), "groups": groups or []}
         path = tmp_path / ("store" + suffix)
         with open(str(path), "w") as stream:
-            yaml.safe_dump(document, stream, sort_keys=False)
+            if suffix == ".json":
+                json.dump(document, stream, indent=2)
+            else:
+                yaml.safe_dump(document, stream, sort_keys=False)
         return str(path), ids
 
     return make
