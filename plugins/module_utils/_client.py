@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 
-from ansible.module_utils.six.moves.urllib.parse import quote
+from ansible.module_utils.six.moves.urllib.parse import quote, quote_plus
 
 try:
     import requests
@@ -139,6 +139,21 @@ class KeycloakClient(object):
         session.headers["User-Agent"] = "waldur.keycloak"
         self.session = session
 
+    # ---------------------------------------------------------------- errors
+
+    def _fail(self, message, status=None):
+        """A KeycloakError whose message holds none of this client's secrets.
+
+        A server or proxy may echo the refused form back; whatever it says, the
+        password, the client secret and the tokens never reach the user's output.
+        """
+        text = str(message)
+        for secret in (self._password, self._client_secret, self._static_token, self._token, self._refresh_token):
+            if secret and len(secret) >= 4:
+                for form in set((secret, quote(secret, safe=""), quote_plus(secret))):
+                    text = text.replace(form, "********")
+        return KeycloakError(text, status=status)
+
     # ---------------------------------------------------------------- tokens
 
     @property
@@ -170,14 +185,14 @@ class KeycloakClient(object):
             response = self._send("POST", self._token_url(), data=data, retry=True)
         if response.status_code >= 400:
             who = ("user '%s'" % self._username) if self._username else ("client '%s'" % self.client_id)
-            raise KeycloakError("authentication failed for %s in realm '%s' at %s: %s"
-                                % (who, self.auth_realm, self.base_url, _error_text(response)),
+            raise self._fail("authentication failed for %s in realm '%s' at %s: %s"
+                                % (who, self.auth_realm, self.base_url, _error_text(response)[:ERROR_TEXT_LIMIT]),
                                 status=response.status_code)
         try:
             payload = response.json()
             token = payload["access_token"]
         except (ValueError, KeyError, TypeError):
-            raise KeycloakError("authentication at %s returned no access token (is this a Keycloak server?)"
+            raise self._fail("authentication at %s returned no access token (is this a Keycloak server?)"
                                 % self.base_url, status=response.status_code)
         now = time.monotonic()
         lifetime = float(payload.get("expires_in") or 60)
@@ -213,14 +228,14 @@ class KeycloakClient(object):
             try:
                 response = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except requests.exceptions.SSLError as exc:
-                raise KeycloakError("TLS error talking to %s: %s (set ca_path to the CA that signed the "
+                raise self._fail("TLS error talking to %s: %s (set ca_path to the CA that signed the "
                                     "server certificate)" % (self.base_url, _short(exc)))
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 if retry and attempt < self.retries:
                     attempt += 1
                     time.sleep(self.backoff * (2 ** (attempt - 1)))
                     continue
-                raise KeycloakError("cannot reach Keycloak at %s: %s" % (self.base_url, _short(exc)))
+                raise self._fail("cannot reach Keycloak at %s: %s" % (self.base_url, _short(exc)))
             if response.status_code in RETRY_STATUSES and retry and attempt < self.retries:
                 attempt += 1
                 time.sleep(self.backoff * (2 ** (attempt - 1)))
@@ -245,13 +260,19 @@ class KeycloakClient(object):
                 token = self._current_token(stale=token)
                 continue
             if response.status_code >= 400:
-                raise KeycloakError("Keycloak answered %s to %s %s: %s" % (
+                raise self._fail("Keycloak answered %s to %s %s: %s" % (
                     response.status_code, method, path, _error_text(response)[:ERROR_TEXT_LIMIT]),
                     status=response.status_code)
             return response
 
     def get_json(self, path, params=None):
-        return self.request("GET", path, params=params).json()
+        response = self.request("GET", path, params=params)
+        try:
+            return response.json()
+        except ValueError:
+            raise self._fail("Keycloak answered GET %s with something that is not JSON (%s): is %s a Keycloak "
+                             "server, or is a proxy in the way?" % (path, response.headers.get("Content-Type", "no type"),
+                                                                   self.base_url), status=response.status_code)
 
     def get_json_or_none(self, path, params=None):
         try:
@@ -368,7 +389,7 @@ class KeycloakClient(object):
         if not group_id:
             existing = self.find_child_group(realm, parent_id, name)
             if not existing:
-                raise KeycloakError("Keycloak created group '%s' but did not say its id" % name)
+                raise self._fail("Keycloak created group '%s' but did not say its id" % name)
             group_id = existing["id"]
         return group_id, True
 
@@ -380,7 +401,7 @@ class KeycloakClient(object):
         """
         current = self.get_group(realm, group_id)
         if current is None:
-            raise KeycloakError("group %s not found in realm '%s'" % (group_id, realm), status=404)
+            raise self._fail("group %s not found in realm '%s'" % (group_id, realm), status=404)
         representation = dict(current)
         representation.pop("subGroups", None)
         representation.update(changes)

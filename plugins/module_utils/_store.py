@@ -25,6 +25,7 @@ import tempfile
 import traceback
 import uuid as uuidlib
 from contextlib import contextmanager
+from io import StringIO
 
 try:
     import yaml
@@ -38,6 +39,8 @@ else:
 try:
     from ruamel.yaml import YAML as RoundTripYAML
     from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
 except ImportError:
     HAS_RUAMEL = False
     RUAMEL_IMPORT_ERROR = traceback.format_exc()
@@ -483,6 +486,114 @@ def validate(document, path):
 
 # ------------------------------------------------------------------ editing
 
+class _Tail(object):
+    """The comment lines that follow a node in ruamel's round-trip tree.
+
+    They hang on the node's deepest last value: a mapping keeps them at
+    ``ca.items[key][2]`` and a sequence at ``ca.items[index][0]`` (text:
+    "inline comment" + newline + following lines), or, after a flow-style
+    item, in the sequence's ``ca.end`` (following lines only).
+    """
+
+    def __init__(self, node):
+        self.slot = self.index = self.end_of = None
+        while True:
+            if isinstance(node, dict) and len(node):
+                key = list(node.keys())[-1]
+                value = node[key]
+                if isinstance(value, (dict, list)) and len(value) and not _is_flow(value):
+                    node = value
+                    continue
+                self._use_slot(node, key, 2)
+                return
+            if isinstance(node, list) and len(node):
+                index = len(node) - 1
+                value = node[index]
+                if isinstance(value, (dict, list)) and len(value) and not _is_flow(value):
+                    node = value
+                    continue
+                if isinstance(value, (dict, list)) and hasattr(node, "ca"):
+                    self.end_of = node
+                else:
+                    self._use_slot(node, index, 0)
+                return
+            return
+
+    def _use_slot(self, node, key, index):
+        if hasattr(node, "ca"):
+            slot = node.ca.items.get(key)
+            if slot is None:
+                slot = node.ca.items[key] = [None, None, None, None]
+            self.slot, self.index = slot, index
+
+    def token(self):
+        if self.end_of is not None:
+            return self.end_of.ca.end[0] if self.end_of.ca.end else None
+        return self.slot[self.index] if self.slot is not None else None
+
+    def parts(self):
+        """(inline comment, following lines)."""
+        if self.end_of is not None:
+            # These tokens hold their indentation as a column, not as text.
+            return "", "".join(" " * _column(t) + t.value for t in self.end_of.ca.end or [])
+        token = self.token()
+        if token is None:
+            return "", ""
+        inline, _newline, following = token.value.partition("\n")
+        return inline, following
+
+    def assign(self, inline, following, donor):
+        token = self.token() or donor
+        if self.end_of is not None:
+            if following:
+                text = following.lstrip(" ")
+                self.end_of.ca.end = [CommentToken(text, start_mark=CommentMark(len(following) - len(text)))]
+            else:
+                self.end_of.ca.end = []
+        elif self.slot is not None:
+            if (inline or following) and token is not None:
+                token.value = inline + "\n" + following
+                self.slot[self.index] = token
+            else:
+                self.slot[self.index] = None
+
+
+def _column(token):
+    mark = getattr(token, "start_mark", None)
+    return mark.column if mark is not None else getattr(token, "_column", 0) or 0
+
+
+def _is_flow(node):
+    return hasattr(node, "fa") and node.fa.flow_style()
+
+
+def _remove_item(sequence, position):
+    """Delete ``sequence[position]``, keeping the comments that belong to its neighbours.
+
+    The comment lines above an item are stored with the item before it, so a
+    plain delete would drop the comment that introduces the next item and
+    leave the removed item's own comment behind.
+    """
+    if not hasattr(sequence, "ca"):
+        del sequence[position]
+        return
+    tail = _Tail(sequence[position])
+    donor = tail.token()
+    _inline, following = tail.parts()
+    if position > 0:
+        previous = _Tail(sequence[position - 1])
+        previous_inline, _own_comment = previous.parts()
+        previous.assign(previous_inline, following, donor)
+    elif len(sequence) > 1 and (following or (sequence.ca.comment and sequence.ca.comment[1])):
+        # The first item's leading comment lives on the sequence itself.
+        if following and donor is not None:
+            donor.value = following
+            sequence.ca.comment = [None, [donor]]
+        else:
+            sequence.ca.comment = [None, []]
+    del sequence[position]
+
+
 class StoreEditor(object):
     """Record-level changes to a parsed document, touching nothing else.
 
@@ -549,7 +660,7 @@ class StoreEditor(object):
         groups = self._groups()
         for position, item in enumerate(groups):
             if item is raw:
-                del groups[position]
+                _remove_item(groups, position)
                 break
         del self._index[group_uuid]
         self.changed = True
@@ -588,10 +699,21 @@ class StoreEditor(object):
         wanted = username.lower()
         for position, existing in enumerate(members):
             if isinstance(existing, dict) and str(existing.get("username", "")).lower() == wanted:
-                del members[position]
+                _remove_item(members, position)
                 self.changed = True
                 return True
         return False
+
+
+def _represent_str(representer, value):
+    # A plain scalar that a YAML 1.1 reader (PyYAML) would take for a boolean,
+    # a number or a date (yes, off, 12:30, 2026-01-01) is written quoted, so
+    # the store reads back exactly what was written.
+    style = None
+    if HAS_PYYAML and value and yaml.resolver.Resolver().resolve(yaml.ScalarNode, value, (True, False)) != \
+            "tag:yaml.org,2002:str":
+        style = '"'
+    return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 def _represent_null(representer, _value):
@@ -638,11 +760,15 @@ class _Format(object):
         self.path = path
         self._yaml = None
         self._json_indent = 2
+        self._json_ascii = False
+        self._prefix = ""
 
     def load(self, text):
         if self.fmt == "json":
-            match = re.search(r"^( +)\S", text, re.MULTILINE)
-            self._json_indent = len(match.group(1)) if match else 2
+            match = re.search(r"^([ \t]+)\S", text, re.MULTILINE)
+            self._json_indent = match.group(1) if match else 2
+            # A file written with \uXXXX escapes keeps them.
+            self._json_ascii = all(ord(c) < 128 for c in text)
             return json.loads(text, object_pairs_hook=_json_pairs)
         if not HAS_RUAMEL:
             raise StoreError("store %s: writing YAML needs the ruamel.yaml Python library "
@@ -653,7 +779,11 @@ class _Format(object):
         handler.width = 4096
         handler.indent(mapping=mapping, sequence=sequence, offset=offset)
         handler.representer.add_representer(type(None), _represent_null)
+        handler.representer.add_representer(str, _represent_str)
         self._yaml = handler
+        # ruamel drops a "---" line and the comments above it; they are kept as they are.
+        match = re.match(r"(?:[ \t]*(?:#[^\n]*)?\n)*---[ \t]*(?:#[^\n]*)?\n", text)
+        self._prefix = match.group(0) if match and "---" in match.group(0) else ""
         document = handler.load(text)
         if document is None:
             document = CommentedMap()
@@ -664,11 +794,10 @@ class _Format(object):
 
     def dump(self, document):
         if self.fmt == "json":
-            return json.dumps(document, indent=self._json_indent, ensure_ascii=False) + "\n"
-        from io import StringIO
+            return json.dumps(document, indent=self._json_indent, ensure_ascii=self._json_ascii) + "\n"
         stream = StringIO()
         self._yaml.dump(document, stream)
-        return stream.getvalue()
+        return self._prefix + stream.getvalue()
 
 
 class Store(object):
@@ -677,7 +806,8 @@ class Store(object):
     def __init__(self, path):
         if not path:
             raise StoreError("no store given: set the 'store' option or WALDUR_KEYCLOAK_STORE")
-        self.path = os.path.abspath(os.path.expanduser(path))
+        # A symlinked store is written through the link, not replaced by a file.
+        self.path = os.path.realpath(os.path.expanduser(path))
         self.display_path = path
         self.format = store_format(path)
 
@@ -771,14 +901,14 @@ class Store(object):
         result = mutate(data, editor)
         if not editor.changed:
             return result, False
-        try:
-            validate(document, self.path)
-        except _Invalid as exc:
-            raise StoreError("store %s: the change was not saved because it would make the store invalid: "
-                             "%s: %s" % (self.display_path, _where_text(exc.where), exc.problem))
         new_text = codec.dump(document)
         if new_text == text:
             return result, False
+        try:
+            # The text about to be written is read back as the next run will read it.
+            self.parse(new_text)
+        except StoreError as exc:
+            raise StoreError("the change was not saved because it would make the store invalid: %s" % exc.message)
         if write:
             try:
                 self._replace(new_text)

@@ -1,0 +1,623 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The Keycloak client against a scripted session: paging, tokens, retries, groups, error messages."""
+
+import json
+
+import pytest
+import requests
+
+from ansible_collections.waldur.keycloak.plugins.module_utils import _client
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakClient, KeycloakError
+
+BASE = "https://kc.example.com"
+TOKEN_PATH = "/realms/master/protocol/openid-connect/token"
+PASSWORD = "pw-S3cr3t!value"
+CLIENT_SECRET = "cs-T0p-secret-value"
+GROUPS = "/admin/realms/hpc/groups"
+
+
+class FakeResponse(object):
+    def __init__(self, status_code=200, body=None, headers=None, text=None, reason="OK"):
+        self.status_code = status_code
+        self._body = body
+        self.headers = headers or {}
+        self.text = text if text is not None else ("" if body is None else json.dumps(body))
+        self.reason = reason
+
+    def json(self):
+        if self._body is None:
+            raise ValueError("No JSON object could be decoded")
+        return self._body
+
+
+class Call(object):
+    def __init__(self, method, url, kwargs):
+        self.method = method
+        self.url = url
+        self.path = url[len(BASE):] if url.startswith(BASE) else url
+        self.params = kwargs.get("params") or {}
+        self.json = kwargs.get("json")
+        self.data = kwargs.get("data") or {}
+        self.headers = kwargs.get("headers") or {}
+        self.timeout = kwargs.get("timeout")
+
+    @property
+    def token(self):
+        return self.headers.get("Authorization", "").replace("Bearer ", "")
+
+    def __repr__(self):
+        return "%s %s %s" % (self.method, self.path, self.params)
+
+
+class FakeSession(object):
+    """Records every request and answers from a script.
+
+    ``on(method, path, *answers)``: answers (FakeResponse, exception or callable(call)) for that
+    exact path, used in order, the last one repeating. The token endpoint hands out tok-1, tok-2, ...
+    """
+
+    def __init__(self, expires_in=60, refresh_expires_in=None):
+        self.headers = {}
+        self.verify = None
+        self.calls = []
+        self.routes = {}
+        self.tokens_issued = 0
+        self.expires_in = expires_in
+        self.refresh_expires_in = refresh_expires_in
+        self.on("POST", TOKEN_PATH, self.issue_token)
+
+    def issue_token(self, call):
+        self.tokens_issued += 1
+        body = {"access_token": "tok-%d" % self.tokens_issued, "expires_in": self.expires_in, "token_type": "Bearer"}
+        if self.refresh_expires_in:
+            body.update(refresh_token="refresh-%d" % self.tokens_issued, refresh_expires_in=self.refresh_expires_in)
+        return FakeResponse(200, body)
+
+    def on(self, method, path, *answers):
+        self.routes[(method, path)] = list(answers)
+        return self
+
+    def request(self, method, url, **kwargs):
+        call = Call(method, url, kwargs)
+        self.calls.append(call)
+        answers = self.routes.get((method, call.path))
+        if not answers:
+            answer = FakeResponse(404, {"error": "Could not find resource"}, reason="Not Found")
+        else:
+            answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if callable(answer) and not isinstance(answer, FakeResponse):
+            answer = answer(call)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def admin_calls(self):
+        return [c for c in self.calls if c.path != TOKEN_PATH]
+
+    def token_calls(self):
+        return [c for c in self.calls if c.path == TOKEN_PATH]
+
+
+class FakeTime(object):
+    """Stands in for the ``time`` module inside _client: a clock that moves only when told."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeTime()
+    monkeypatch.setattr(_client, "time", fake)
+    return fake
+
+
+def password_client(session, **options):
+    return KeycloakClient(BASE, username="admin", password=PASSWORD, session=session, **options)
+
+
+def token_client(session, **options):
+    return KeycloakClient(BASE, token="static-token", session=session, **options)
+
+
+def paged_answer(items):
+    """A list endpoint that honours first/max."""
+
+    def answer(call):
+        first, size = int(call.params["first"]), int(call.params["max"])
+        return FakeResponse(200, items[first:first + size])
+
+    return answer
+
+
+def one_line(exc):
+    message = str(exc)
+    assert "\n" not in message and "\r" not in message
+    return message
+
+
+# ------------------------------------------------------------------ paging
+
+
+def test_paged_walks_first_and_max_until_a_short_page(clock):
+    session = FakeSession().on("GET", "/admin/x", paged_answer(list(range(7))))
+    client = token_client(session)
+    assert list(client.paged("/admin/x", {"q": "v"}, page_size=3)) == list(range(7))
+    assert [(c.params["first"], c.params["max"]) for c in session.admin_calls()] == [(0, 3), (3, 3), (6, 3)]
+    assert all(c.params["q"] == "v" for c in session.admin_calls())
+
+
+def test_paged_stops_at_an_empty_page_after_full_ones(clock):
+    session = FakeSession().on("GET", "/admin/x", paged_answer(list(range(6))))
+    assert list(token_client(session).paged("/admin/x", page_size=3)) == list(range(6))
+    assert [c.params["first"] for c in session.admin_calls()] == [0, 3, 6]
+
+
+def test_group_children_pages_past_the_server_default_of_ten(clock):
+    children = [{"id": "c%02d" % i, "name": "child-%02d" % i} for i in range(25)]
+    session = FakeSession().on("GET", GROUPS + "/p1/children", paged_answer(children))
+    client = token_client(session, page_size=10)
+    assert client.group_children("hpc", "p1") == children
+    calls = session.admin_calls()
+    assert len(calls) == 3
+    assert [(c.params["first"], c.params["max"]) for c in calls] == [(0, 10), (10, 10), (20, 10)]
+
+
+def test_members_and_top_level_groups_are_paged_with_the_client_page_size(clock):
+    members = [{"id": "u%d" % i, "username": "user%d" % i} for i in range(150)]
+    groups = [{"id": "g%d" % i, "name": "g%d" % i, "path": "/g%d" % i} for i in range(101)]
+    session = (FakeSession().on("GET", GROUPS + "/p1/members", paged_answer(members))
+               .on("GET", GROUPS, paged_answer(groups)))
+    client = token_client(session)
+    assert client.group_members("hpc", "p1") == members
+    assert client.list_groups("hpc") == groups
+    assert [(c.path, c.params["first"]) for c in session.admin_calls()] == [
+        (GROUPS + "/p1/members", 0), (GROUPS + "/p1/members", 100), (GROUPS, 0), (GROUPS, 100)]
+    assert all(c.params["max"] == 100 for c in session.admin_calls())
+
+
+# ------------------------------------------------------------------ tokens
+
+
+def test_token_is_obtained_once_and_reused(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(200, []))
+    client = password_client(session)
+    for _ in range(5):
+        client.list_groups("hpc")
+        clock.now += 5
+    assert len(session.token_calls()) == 1
+    assert {c.token for c in session.admin_calls()} == {"tok-1"}
+    grant = session.token_calls()[0].data
+    assert grant["grant_type"] == "password" and grant["username"] == "admin" and grant["client_id"] == "admin-cli"
+
+
+def test_expired_token_is_renewed_before_the_call(clock):
+    session = FakeSession(expires_in=2).on("GET", GROUPS, FakeResponse(200, []))
+    client = password_client(session)
+    client.list_groups("hpc")
+    clock.now += 3
+    client.list_groups("hpc")
+    assert [(c.path, c.token) for c in session.calls] == [
+        (TOKEN_PATH, ""), (GROUPS, "tok-1"), (TOKEN_PATH, ""), (GROUPS, "tok-2")]
+
+
+def test_token_is_refreshed_before_it_runs_out(clock):
+    """A master-realm token lives 60 s: one with a fraction of a second left is not sent."""
+    session = FakeSession(expires_in=60).on("GET", GROUPS, FakeResponse(200, []))
+    client = password_client(session)
+    client.list_groups("hpc")
+    clock.now += 30
+    client.list_groups("hpc")
+    assert session.tokens_issued == 1
+    clock.now += 29.5
+    client.list_groups("hpc")
+    assert session.tokens_issued == 2
+    assert session.admin_calls()[-1].token == "tok-2"
+
+
+def test_refresh_uses_the_refresh_token_not_the_password(clock):
+    session = FakeSession(expires_in=2, refresh_expires_in=1800).on("GET", GROUPS, FakeResponse(200, []))
+    client = password_client(session)
+    client.list_groups("hpc")
+    clock.now += 3
+    client.list_groups("hpc")
+    first, second = session.token_calls()
+    assert first.data["grant_type"] == "password"
+    assert second.data["grant_type"] == "refresh_token" and second.data["refresh_token"] == "refresh-1"
+    assert "password" not in second.data
+    assert session.admin_calls()[-1].token == "tok-2"
+
+
+def test_refused_refresh_token_falls_back_to_a_fresh_login(clock):
+    session = FakeSession(expires_in=2, refresh_expires_in=1800).on("GET", GROUPS, FakeResponse(200, []))
+    issue = session.routes[("POST", TOKEN_PATH)][0]
+    session.on("POST", TOKEN_PATH, issue,
+               FakeResponse(400, {"error": "invalid_grant", "error_description": "Session not active"}), issue)
+    client = password_client(session)
+    client.list_groups("hpc")
+    clock.now += 3
+    client.list_groups("hpc")
+    assert [c.data["grant_type"] for c in session.token_calls()] == ["password", "refresh_token", "password"]
+    assert session.admin_calls()[-1].token == "tok-2"
+
+
+def test_a_401_causes_exactly_one_new_login_and_a_retry(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(401, {"error": "HTTP 401 Unauthorized"}),
+                               FakeResponse(200, [{"id": "g1", "name": "a", "path": "/a"}]))
+    client = password_client(session)
+    assert client.list_groups("hpc") == [{"id": "g1", "name": "a", "path": "/a"}]
+    assert [(c.path, c.token) for c in session.calls] == [
+        (TOKEN_PATH, ""), (GROUPS, "tok-1"), (TOKEN_PATH, ""), (GROUPS, "tok-2")]
+
+
+def test_a_second_401_is_an_error(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(401, {"error": "HTTP 401 Unauthorized"}))
+    client = password_client(session)
+    with pytest.raises(KeycloakError) as exc_info:
+        client.list_groups("hpc")
+    assert exc_info.value.status == 401
+    assert len(session.token_calls()) == 2
+    assert len(session.admin_calls()) == 2
+    assert "401" in one_line(exc_info.value)
+
+
+def test_a_401_with_a_given_token_is_not_retried(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(401, {"error": "HTTP 401 Unauthorized"}))
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(session).list_groups("hpc")
+    assert exc_info.value.status == 401
+    assert session.token_calls() == []
+    assert len(session.admin_calls()) == 1
+    assert session.admin_calls()[0].token == "static-token"
+    assert "static-token" not in str(exc_info.value)
+
+
+def test_client_credentials_grant(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(200, []))
+    client = KeycloakClient(BASE, client_id="waldur", client_secret=CLIENT_SECRET, session=session)
+    client.list_groups("hpc")
+    grant = session.token_calls()[0].data
+    assert grant == {"client_id": "waldur", "client_secret": CLIENT_SECRET, "grant_type": "client_credentials"}
+
+
+def test_base_url_is_taken_as_given(clock):
+    session = FakeSession()
+    session.on("POST", "/auth/realms/other/protocol/openid-connect/token", session.issue_token)
+    session.on("GET", "/auth/admin/realms/hpc/groups", FakeResponse(200, []))
+    client = KeycloakClient(BASE + "/auth/", auth_realm="other", username="admin", password=PASSWORD, session=session)
+    client.list_groups("hpc")
+    assert [c.path for c in session.calls] == ["/auth/realms/other/protocol/openid-connect/token",
+                                               "/auth/admin/realms/hpc/groups"]
+
+
+@pytest.mark.parametrize("options, words", [
+    (dict(url="", token="t"), "auth_keycloak_url"),
+    (dict(url=BASE), "no credentials"),
+    (dict(url=BASE, username="admin"), "auth_password"),
+])
+def test_missing_settings_are_reported(options, words):
+    with pytest.raises(KeycloakError) as exc_info:
+        KeycloakClient(session=FakeSession(), **options)
+    assert words in one_line(exc_info.value)
+
+
+# ----------------------------------------------------------------- retries
+
+
+def test_get_is_retried_after_connection_errors_with_backoff(clock):
+    session = FakeSession().on("GET", GROUPS, requests.exceptions.ConnectionError("refused"),
+                               requests.exceptions.Timeout("slow"), FakeResponse(200, []))
+    assert token_client(session, retries=3, backoff=0.5).list_groups("hpc") == []
+    assert len(session.admin_calls()) == 3
+    assert clock.sleeps == [0.5, 1.0]
+
+
+def test_get_gives_up_after_the_configured_retries(clock):
+    session = FakeSession().on("GET", GROUPS, requests.exceptions.ConnectionError("[Errno 111] Connection refused"))
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(session, retries=3).list_groups("hpc")
+    assert len(session.admin_calls()) == 4
+    assert len(clock.sleeps) == 3
+    message = one_line(exc_info.value)
+    assert "cannot reach Keycloak at %s" % BASE in message and "Connection refused" in message
+    assert exc_info.value.status is None
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_get_is_retried_on_gateway_errors(clock, status):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(status, text="busy", reason="Busy"), FakeResponse(200, []))
+    assert token_client(session, retries=2).list_groups("hpc") == []
+    assert len(session.admin_calls()) == 2
+
+
+def test_persistent_503_on_get_is_an_error_after_the_retries(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(503, text="Service Unavailable", reason="Service Unavailable"))
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(session, retries=2).list_groups("hpc")
+    assert exc_info.value.status == 503
+    assert len(session.admin_calls()) == 3
+
+
+def test_other_server_errors_are_not_retried(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(500, {"error": "unknown_error"}), FakeResponse(200, []))
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(session).list_groups("hpc")
+    assert exc_info.value.status == 500
+    assert len(session.admin_calls()) == 1
+
+
+@pytest.mark.parametrize("answer", [requests.exceptions.ConnectionError("reset"),
+                                    FakeResponse(503, text="Service Unavailable")], ids=["connection-error", "503"])
+def test_post_is_not_retried_unless_asked(clock, answer):
+    session = FakeSession().on("POST", GROUPS, answer, FakeResponse(201, headers={"Location": BASE + GROUPS + "/new"}))
+    client = token_client(session)
+    with pytest.raises(KeycloakError):
+        client.request("POST", GROUPS, json={"name": "x"})
+    assert len(session.admin_calls()) == 1
+    assert clock.sleeps == []
+    response = client.request("POST", GROUPS, json={"name": "x"}, retry=True)
+    assert response.status_code == 201
+
+
+def test_create_group_without_exist_ok_is_sent_once(clock):
+    session = FakeSession().on("POST", GROUPS, FakeResponse(503, text="Service Unavailable"))
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(session).create_group("hpc", "team")
+    assert exc_info.value.status == 503
+    assert len(session.admin_calls()) == 1
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_put_and_delete_are_retried(clock, method):
+    session = FakeSession().on(method, GROUPS + "/g1", requests.exceptions.ConnectionError("reset"), FakeResponse(204))
+    assert token_client(session).request(method, GROUPS + "/g1").status_code == 204
+    assert len(session.admin_calls()) == 2
+
+
+def test_every_request_has_a_timeout(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(200, []))
+    password_client(session, timeout=7).list_groups("hpc")
+    assert [c.timeout for c in session.calls] == [7, 7]
+
+
+# ------------------------------------------------------------------ groups
+
+
+def test_create_group_returns_the_id_from_the_location_header(clock):
+    session = FakeSession().on("POST", GROUPS, FakeResponse(201, headers={"Location": BASE + GROUPS + "/4f1e-9a"}))
+    group_id, created = token_client(session).create_group("hpc", "team", attributes={"k": ["v"]})
+    assert (group_id, created) == ("4f1e-9a", True)
+    call = session.admin_calls()[0]
+    assert call.method == "POST" and call.path == GROUPS
+    assert call.json == {"name": "team", "attributes": {"k": ["v"]}}
+
+
+def test_create_child_group_posts_to_the_parent(clock):
+    session = FakeSession().on("POST", GROUPS + "/p1/children",
+                               FakeResponse(201, headers={"Location": BASE + GROUPS + "/c9/"}))
+    assert token_client(session).create_group("hpc", "sub", parent_id="p1") == ("c9", True)
+    assert session.admin_calls()[0].json == {"name": "sub"}
+
+
+CONFLICT_BODIES = [
+    pytest.param({"errorMessage": "Sibling group named 'team' already exists."}, "Sibling group named 'team'",
+                 id="errorMessage"),
+    pytest.param({"error": "conflict", "error_description": "Top level group named 'team' already exists."},
+                 "Top level group named 'team'", id="error-description"),
+]
+
+
+@pytest.mark.parametrize("body, words", CONFLICT_BODIES)
+def test_create_child_group_that_exists_is_found_by_exact_name(clock, body, words):
+    siblings = [{"id": "x1", "name": "team-extra"}, {"id": "x2", "name": "my-team"}, {"id": "t1", "name": "team"}]
+    session = (FakeSession().on("POST", GROUPS + "/p1/children", FakeResponse(409, body, reason="Conflict"))
+               .on("GET", GROUPS + "/p1/children", paged_answer(siblings)))
+    assert token_client(session).create_group("hpc", "team", parent_id="p1", exist_ok=True) == ("t1", False)
+    lookup = session.admin_calls()[1]
+    assert lookup.params["search"] == "team" and lookup.params["exact"] == "true"
+
+
+@pytest.mark.parametrize("body, words", CONFLICT_BODIES)
+def test_create_top_level_group_that_exists_is_found_by_exact_name(clock, body, words):
+    found = [{"id": "deep", "name": "team", "path": "/other/team"}, {"id": "t1", "name": "team", "path": "/team"}]
+    session = (FakeSession().on("POST", GROUPS, FakeResponse(409, body, reason="Conflict"))
+               .on("GET", GROUPS, paged_answer(found)))
+    assert token_client(session).create_group("hpc", "team", exist_ok=True) == ("t1", False)
+
+
+@pytest.mark.parametrize("body, words", CONFLICT_BODIES)
+def test_create_group_conflict_without_exist_ok_is_an_error(clock, body, words):
+    session = FakeSession().on("POST", GROUPS, FakeResponse(409, body, reason="Conflict"))
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(session).create_group("hpc", "team")
+    assert exc_info.value.is_conflict and exc_info.value.status == 409
+    assert words in one_line(exc_info.value)
+    assert len(session.admin_calls()) == 1
+
+
+def test_conflict_without_a_matching_sibling_is_still_an_error(clock):
+    session = (FakeSession().on("POST", GROUPS + "/p1/children", FakeResponse(409, {"errorMessage": "exists"}))
+               .on("GET", GROUPS + "/p1/children", FakeResponse(200, [{"id": "x", "name": "teams"}])))
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(session).create_group("hpc", "team", parent_id="p1", exist_ok=True)
+    assert exc_info.value.is_conflict
+
+
+def test_create_group_with_exist_ok_survives_a_lost_answer(clock):
+    """The POST went through but its answer was lost: the retry's 409 finds the group, no duplicate."""
+    session = (FakeSession().on("POST", GROUPS + "/p1/children", requests.exceptions.ConnectionError("reset"),
+                                FakeResponse(409, {"errorMessage": "exists"}))
+               .on("GET", GROUPS + "/p1/children", FakeResponse(200, [{"id": "t1", "name": "team"}])))
+    assert token_client(session).create_group("hpc", "team", parent_id="p1", exist_ok=True) == ("t1", False)
+
+
+def test_update_group_sends_back_the_whole_representation(clock):
+    current = {"id": "g1", "name": "old", "path": "/o/old", "description": "kept description",
+               "attributes": {"waldur_offering_uuid": ["o-1"], "note": ["hand-made"]},
+               "subGroupCount": 2, "subGroups": [{"id": "s1"}], "access": {"view": True}}
+    session = (FakeSession().on("GET", GROUPS + "/g1", FakeResponse(200, current))
+               .on("PUT", GROUPS + "/g1", FakeResponse(204)))
+    token_client(session).update_group("hpc", "g1", {"name": "new"})
+    put = [c for c in session.admin_calls() if c.method == "PUT"]
+    assert len(put) == 1
+    expected = dict(current, name="new")
+    del expected["subGroups"]
+    assert put[0].json == expected
+
+
+def test_update_of_a_missing_group_is_a_404(clock):
+    session = FakeSession()
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(session).update_group("hpc", "gone", {"name": "x"})
+    assert exc_info.value.is_not_found
+    assert [c.method for c in session.admin_calls()] == ["GET"]
+
+
+def test_find_child_group_checks_names_itself(clock):
+    session = FakeSession().on("GET", GROUPS + "/p1/children",
+                               FakeResponse(200, [{"id": "a", "name": "team-a"}, {"id": "b", "name": "ateam"},
+                                                  {"id": "c", "name": "Team"}]))
+    client = token_client(session)
+    assert client.find_child_group("hpc", "p1", "team") is None
+    session.on("GET", GROUPS + "/p1/children",
+               FakeResponse(200, [{"id": "a", "name": "team-a"}, {"id": "t", "name": "team"}]))
+    assert client.find_child_group("hpc", "p1", "team")["id"] == "t"
+
+
+def test_find_top_level_group_ignores_deeper_matches(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(200, [{"id": "d", "name": "team", "path": "/x/team"},
+                                                                 {"id": "e", "name": "teams", "path": "/teams"}]))
+    client = token_client(session)
+    assert client.find_child_group("hpc", None, "team") is None
+    call = session.admin_calls()[0]
+    assert call.params["search"] == "team" and call.params["exact"] == "true"
+
+
+def test_group_by_path_quotes_segments_and_returns_none_when_missing(clock):
+    session = FakeSession().on("GET", "/admin/realms/hpc/group-by-path/waldur/rancher%20prod",
+                               FakeResponse(200, {"id": "r1", "name": "rancher prod"}))
+    client = token_client(session)
+    assert client.group_by_path("hpc", "/waldur/rancher prod/")["id"] == "r1"
+    assert client.group_by_path("hpc", "/waldur/none") is None
+    assert client.group_by_path("hpc", "/") is None
+
+
+def test_delete_group_of_a_missing_group(clock):
+    session = FakeSession()
+    client = token_client(session)
+    assert client.delete_group("hpc", "gone") is False
+    with pytest.raises(KeycloakError):
+        client.delete_group("hpc", "gone", missing_ok=False)
+
+
+def test_user_by_username_is_exact(clock):
+    users = "/admin/realms/hpc/users"
+    session = FakeSession().on("GET", users, FakeResponse(200, [{"id": "1", "username": "alice2"},
+                                                                {"id": "2", "username": "alice"}]))
+    client = token_client(session)
+    assert client.user_by_username("hpc", "Alice")["id"] == "2"
+    assert session.admin_calls()[0].params["exact"] == "true"
+    session.on("GET", users, FakeResponse(200, [{"id": "1", "username": "alice2"}]))
+    assert client.user_by_username("hpc", "alice") is None
+
+
+def test_membership_calls(clock):
+    path = "/admin/realms/hpc/users/u1/groups/g1"
+    session = FakeSession().on("PUT", path, FakeResponse(204)).on("DELETE", path, FakeResponse(204))
+    client = token_client(session)
+    client.add_user_to_group("hpc", "u1", "g1")
+    client.remove_user_from_group("hpc", "u1", "g1")
+    assert [(c.method, c.path) for c in session.admin_calls()] == [("PUT", path), ("DELETE", path)]
+
+
+# ----------------------------------------------------------- error messages
+
+
+def _secrets_absent(message, *tokens):
+    for secret in (PASSWORD, CLIENT_SECRET) + tokens:
+        assert secret not in message
+
+
+@pytest.mark.parametrize("answer", [
+    FakeResponse(401, {"error": "invalid_grant", "error_description": "Invalid user credentials"}),
+    FakeResponse(401, {"error": "unauthorized_client", "error_description": "Invalid client or Invalid client credentials"}),
+    FakeResponse(400, text="<html>\n<body>\nBad Request\n</body>\n</html>", reason="Bad Request"),
+])
+def test_failed_login_is_one_line_without_secrets(clock, answer):
+    session = FakeSession().on("POST", TOKEN_PATH, answer)
+    client = KeycloakClient(BASE, username="admin", password=PASSWORD, client_secret=CLIENT_SECRET, session=session)
+    with pytest.raises(KeycloakError) as exc_info:
+        client.login()
+    message = one_line(exc_info.value)
+    assert exc_info.value.status == answer.status_code
+    assert "authentication failed for user 'admin' in realm 'master'" in message
+    _secrets_absent(message)
+    assert session.token_calls()[0].data["password"] == PASSWORD   # it was sent, and yet is not shown
+
+
+def test_failed_login_does_not_repeat_credentials_echoed_by_the_server(clock):
+    """A proxy that echoes the form it refused must not put the password into the task's message."""
+    echo = FakeResponse(400, text="Bad Request: grant_type=password&username=admin&password=%s&client_secret=%s"
+                        % (PASSWORD, CLIENT_SECRET), reason="Bad Request")
+    session = FakeSession().on("POST", TOKEN_PATH, echo)
+    client = KeycloakClient(BASE, username="admin", password=PASSWORD, client_secret=CLIENT_SECRET, session=session)
+    with pytest.raises(KeycloakError) as exc_info:
+        client.login()
+    _secrets_absent(one_line(exc_info.value))
+
+
+def test_failed_call_is_one_line_without_secrets(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(500, text="Internal\nServer\nError", reason="Server Error"))
+    client = KeycloakClient(BASE, username="admin", password=PASSWORD, client_secret=CLIENT_SECRET, session=session)
+    with pytest.raises(KeycloakError) as exc_info:
+        client.list_groups("hpc")
+    message = one_line(exc_info.value)
+    assert "500" in message and GROUPS in message and "Internal Server Error" in message
+    _secrets_absent(message, "tok-1")
+
+
+def test_unreachable_server_is_one_line_without_secrets(clock):
+    error = requests.exceptions.ConnectionError(
+        "HTTPSConnectionPool(host='kc.example.com', port=443): Max retries exceeded with url: %s "
+        "(Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x7f>: "
+        "Failed to establish a new connection: [Errno 111] Connection refused'))" % TOKEN_PATH)
+    session = FakeSession().on("POST", TOKEN_PATH, error)
+    client = KeycloakClient(BASE, username="admin", password=PASSWORD, session=session, retries=1)
+    with pytest.raises(KeycloakError) as exc_info:
+        client.login()
+    message = one_line(exc_info.value)
+    assert message == "cannot reach Keycloak at %s: Connection refused" % BASE
+    _secrets_absent(message)
+
+
+def test_long_error_bodies_are_cut(clock):
+    session = FakeSession().on("GET", GROUPS, FakeResponse(400, {"errorMessage": "x" * 5000}))
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(session).list_groups("hpc")
+    assert len(one_line(exc_info.value)) < 600
+
+
+def test_answer_without_a_token_is_explained(clock):
+    session = FakeSession().on("POST", TOKEN_PATH, FakeResponse(200, text="<html>welcome</html>"))
+    with pytest.raises(KeycloakError) as exc_info:
+        password_client(session).login()
+    assert "no access token" in one_line(exc_info.value)
+
+
+def test_an_answer_that_is_not_json_is_a_keycloak_error(clock):
+    """A proxy's HTML page instead of JSON: still the client's one exception type, so callers can report it."""
+    session = FakeSession().on("GET", GROUPS, FakeResponse(200, text="<html><body>Sign in</body></html>"))
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(session).list_groups("hpc")
+    one_line(exc_info.value)

@@ -1,0 +1,761 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The domain service over a store and an in-memory Keycloak: names, paths, matching, plans, messages."""
+
+import copy
+import uuid
+
+import pytest
+
+from ansible_collections.waldur.keycloak.plugins.module_utils import _plan
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
+from ansible_collections.waldur.keycloak.plugins.module_utils._plan import Ref
+from ansible_collections.waldur.keycloak.plugins.module_utils._service import (
+    GROUP_ATTRIBUTE,
+    OFFERING_ATTRIBUTE,
+    OfferingGroups,
+    ServiceError,
+)
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
+
+O1 = "1a000000-0000-4000-8000-000000000001"   # Rancher, realm hpc, no base group
+O2 = "1a000000-0000-4000-8000-000000000002"   # HPC, base group, name template
+O3 = "1a000000-0000-4000-8000-000000000003"   # no keycloak settings
+O4 = "1a000000-0000-4000-8000-000000000004"   # keycloak settings without a realm
+R1 = "1b000000-0000-4000-8000-000000000001"
+R2 = "1b000000-0000-4000-8000-000000000002"
+R3 = "1b000000-0000-4000-8000-000000000003"
+R4 = "1b000000-0000-4000-8000-000000000004"
+X1 = "1c000000-0000-4000-8000-000000000001"
+X2 = "1c000000-0000-4000-8000-000000000002"
+X3 = "1c000000-0000-4000-8000-000000000003"
+G1 = "1d000000-0000-4000-8000-000000000001"
+G2 = "1d000000-0000-4000-8000-000000000002"
+G3 = "1d000000-0000-4000-8000-000000000003"
+UNKNOWN = "1f000000-0000-4000-8000-00000000000f"
+REALM = "hpc"
+STAMP = "2026-01-02T03:04:05Z"
+
+STORE_YAML = """\
+version: 1
+offerings:
+  - uuid: {O1}
+    name: Rancher production
+    slug: rancher-prod
+    keycloak: {{realm: hpc}}
+    roles:
+      - {{uuid: {R1}, name: cluster-admin, scope_type: cluster}}
+      - {{uuid: {R2}, name: project-member, scope_type: project}}
+    resources:
+      - {{uuid: {X1}, name: cluster-a}}
+      - {{uuid: {X2}, name: cluster-b}}
+  - uuid: {O2}
+    name: HPC allocations
+    slug: hpc
+    keycloak:
+      realm: hpc
+      base_group: /waldur/sites/
+      group_name_template: "{template}"
+    roles:
+      - {{uuid: {R3}, name: pi, scope_type: ""}}
+    resources:
+      - {{uuid: {X3}, name: Alloc One}}
+  - uuid: {O3}
+    name: Plain
+    roles:
+      - {{uuid: {R4}, name: member}}
+  - uuid: {O4}
+    name: Half configured
+    keycloak: {{url: "https://sso.example.com"}}
+groups:
+  - uuid: {G1}
+    name: admins-a
+    backend_id: kc-g1
+    offering: {O1}
+    role: {R1}
+    resource: {X1}
+    scope_id: ""
+    created: "2026-01-01T00:00:00Z"
+    modified: "2026-01-01T00:00:00Z"
+    members:
+      - {{username: alice, state: active}}
+  - uuid: {G2}
+    name: members-p1
+    backend_id: ""
+    offering: {O1}
+    role: {R2}
+    resource: {X1}
+    scope_id: p1
+    created: "2026-01-03T00:00:00Z"
+    modified: "2026-01-03T00:00:00Z"
+  - uuid: {G3}
+    name: members-p2
+    backend_id: kc-gone
+    offering: {O1}
+    role: {R2}
+    resource: {X1}
+    scope_id: p2
+    created: "2026-01-02T00:00:00Z"
+    modified: "2026-01-02T00:00:00Z"
+"""
+
+DEFAULT_TEMPLATE = "$offering_slug-$resource_slug-$role_name"
+
+
+def store_text(template=DEFAULT_TEMPLATE):
+    return STORE_YAML.format(O1=O1, O2=O2, O3=O3, O4=O4, R1=R1, R2=R2, R3=R3, R4=R4, X1=X1, X2=X2, X3=X3,
+                             G1=G1, G2=G2, G3=G3, template=template)
+
+
+def parse(text=None):
+    return Store("/nowhere/store.yml").parse(text if text is not None else store_text())
+
+
+def hexed(value):
+    return uuid.UUID(value).hex
+
+
+# ------------------------------------------------------------ a fake Keycloak
+
+
+class FakeKeycloak(object):
+    """Just enough of KeycloakClient, in memory: one realm, a group tree, users and memberships."""
+
+    def __init__(self):
+        self.groups = {}       # id -> {"id", "name", "path", "parent", "attributes"}
+        self.users = {}        # id -> representation
+        self.members = {}      # group id -> [user id]
+        self.writes = []       # every changing call, in order
+        self.fail = None       # a KeycloakError every call raises
+        self._next = 0
+
+    def _id(self, prefix):
+        self._next += 1
+        return "%s-%d" % (prefix, self._next)
+
+    def _check(self, realm):
+        if self.fail is not None:
+            raise self.fail
+        assert realm == REALM, "the service asked realm %r" % realm
+
+    # -- set-up helpers
+    def make_group(self, path, group_id=None, attributes=None):
+        parent = None
+        current = ""
+        for segment in [s for s in path.split("/") if s]:
+            current += "/" + segment
+            existing = self.by_path(current)
+            if existing is None:
+                gid = group_id if current == path.rstrip("/") and group_id else self._id("g")
+                existing = {"id": gid, "name": segment, "path": current, "parent": parent, "attributes": {}}
+                self.groups[gid] = existing
+                self.members[gid] = []
+            parent = existing["id"]
+        if attributes:
+            self.groups[parent]["attributes"] = attributes
+        return parent
+
+    def make_user(self, username, email="", first="", last=""):
+        uid = self._id("u")
+        self.users[uid] = {"id": uid, "username": username, "email": email, "firstName": first, "lastName": last}
+        return uid
+
+    def join(self, username, group_id):
+        uid = [u for u in self.users.values() if u["username"] == username][0]["id"]
+        self.members[group_id].append(uid)
+
+    def by_path(self, path):
+        for group in self.groups.values():
+            if group["path"] == path:
+                return group
+        return None
+
+    def _view(self, group):
+        view = dict((k, v) for k, v in group.items() if k != "parent")
+        view["subGroupCount"] = len([g for g in self.groups.values() if g["parent"] == group["id"]])
+        return copy.deepcopy(view)
+
+    # -- the client API the service uses
+    def list_groups(self, realm, search=None, exact=False, brief=True):
+        self._check(realm)
+        return [self._view(g) for g in self.groups.values() if g["parent"] is None]
+
+    def group_children(self, realm, group_id, brief=True, search=None):
+        self._check(realm)
+        return [self._view(g) for g in self.groups.values() if g["parent"] == group_id]
+
+    def get_group(self, realm, group_id):
+        self._check(realm)
+        group = self.groups.get(group_id)
+        return self._view(group) if group else None
+
+    def group_by_path(self, realm, path):
+        self._check(realm)
+        group = self.by_path("/" + "/".join(s for s in path.split("/") if s))
+        return self._view(group) if group else None
+
+    def find_child_group(self, realm, parent_id, name):
+        self._check(realm)
+        for group in self.groups.values():
+            if group["parent"] == parent_id and group["name"] == name:
+                return self._view(group)
+        return None
+
+    def create_group(self, realm, name, parent_id=None, attributes=None, exist_ok=False):
+        self._check(realm)
+        self.writes.append(("create_group", name, parent_id))
+        parent_path = self.groups[parent_id]["path"] if parent_id else ""
+        existing = self.by_path(parent_path + "/" + name)
+        if existing is not None:
+            if exist_ok:
+                return existing["id"], False
+            raise KeycloakError("Keycloak answered 409", status=409)
+        gid = self._id("new")
+        self.groups[gid] = {"id": gid, "name": name, "path": parent_path + "/" + name, "parent": parent_id,
+                            "attributes": copy.deepcopy(attributes or {})}
+        self.members[gid] = []
+        return gid, True
+
+    def update_group(self, realm, group_id, changes):
+        self._check(realm)
+        self.writes.append(("update_group", group_id, changes))
+        self.groups[group_id].update(changes)
+
+    def delete_group(self, realm, group_id, missing_ok=True):
+        self._check(realm)
+        self.writes.append(("delete_group", group_id))
+        return self.groups.pop(group_id, None) is not None
+
+    def group_members(self, realm, group_id, brief=True):
+        self._check(realm)
+        return [copy.deepcopy(self.users[uid]) for uid in self.members.get(group_id, [])]
+
+    def search_users(self, realm, query, limit=25):
+        self._check(realm)
+        self.searched = query
+        found = [u for u in self.users.values()
+                 if any(query.lower() in (u.get(k) or "").lower() for k in ("username", "email", "firstName", "lastName"))]
+        return copy.deepcopy(found[:limit])
+
+    def user_by_username(self, realm, username):
+        self._check(realm)
+        for user in self.users.values():
+            if user["username"] == username.lower():
+                return copy.deepcopy(user)
+        return None
+
+    def add_user_to_group(self, realm, user_id, group_id):
+        self._check(realm)
+        self.writes.append(("add_user_to_group", user_id, group_id))
+        if user_id not in self.members[group_id]:
+            self.members[group_id].append(user_id)
+
+    def remove_user_from_group(self, realm, user_id, group_id):
+        self._check(realm)
+        self.writes.append(("remove_user_from_group", user_id, group_id))
+        self.members[group_id].remove(user_id)
+
+    def server_version(self):
+        if self.fail is not None:
+            raise self.fail
+        return "26.0.0"
+
+
+@pytest.fixture
+def kc():
+    fake = FakeKeycloak()
+    root = fake.make_group("/rancher-prod")
+    fake.make_group("/rancher-prod/admins-a", group_id="kc-g1")
+    fake.make_user("alice", "alice@example.com", "Alice", "Liddell")
+    fake.make_user("bob", "bob@example.com", "Bob", "Builder")
+    fake.join("alice", "kc-g1")
+    fake.root_id = root
+    return fake
+
+
+def service(kc, text=None):
+    return OfferingGroups(parse(text), client_for=lambda url: kc)
+
+
+def error_of(call, *args, **kwargs):
+    with pytest.raises(ServiceError) as exc_info:
+        call(*args, **kwargs)
+    message = exc_info.value.message
+    assert "\n" not in message and str(exc_info.value) == message
+    return message
+
+
+# ------------------------------------------------------------------ naming
+
+
+def test_default_group_names(kc):
+    svc = service(kc)
+    data = svc.data
+    o1 = data.find_offering(O1)
+    admin, member = data.roles_by_uuid[R1], data.roles_by_uuid[R2]
+    cluster_a = data.resources_by_uuid[X1]
+    assert svc.group_name(o1, admin, cluster_a, "") == "%s_%s_cluster-admin" % (hexed(O1), hexed(X1))
+    assert svc.group_name(o1, member, cluster_a, "p1") == "%s_p1_project-member" % hexed(O1)   # scope_id wins
+    assert svc.group_name(o1, admin, None, "") == "%s_cluster-admin" % hexed(O1)
+    assert svc.group_name(o1, admin, None, "p7") == "%s_p7_cluster-admin" % hexed(O1)
+
+
+def test_template_group_names(kc):
+    svc = service(kc)
+    o2 = svc.data.find_offering(O2)
+    assert svc.group_name(o2, svc.data.roles_by_uuid[R3], svc.data.resources_by_uuid[X3], "s1") == "hpc-alloc-one-pi"
+    assert svc.group_name(o2, svc.data.roles_by_uuid[R3], None, "") == "hpc--pi"
+
+
+def test_every_template_variable(kc):
+    template = "${offering_uuid}|${offering_name}|${offering_slug}|${resource_uuid}|${resource_name}|" \
+               "${resource_slug}|${role_name}|${scope_id}"
+    svc = service(kc, store_text(template))
+    o2 = svc.data.find_offering(O2)
+    name = svc.group_name(o2, svc.data.roles_by_uuid[R3], svc.data.resources_by_uuid[X3], "s1")
+    assert name.split("|") == [hexed(O2), "HPC allocations", "hpc", hexed(X3), "Alloc One", "alloc-one", "pi", "s1"]
+
+
+def test_unknown_template_variable_is_a_clear_error(kc):
+    svc = service(kc, store_text("$offering_slug-$project_name"))
+    o2 = svc.data.find_offering(O2)
+    message = error_of(svc.group_name, o2, svc.data.roles_by_uuid[R3], None, "")
+    assert message.startswith("group_name_template: unknown variable $project_name")
+    assert "$role_name" in message and "$scope_id" in message    # the known ones are listed
+
+
+@pytest.mark.parametrize("template, words", [("$offering_slug/$role_name", "not a valid group name"),
+                                             ("pi-$", "invalid template")])
+def test_template_that_cannot_make_a_group_name(kc, template, words):
+    svc = service(kc, store_text(template))
+    message = error_of(svc.group_name, svc.data.find_offering(O2), svc.data.roles_by_uuid[R3], None, "")
+    assert words in message
+
+
+def test_offering_path_with_and_without_base_group(kc):
+    svc = service(kc)
+    assert svc.offering_path(svc.data.find_offering(O1)) == "/rancher-prod"
+    assert svc.offering_path(svc.data.find_offering(O2)) == "/waldur/sites/hpc"
+    assert svc.offering_path(svc.data.find_offering(O3)) == "/plain"        # slug from the name
+    assert svc.group_path(svc.data.find_offering(O2), "hpc-x-pi") == "/waldur/sites/hpc/hpc-x-pi"
+
+
+# ---------------------------------------------------------------- messages
+
+
+@pytest.mark.parametrize("operation", [
+    lambda svc, ref: svc.remote_groups(ref),
+    lambda svc, ref: svc.sync_status(ref),
+    lambda svc, ref: svc.search_remote_users(ref, "alice"),
+    lambda svc, ref: svc.remote_group_members(ref, "kc-g1"),
+    lambda svc, ref: svc.plan_import(ref, R1, "kc-g1"),
+], ids=["remote_groups", "sync_status", "search_remote_users", "remote_group_members", "import"])
+def test_offering_errors(kc, operation):
+    svc = service(kc)
+    assert error_of(operation, svc, None) == "offering_uuid: This field is required."
+    assert error_of(operation, svc, "") == "offering_uuid: This field is required."
+    assert error_of(operation, svc, UNKNOWN).startswith("offering_uuid: Offering not found.")
+    assert error_of(operation, svc, "Rancher").startswith("offering_uuid: Offering not found.")
+    for ref in (O3, "Half configured"):
+        assert error_of(operation, svc, ref).startswith("Keycloak integration is not enabled for this offering.")
+    assert kc.writes == []
+
+
+def test_offering_found_by_name(kc):
+    assert service(kc).remote_groups("Rancher production")["offering_path"] == "/rancher-prod"
+
+
+@pytest.mark.parametrize("query", [None, "", "   "])
+def test_search_needs_a_query(kc, query):
+    assert error_of(service(kc).search_remote_users, O1, query) == "q: This field is required."
+
+
+def test_search_strips_the_query_and_shapes_users(kc):
+    result = service(kc).search_remote_users(O1, "  ALI  ")
+    assert kc.searched == "ALI"
+    assert [{k: v for k, v in u.items() if k != "id"} for u in result["users"]] == [
+        {"username": "alice", "email": "alice@example.com", "first_name": "Alice", "last_name": "Liddell"}]
+
+
+def test_remote_group_members_needs_a_group_id(kc):
+    assert error_of(service(kc).remote_group_members, O1, "") == "group_id: This field is required."
+    members = service(kc).remote_group_members(O1, "kc-g1")["members"]
+    assert [m["username"] for m in members] == ["alice"]
+
+
+@pytest.mark.parametrize("operation, message", [
+    (lambda svc: svc.remote_groups(O1), "Unable to list remote Keycloak groups."),
+    (lambda svc: svc.sync_status(O1), "Unable to retrieve sync status from Keycloak."),
+    (lambda svc: svc.search_remote_users(O1, "a"), "Unable to search remote users."),
+    (lambda svc: svc.remote_group_members(O1, "kc-g1"), "Unable to list remote group members."),
+    (lambda svc: svc.test_connection(O1), "Unable to connect to Keycloak."),
+])
+def test_remote_failures_keep_the_original_message_and_add_the_cause(kc, operation, message):
+    kc.fail = KeycloakError("cannot reach Keycloak at https://kc: Connection refused")
+    text = error_of(operation, service(kc))
+    assert text.startswith(message)
+    assert "Connection refused" in text
+
+
+def test_connection_test(kc):
+    kc.make_group("/zebra")
+    result = service(kc).test_connection(O1)
+    assert result["status"] == "ok" and result["realm"] == REALM
+    assert result["groups"] == ["rancher-prod", "zebra"] and result["groups_count"] == 2
+    kc.fail = KeycloakError("authentication failed for user 'admin'", status=401)
+    with pytest.raises(ServiceError) as exc_info:
+        service(kc).test_connection(O1)
+    assert exc_info.value.result == {"status": "error"}
+
+
+def test_remote_groups_lists_only_the_offering_children(kc):
+    kc.make_group("/rancher-prod/zeta/deeper")
+    kc.make_group("/elsewhere/beta")
+    kc.make_group("/beta")
+    groups = service(kc).remote_groups(O1)["groups"]
+    assert [(g["name"], g["path"], g["sub_group_count"]) for g in groups] == [
+        ("admins-a", "/rancher-prod/admins-a", 0), ("zeta", "/rancher-prod/zeta", 1)]
+
+
+def test_remote_groups_without_the_offering_group_is_empty_not_the_realm(kc):
+    kc.make_group("/some/thing")
+    result = service(kc).remote_groups(O2)
+    assert result["groups"] == []
+    assert "/waldur/sites/hpc" in result["message"]
+
+
+# -------------------------------------------------------------- sync status
+
+
+def test_sync_status_matches_by_backend_id_only(kc):
+    kc.groups["kc-g1"]["name"] = "admins-a-renamed-in-keycloak"
+    kc.make_group("/rancher-prod/members-p1", group_id="kc-same-name")   # same NAME as the unlinked local G2
+    kc.make_group("/rancher-prod/zeta-hand-made")
+    kc.make_group("/rancher-prod/alpha")
+    kc.make_group("/members-p2")                                           # not under the offering
+    status = service(kc).sync_status(O1)
+    assert status["synced"] == [{"local_name": "admins-a", "remote_name": "admins-a-renamed-in-keycloak",
+                                 "backend_id": "kc-g1"}]
+    assert status["remote_only"] == ["alpha", "members-p1", "zeta-hand-made"]
+    assert status["local_only"] == ["members-p1", "members-p2"]
+    assert status["in_sync"] is False
+    assert kc.writes == []
+
+
+def test_sync_status_lists_are_sorted(kc):
+    for name in ("delta", "Alpha", "charlie", "bravo"):
+        kc.make_group("/rancher-prod/" + name)
+    text = store_text()
+    for uuid_, name in ((G2, "zz-last"), (G3, "aa-first")):
+        text = text.replace("    name: %s" % {G2: "members-p1", G3: "members-p2"}[uuid_], "    name: %s" % name)
+    status = service(kc, text).sync_status(O1)
+    assert status["remote_only"] == sorted(["delta", "Alpha", "charlie", "bravo"])
+    assert status["local_only"] == ["aa-first", "zz-last"]
+
+
+def test_sync_status_when_the_offering_group_is_missing(kc):
+    kc.groups.clear()
+    status = service(kc).sync_status(O1)
+    assert status["synced"] == [] and status["remote_only"] == []
+    assert status["local_only"] == ["admins-a", "members-p1", "members-p2"]
+
+
+def test_sync_status_in_sync(kc):
+    text = store_text()
+    cut = text.index("  - uuid: %s" % G2)
+    status = service(kc, text[:cut]).sync_status(O1)
+    assert status["in_sync"] is True and status["counts"] == {"synced": 1, "local_only": 0, "remote_only": 0}
+
+
+# ------------------------------------------------------------------ import
+
+
+@pytest.fixture
+def store_file(tmp_path):
+    path = tmp_path / "store.yml"
+    path.write_text(store_text())
+    return str(path)
+
+
+def test_import_checks_in_the_documented_order(kc):
+    kc.make_group("/rancher-prod/other", group_id="kc-other")
+    svc = service(kc)
+    # Each call is also wrong in every later respect: only the first problem is reported.
+    assert error_of(svc.plan_import, O1, UNKNOWN, "missing", resource_ref=X3).startswith("role_uuid: Role not found.")
+    assert error_of(svc.plan_import, O1, "no-such-role", "missing").startswith("role_uuid: Role not found.")
+    assert error_of(svc.plan_import, O1, R3, "missing", resource_ref=X3).startswith(
+        "role_uuid: Role is not available for this offering.")
+    assert error_of(svc.plan_import, O1, "pi", "missing").startswith(
+        "role_uuid: Role is not available for this offering.")
+    assert error_of(svc.plan_import, O1, R2, "missing", resource_ref=X3).startswith(
+        "resource_uuid: Resource not found for this offering.")
+    assert error_of(svc.plan_import, O1, R2, "missing", resource_ref=X2).startswith(
+        "remote_group_id: Remote group not found in Keycloak.")
+    assert error_of(svc.plan_import, O1, R2, "kc-g1", resource_ref=X2).startswith(
+        "A local group already exists for this remote Keycloak group.")
+    assert error_of(svc.plan_import, O1, R1, "kc-other", resource_ref=X1).startswith(
+        "A local group with this offering, role, resource and scope_id already exists.")
+    assert kc.writes == []
+
+
+def test_import_records_the_remote_group_and_changes_nothing_in_keycloak(kc, store_file, file_state):
+    kc.make_group("/rancher-prod/hand-made", group_id="kc-hand")
+    kc.join("bob", "kc-hand")
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    plan, record = svc.plan_import(O1, "project-member", "kc-hand", resource_ref="cluster-b", scope_id="p9")
+    assert plan.remote == []
+    assert [change.action for change in plan.records] == ["create_record"]
+    assert (record["name"], record["backend_id"], record["offering"], record["role"], record["resource"],
+            record["scope_id"], record["members"]) == ("hand-made", "kc-hand", O1, R2, X2, "p9", [])
+
+    before = file_state(store_file)
+    _ctx, changed = _plan.execute(plan, Store(store_file), check_mode=True)
+    assert changed is True and file_state(store_file) == before
+
+    _ctx, changed = _plan.execute(plan, Store(store_file), check_mode=False)
+    assert changed is True
+    assert kc.writes == []
+    data = Store(store_file).load()
+    stored = data.groups_by_uuid[record["uuid"]]
+    assert (stored["name"], stored["backend_id"], stored["resource"], stored["scope_id"]) == (
+        "hand-made", "kc-hand", X2, "p9")
+    assert stored["members"] == []
+
+    # The same import again: nothing to do.
+    rerun, again = OfferingGroups(data, client_for=lambda url: kc).plan_import(
+        O1, R2, "kc-hand", resource_ref=X2, scope_id="p9")
+    assert rerun.changed is False and rerun.remote == [] and rerun.records == []
+    assert again["uuid"] == record["uuid"]
+
+
+def test_import_by_path(kc):
+    kc.make_group("/rancher-prod/by-path", group_id="kc-path")
+    _plan_, record = service(kc).plan_import(O1, R2, remote_group_path="/rancher-prod/by-path", resource_ref=X2)
+    assert record["backend_id"] == "kc-path"
+
+
+def test_import_needs_a_remote_group(kc):
+    assert error_of(service(kc).plan_import, O1, R2).startswith("remote_group_id: This field is required.")
+
+
+# --------------------------------------------------------- group, planned
+
+
+def _present(**params):
+    base = dict(uuid=None, offering=O1, role=R2, resource=X2, scope_id="p5", name=None, backend_id=None, members=None,
+                members_mode=None, pull_members=False, create_remote=True)
+    base.update(params)
+    return base
+
+
+def test_check_mode_plan_writes_nothing_and_shows_every_step(kc, store_file, file_state):
+    kc.groups.clear()                       # not even the offering's group exists yet
+    before = file_state(store_file)
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    plan, after, pull = svc.plan_group_present(_present(members=["alice", "ghost"]))
+    assert pull is None
+    name = "%s_p5_project-member" % hexed(O1)
+
+    ctx, changed = _plan.execute(plan, Store(store_file), check_mode=True)
+    assert changed is True
+    assert file_state(store_file) == before
+    assert kc.writes == [] and kc.groups == {}
+
+    steps = plan.describe(ctx)
+    assert [(s["action"], s["target"]) for s in steps] == [
+        ("create_group", "/rancher-prod"),
+        ("create_group", "/rancher-prod/" + name),
+        ("add_member", "/rancher-prod/" + name),
+        ("create_record", after["uuid"]),
+    ]
+    assert steps[2]["username"] == "alice"
+    assert steps[3]["members"]["added"] == ["alice", "ghost"]
+    assert isinstance(after["backend_id"], Ref)
+    assert dict((m["username"], m["state"]) for m in after["members"]) == {"alice": "active", "ghost": "pending"}
+    assert (after["offering"], after["role"], after["resource"], after["scope_id"], after["name"]) == (
+        O1, R2, X2, "p5", name)
+
+
+def test_applied_plan_creates_marks_links_and_is_idempotent(kc, store_file):
+    kc.groups.clear()
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    plan, after, _pull = svc.plan_group_present(_present(members=["alice", "ghost"]))
+    ctx, changed = _plan.execute(plan, Store(store_file), check_mode=False)
+    assert changed is True
+
+    name = "%s_p5_project-member" % hexed(O1)
+    group = kc.by_path("/rancher-prod/" + name)
+    assert group is not None
+    assert group["attributes"][OFFERING_ATTRIBUTE] == [O1]
+    assert group["attributes"][GROUP_ATTRIBUTE] == [after["uuid"]]
+    assert [kc.users[u]["username"] for u in kc.members[group["id"]]] == ["alice"]
+
+    data = Store(store_file).load()
+    stored = data.groups_by_uuid[after["uuid"]]
+    assert stored["backend_id"] == group["id"]
+    assert dict((m["username"], m["state"]) for m in stored["members"]) == {"alice": "active", "ghost": "pending"}
+
+    writes = len(kc.writes)
+    rerun, _after, _pull = OfferingGroups(data, client_for=lambda url: kc).plan_group_present(
+        _present(members=["alice", "ghost"]))
+    assert rerun.changed is False
+    assert len(kc.writes) == writes
+
+
+def test_failed_remote_step_records_only_what_was_done(kc, store_file, file_state):
+    kc.groups.clear()
+    create = kc.create_group
+
+    def create_only_the_root(realm, name, parent_id=None, attributes=None, exist_ok=False):
+        if parent_id is not None:
+            raise KeycloakError("Keycloak answered 403 to POST /admin/realms/hpc/groups/x/children: forbidden",
+                                status=403)
+        return create(realm, name, parent_id, attributes, exist_ok)
+
+    kc.create_group = create_only_the_root
+    before = file_state(store_file)
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    plan, _after, _pull = svc.plan_group_present(_present(members=["alice"]))
+    with pytest.raises(_plan.PlanError) as exc_info:
+        _plan.execute(plan, Store(store_file), check_mode=False)
+    assert "\n" not in exc_info.value.message and "forbidden" in exc_info.value.message
+    assert [d["target"] for d in exc_info.value.done] == ["/rancher-prod"]
+    failed = exc_info.value.failed if isinstance(exc_info.value.failed, list) else [exc_info.value.failed]
+    assert [(f["action"], f["target"]) for f in failed] == [
+        ("create_group", "/rancher-prod/%s_p5_project-member" % hexed(O1))]
+    assert file_state(store_file) == before       # the record needs the group that was not created
+    assert kc.by_path("/rancher-prod") is not None
+
+
+def test_plan_reuses_existing_parents(kc, store_file):
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    plan, _after, _pull = svc.plan_group_present(_present())
+    ctx = _plan.RunContext(True)
+    assert [(s["action"], s["target"]) for s in plan.describe(ctx)][:1] == [
+        ("create_group", "/rancher-prod/%s_p5_project-member" % hexed(O1))]
+
+
+def test_plan_creates_only_the_missing_parents_under_the_base_group(kc, store_file):
+    kc.make_group("/waldur")
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    plan, after, _pull = svc.plan_group_present(_present(offering=O2, role=R3, resource=X3, scope_id=""))
+    ctx, _changed = _plan.execute(plan, Store(store_file), check_mode=True)
+    assert [(s["action"], s["target"]) for s in plan.describe(ctx)] == [
+        ("create_group", "/waldur/sites"), ("create_group", "/waldur/sites/hpc"),
+        ("create_group", "/waldur/sites/hpc/hpc-alloc-one-pi"), ("create_record", after["uuid"])]
+    _plan.execute(plan, Store(store_file), check_mode=False)
+    offering_group = kc.by_path("/waldur/sites/hpc")
+    leaf = kc.by_path("/waldur/sites/hpc/hpc-alloc-one-pi")
+    assert offering_group["attributes"][OFFERING_ATTRIBUTE] == [O2]
+    assert leaf["attributes"] == {OFFERING_ATTRIBUTE: [O2], GROUP_ATTRIBUTE: [after["uuid"]]}
+    assert Store(store_file).load().groups_by_uuid[after["uuid"]]["backend_id"] == leaf["id"]
+
+
+def test_pull_members_needs_a_linked_group(kc):
+    svc = service(kc)
+    message = error_of(svc.plan_group_present, _present(uuid=G2, role=None, resource=None, scope_id=None,
+                                                        pull_members=True, create_remote=False))
+    assert message == "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
+
+
+def test_unknown_backend_id_is_refused(kc):
+    message = error_of(service(kc).plan_group_present, _present(backend_id="nope", create_remote=False))
+    assert message.startswith("backend_id: Remote group not found in Keycloak.")
+
+
+# -------------------------------------------------------------------- pull
+
+
+def test_pull_into_counts_created_updated_and_every_remote_member():
+    record = {"members": [
+        {"username": "alice", "email": "", "first_name": "", "last_name": "", "state": "pending"},
+        {"username": "bob", "email": "bob@old.example", "first_name": "Bob", "last_name": "B", "state": "active"},
+        {"username": "carol", "email": "carol@example.com", "first_name": "", "last_name": "", "state": "active"},
+        {"username": "erin", "email": "erin@example.com", "first_name": "Erin", "last_name": "E", "state": "active"},
+        {"username": "frank", "email": "frank@example.com", "first_name": "", "last_name": "", "state": "pending"},
+    ]}
+    remote = [
+        {"id": "1", "username": "alice", "email": "alice@example.com", "firstName": "Alice"},   # pending -> active
+        {"id": "2", "username": "BOB", "email": "bob@new.example", "firstName": "Bob", "lastName": "B"},
+        {"id": "3", "username": "dave", "email": "dave@example.com", "firstName": "Dave", "lastName": "D"},
+        {"id": "4", "username": "erin", "email": "erin@example.com", "firstName": "Erin", "lastName": "E"},
+        {"id": "5", "username": None, "email": "service@example.com"},                         # no username
+        {"id": "6", "username": "", "email": ""},
+        {"id": "7", "username": "frank", "email": "", "firstName": "", "lastName": ""},        # pending, empty data
+    ]
+    counts = OfferingGroups.pull_into(record, remote)
+    assert counts == {"created": 1, "updated": 3, "total_remote": 7}
+    members = dict((m["username"], m) for m in record["members"])
+    assert sorted(members) == ["alice", "bob", "carol", "dave", "erin", "frank"]   # carol is kept
+    assert members["alice"] == {"username": "alice", "email": "alice@example.com", "first_name": "Alice",
+                                "last_name": "", "state": "active"}
+    assert members["bob"]["email"] == "bob@new.example"
+    assert members["dave"] == {"username": "dave", "email": "dave@example.com", "first_name": "Dave",
+                               "last_name": "D", "state": "active"}
+    assert members["frank"] == {"username": "frank", "email": "frank@example.com", "first_name": "", "last_name": "",
+                                "state": "active"}       # empty remote values never clear local ones
+    assert OfferingGroups.pull_into(record, remote) == {"created": 0, "updated": 0, "total_remote": 7}
+
+
+def test_pull_members_through_the_plan(kc, store_file):
+    kc.make_user("dave", "dave@example.com", "Dave", "D")
+    kc.join("dave", "kc-g1")
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    plan, after, pull = svc.plan_group_present(_present(uuid=G1, role=None, resource=None, scope_id=None,
+                                                        create_remote=False, pull_members=True))
+    assert pull == {"created": 1, "updated": 1, "total_remote": 2}   # alice gets her email and names
+    assert plan.remote == []
+    _plan.execute(plan, Store(store_file), check_mode=False)
+    members = dict((m["username"], m) for m in Store(store_file).load().groups_by_uuid[G1]["members"])
+    assert members["dave"]["state"] == "active" and members["alice"]["email"] == "alice@example.com"
+    assert kc.writes == []
+
+
+# ------------------------------------------------------------ local reading
+
+
+def test_list_is_newest_first_filtered_and_paged(kc):
+    svc = service(kc)
+    result = svc.list_groups()
+    assert [g["uuid"] for g in result["groups"]] == [G2, G3, G1] and result["count"] == 3
+    assert [g["uuid"] for g in svc.list_groups(offering=O1, role=R2)["groups"]] == [G2, G3]
+    assert svc.list_groups(offering=O1, role="cluster-admin")["groups"][0]["uuid"] == G1
+    page = svc.list_groups(page=2, page_size=2)
+    assert [g["uuid"] for g in page["groups"]] == [G1] and page["count"] == 3
+    view = svc.list_groups(group_uuid=G1)["groups"][0]
+    assert set(view) >= {"uuid", "url", "name", "backend_id", "offering", "offering_uuid", "offering_name", "role",
+                         "role_name", "role_scope_type", "resource", "resource_uuid", "resource_name", "scope_id",
+                         "created", "modified"}
+    assert (view["offering_name"], view["role_name"], view["role_scope_type"], view["resource_name"]) == (
+        "Rancher production", "cluster-admin", "cluster", "cluster-a")
+
+
+# ------------------------------------------------------------------ delete
+
+
+def test_delete_of_a_linked_group_deletes_the_remote_group(kc, store_file):
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    plan, record = svc.plan_group_absent({"uuid": G1, "delete_remote": True, "force": False})
+    assert record["uuid"] == G1
+    ctx = _plan.RunContext(True)
+    steps = plan.describe(ctx)
+    assert [(s["action"], s["target"]) for s in steps] == [("delete_group", "/rancher-prod/admins-a"),
+                                                           ("delete_record", G1)]
+    assert steps[0]["members"] == ["alice"]
+    _plan.execute(plan, Store(store_file), check_mode=False)
+    assert "kc-g1" not in kc.groups
+    assert G1 not in Store(store_file).load().groups_by_uuid
+
+
+def test_delete_keeps_the_record_when_keycloak_fails_unless_forced(kc, store_file, file_state):
+    kc.fail = KeycloakError("cannot reach Keycloak at https://kc: Connection refused")
+    before = file_state(store_file)
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    message = error_of(svc.plan_group_absent, {"uuid": G1, "delete_remote": True, "force": False})
+    assert "Connection refused" in message
+    assert file_state(store_file) == before
+    plan, _record = svc.plan_group_absent({"uuid": G1, "delete_remote": True, "force": True})
+    _plan.execute(plan, Store(store_file), check_mode=False)
+    assert G1 not in Store(store_file).load().groups_by_uuid
