@@ -186,14 +186,14 @@ class KeycloakClient(object):
         if response.status_code >= 400:
             who = ("user '%s'" % self._username) if self._username else ("client '%s'" % self.client_id)
             raise self._fail("authentication failed for %s in realm '%s' at %s: %s"
-                                % (who, self.auth_realm, self.base_url, _error_text(response)[:ERROR_TEXT_LIMIT]),
-                                status=response.status_code)
+                             % (who, self.auth_realm, self.base_url, _error_text(response)[:ERROR_TEXT_LIMIT]),
+                             status=response.status_code)
         try:
             payload = response.json()
             token = payload["access_token"]
         except (ValueError, KeyError, TypeError):
             raise self._fail("authentication at %s returned no access token (is this a Keycloak server?)"
-                                % self.base_url, status=response.status_code)
+                             % self.base_url, status=response.status_code)
         now = time.monotonic()
         lifetime = float(payload.get("expires_in") or 60)
         # Refresh a little early: a token that expires in flight costs a 401 round trip.
@@ -229,7 +229,7 @@ class KeycloakClient(object):
                 response = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except requests.exceptions.SSLError as exc:
                 raise self._fail("TLS error talking to %s: %s (set ca_path to the CA that signed the "
-                                    "server certificate)" % (self.base_url, _short(exc)))
+                                 "server certificate)" % (self.base_url, _short(exc)))
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 if retry and attempt < self.retries:
                     attempt += 1
@@ -270,9 +270,10 @@ class KeycloakClient(object):
         try:
             return response.json()
         except ValueError:
+            kind = response.headers.get("Content-Type", "no type")
             raise self._fail("Keycloak answered GET %s with something that is not JSON (%s): is %s a Keycloak "
-                             "server, or is a proxy in the way?" % (path, response.headers.get("Content-Type", "no type"),
-                                                                   self.base_url), status=response.status_code)
+                             "server, or is a proxy in the way?" % (path, kind, self.base_url),
+                             status=response.status_code)
 
     def get_json_or_none(self, path, params=None):
         try:

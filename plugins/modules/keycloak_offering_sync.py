@@ -12,7 +12,7 @@ module: keycloak_offering_sync
 short_description: Make Keycloak match the store for one offering, or for all of them, in one task
 version_added: 0.1.0
 description:
-  - Reconciles every group that the store declares for the offering (or for every offering with Keycloak settings):
+  - Reconciles every group that the store declares for the offering (or for every offering with Keycloak settings).
     ensures the hierarchy C(/<base_group>/<offering slug>/); creates and links the remote group of every declared
     group without C(backend_id), adopting a group of the right name under the right parent rather than making a
     duplicate; renames remote groups whose name drifted from the declared one; adds declared members that are
@@ -132,15 +132,15 @@ offerings:
       type: list
       elements: str
     members_added:
-      description: C(group: username) pairs added in Keycloak.
+      description: "C(group: username) pairs added in Keycloak."
       type: list
       elements: str
     members_removed:
-      description: C(group: username) pairs removed from Keycloak.
+      description: "C(group: username) pairs removed from Keycloak."
       type: list
       elements: str
     pending:
-      description: C(group: username) pairs still waiting for the user to exist in Keycloak.
+      description: "C(group: username) pairs still waiting for the user to exist in Keycloak."
       type: list
       elements: str
   sample:

@@ -101,7 +101,7 @@ def test_token_expiring_mid_session_is_refreshed(admin, short_token_realm, clien
         assert was_created
         created.append(("tick-%02d" % index, group_id))
         assert client.get_group(realm, group_id)["name"] == "tick-%02d" % index
-        assert [g["name"] for g in client.list_groups(realm)] == sorted(n for n, _ in created)
+        assert [g["name"] for g in client.list_groups(realm)] == sorted(name for name, _group_id in created)
         tokens.append(client._token)
         index += 1
         time.sleep(1.2)
@@ -324,7 +324,7 @@ def test_duplicate_sibling_is_a_409(admin, realm, client_factory):
     assert [(g["id"], g["name"]) for g in children] == [(child_id, "dup")]
 
     # The same name under another parent is no conflict.
-    other_id, _ = client.create_group(realm, "other")
+    other_id, _created = client.create_group(realm, "other")
     cousin_id, created = client.create_group(realm, "dup", parent_id=other_id)
     assert created and cousin_id != child_id
     assert [g["id"] for g in admin.children(realm, other_id)] == [cousin_id]

@@ -193,7 +193,7 @@ def test_members_and_top_level_groups_are_paged_with_the_client_page_size(clock)
 def test_token_is_obtained_once_and_reused(clock):
     session = FakeSession().on("GET", GROUPS, FakeResponse(200, []))
     client = password_client(session)
-    for _ in range(5):
+    for _attempt in range(5):
         client.list_groups("hpc")
         clock.now += 5
     assert len(session.token_calls()) == 1

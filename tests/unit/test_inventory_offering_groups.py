@@ -1,0 +1,589 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The inventory plugin waldur.keycloak.offering_groups, through real ``ansible-inventory`` runs.
+
+Live members are served by a small fake Keycloak (an HTTP server in this
+process) that counts every request, so the tests can tell how many logins and
+listings a run made, and whether a run was served from the cache.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml
+
+PLUGIN = "waldur.keycloak.offering_groups"
+
+O1 = "0a000000-0000-4000-8000-000000000001"
+O2 = "0a000000-0000-4000-8000-000000000002"
+R1 = "0b000000-0000-4000-8000-000000000001"
+R2 = "0b000000-0000-4000-8000-000000000002"
+R3 = "0b000000-0000-4000-8000-000000000003"
+R4 = "0b000000-0000-4000-8000-000000000004"
+X1 = "0c000000-0000-4000-8000-000000000001"
+X2 = "0c000000-0000-4000-8000-000000000002"
+X3 = "0c000000-0000-4000-8000-000000000003"
+X4 = "0c000000-0000-4000-8000-000000000004"
+G1 = "0d000000-0000-4000-8000-000000000001"
+G2 = "0d000000-0000-4000-8000-000000000002"
+G3 = "0d000000-0000-4000-8000-000000000003"
+G4 = "0d000000-0000-4000-8000-000000000004"
+KC1 = "1e000000-0000-4000-8000-000000000001"
+KC3 = "1e000000-0000-4000-8000-000000000003"
+
+
+def known_store():
+    """Two offerings; a resource slug ('shared') in both; an offering-wide group; linked and unlinked groups."""
+    return {
+        "version": 1,
+        "offerings": [
+            {
+                "uuid": O1, "name": "Rancher production", "slug": "rancher-prod",
+                "keycloak": {"realm": "hpc", "base_group": "waldur"},
+                "roles": [
+                    {"uuid": R1, "name": "cluster-admin", "scope_type": "cluster"},
+                    {"uuid": R2, "name": "project-member", "scope_type": "project"},
+                    {"uuid": R3, "name": "viewer", "scope_type": ""},
+                ],
+                "resources": [{"uuid": X1, "name": "cluster-a"}, {"uuid": X2, "name": "shared"}],
+            },
+            {
+                "uuid": O2, "name": "HPC allocations",
+                "roles": [{"uuid": R4, "name": "pi", "scope_type": ""}],
+                "resources": [{"uuid": X3, "name": "Shared"}, {"uuid": X4, "name": "alloc-1"}],
+            },
+        ],
+        "groups": [
+            group(G1, "admins-a", O1, R1, X1, backend_id=KC1, scope_id="c-m-7x2k",
+                  members=[member("alice"), member("bob", "pending")]),
+            group(G2, "members-p1", O1, R2, X1, scope_id="c-m-7x2k:p-1", members=[member("carol")]),
+            group(G3, "viewers", O1, R3, None, backend_id=KC3, members=[member("dave")]),
+            group(G4, "pis", O2, R4, X4, members=[member("erin", "pending")]),
+        ],
+    }
+
+
+def group(uuid, name, offering, role, resource, backend_id="", scope_id="", members=()):
+    return {"uuid": uuid, "name": name, "backend_id": backend_id, "offering": offering, "role": role,
+            "resource": resource, "scope_id": scope_id, "members": list(members)}
+
+
+def member(username, state="active"):
+    return {"username": username, "state": state}
+
+
+def write_yaml(path, document):
+    with open(str(path), "w") as stream:
+        yaml.safe_dump(document, stream, sort_keys=False)
+    return str(path)
+
+
+def collections_path():
+    """Where ansible-inventory finds the collection: ANSIBLE_COLLECTIONS_PATH, else the sys.path entry that has it."""
+    configured = os.environ.get("ANSIBLE_COLLECTIONS_PATH")
+    if configured:
+        return configured
+    for entry in sys.path:
+        if entry and os.path.isdir(os.path.join(entry, "ansible_collections", "waldur", "keycloak")):
+            return entry
+    pytest.fail("the collection is not installed: set ANSIBLE_COLLECTIONS_PATH (make unit does)")
+    return None
+
+
+def unwrap(value):
+    """ansible-inventory marks strings that are not templates as {"__ansible_unsafe": ...}: the plain data."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return dict((k, unwrap(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+class Inventory(object):
+    def __init__(self, process):
+        self.returncode = process.returncode
+        self.stdout = process.stdout
+        self.stderr = process.stderr
+        self.data = unwrap(json.loads(process.stdout)) if process.returncode == 0 and process.stdout.strip() else {}
+
+    @property
+    def hostvars(self):
+        return self.data.get("_meta", {}).get("hostvars", {})
+
+    @property
+    def hosts(self):
+        return sorted(self.hostvars)
+
+    def group_hosts(self, name):
+        return self.data.get(name, {}).get("hosts", [])
+
+    @property
+    def groups(self):
+        return sorted(name for name in self.data if name != "_meta")
+
+    def members(self, host, group_name):
+        return [g for g in self.hostvars[host]["keycloak_groups"] if g["name"] == group_name][0]
+
+
+def run_inventory(config, env=None, cwd=None, args=(), unparsed_failed=True):
+    """``ansible-inventory -i config --list`` with the collection installed; returns an Inventory."""
+    environment = dict(os.environ)
+    for name in ("KEYCLOAK_URL", "KEYCLOAK_USERNAME", "KEYCLOAK_PASSWORD", "KEYCLOAK_TOKEN", "KEYCLOAK_CLIENT_SECRET",
+                 "WALDUR_KEYCLOAK_STORE", "ANSIBLE_CONFIG", "ANSIBLE_INVENTORY_CACHE"):
+        environment.pop(name, None)
+    environment.update(ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1",
+                       ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    if unparsed_failed:
+        environment["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "1"
+    environment.update(env or {})
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-inventory")]
+    if not os.path.exists(command[0]):
+        command = ["ansible-inventory"]
+    command += ["-i", str(config), "--list"] + list(args)
+    process = subprocess.run(command, capture_output=True, text=True, env=environment,
+                             cwd=str(cwd or os.path.dirname(str(config))), check=False, timeout=120)
+    return Inventory(process)
+
+
+def one_line(text):
+    return " ".join(text.split())
+
+
+# ------------------------------------------------------------ a fake Keycloak
+
+
+class FakeKeycloak(object):
+    """Token endpoint and group member listings; counts every request."""
+
+    def __init__(self):
+        self.members = {}            # (realm, group id) -> [usernames]
+        self.requests = []           # (method, path, query)
+        self.reject_login = False
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                url = urlparse(self.path)
+                with fake.lock:
+                    fake.requests.append(("POST", url.path, {}))
+                if url.path == "/realms/master/protocol/openid-connect/token":
+                    if fake.reject_login:
+                        self._reply(401, {"error": "invalid_grant", "error_description": "Invalid user credentials"})
+                    else:
+                        self._reply(200, {"access_token": "token", "expires_in": 60, "refresh_token": "refresh",
+                                          "refresh_expires_in": 1800})
+                    return
+                self._reply(404, {"error": "not found"})
+
+            def do_GET(self):
+                url = urlparse(self.path)
+                query = dict((k, v[0]) for k, v in parse_qs(url.query).items())
+                with fake.lock:
+                    fake.requests.append(("GET", url.path, query))
+                parts = url.path.strip("/").split("/")
+                # admin/realms/<realm>/groups/<id>/members
+                if len(parts) == 6 and parts[:2] == ["admin", "realms"] and parts[3] == "groups" and parts[5] == "members":
+                    if self.headers.get("Authorization") != "Bearer token":
+                        self._reply(401, {"error": "HTTP 401 Unauthorized"})
+                        return
+                    key = (parts[2], parts[4])
+                    if parts[2] not in set(realm for realm, _group in fake.members):
+                        self._reply(404, {"error": "Realm not found."})
+                        return
+                    if key not in fake.members:
+                        self._reply(404, {"error": "Could not find group by id"})
+                        return
+                    first, size = int(query.get("first", 0)), int(query.get("max", 100))
+                    users = [{"id": "id-" + name, "username": name} for name in fake.members[key]]
+                    self._reply(200, users[first:first + size])
+                    return
+                self._reply(404, {"error": "not found"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def count(self, method=None, suffix=""):
+        return len([r for r in self.requests if (method is None or r[0] == method) and r[1].endswith(suffix)])
+
+    @property
+    def logins(self):
+        return self.count("POST", "/protocol/openid-connect/token")
+
+    def listings(self, group_id=None):
+        return len([r for r in self.requests if r[1].endswith("/members") and (group_id is None or "/%s/" % group_id in r[1])])
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_keycloak():
+    fake = FakeKeycloak()
+    yield fake
+    fake.close()
+
+
+def fake_env(fake):
+    return {"KEYCLOAK_URL": fake.url, "KEYCLOAK_USERNAME": "admin", "KEYCLOAK_PASSWORD": "secret"}
+
+
+# ---------------------------------------------------------------- the store
+
+
+def test_known_store_hosts_vars_groups_keyed_groups_and_compose(tmp_path, fake_keycloak):
+    write_yaml(tmp_path / "offerings.yml", known_store())
+    config = write_yaml(tmp_path / "site.offering_groups.yml", {
+        "plugin": PLUGIN,
+        "store": "offerings.yml",
+        "keyed_groups": [
+            {"prefix": "scope", "key": "keycloak_groups | map(attribute='role_scope_type') | select | list"},
+            {"prefix": "realm", "key": "waldur_offering.realm"},
+        ],
+        "compose": {
+            "group_paths": "keycloak_groups | map(attribute='path') | list",
+            "offering_name": "waldur_offering.name",
+        },
+        "groups": {"has_pending": "keycloak_groups | map(attribute='pending_members') | flatten | length > 0"},
+    })
+    # KEYCLOAK_URL points at a server that counts requests: without live_members there must be none.
+    inventory = run_inventory(config, env=fake_env(fake_keycloak))
+    assert inventory.returncode == 0, inventory.stderr
+    assert fake_keycloak.requests == []
+
+    # One host per resource ('shared' is in both offerings, so both are qualified), one for the offering-wide group.
+    assert inventory.hosts == ["alloc-1", "cluster-a", "hpc-allocations-shared", "rancher-prod", "rancher-prod-shared"]
+
+    cluster_a = inventory.hostvars["cluster-a"]
+    assert cluster_a["waldur_offering"] == {"uuid": O1, "name": "Rancher production", "slug": "rancher-prod",
+                                            "realm": "hpc"}
+    assert cluster_a["waldur_resource"] == {"uuid": X1, "name": "cluster-a", "slug": "cluster-a"}
+    assert cluster_a["keycloak_groups"] == [
+        {"uuid": G1, "name": "admins-a", "backend_id": KC1, "path": "/waldur/rancher-prod/admins-a",
+         "role": "cluster-admin", "role_scope_type": "cluster", "scope_id": "c-m-7x2k",
+         "members": ["alice"], "pending_members": ["bob"], "members_source": "store"},
+        {"uuid": G2, "name": "members-p1", "backend_id": "", "path": "/waldur/rancher-prod/members-p1",
+         "role": "project-member", "role_scope_type": "project", "scope_id": "c-m-7x2k:p-1",
+         "members": ["carol"], "pending_members": [], "members_source": "store"},
+    ]
+    # compose
+    assert cluster_a["group_paths"] == ["/waldur/rancher-prod/admins-a", "/waldur/rancher-prod/members-p1"]
+    assert cluster_a["offering_name"] == "Rancher production"
+
+    offering_host = inventory.hostvars["rancher-prod"]
+    assert offering_host["waldur_resource"] is None
+    assert [g["name"] for g in offering_host["keycloak_groups"]] == ["viewers"]
+    assert offering_host["keycloak_groups"][0]["path"] == "/waldur/rancher-prod/viewers"
+    assert offering_host["keycloak_groups"][0]["members"] == ["dave"]
+
+    # An offering without keycloak settings: realm null, path without base group.
+    alloc = inventory.hostvars["alloc-1"]
+    assert alloc["waldur_offering"] == {"uuid": O2, "name": "HPC allocations", "slug": "hpc-allocations",
+                                        "realm": None}
+    assert alloc["keycloak_groups"][0]["path"] == "/hpc-allocations/pis"
+    assert alloc["keycloak_groups"][0]["members"] == [] and alloc["keycloak_groups"][0]["pending_members"] == ["erin"]
+    assert inventory.hostvars["rancher-prod-shared"]["keycloak_groups"] == []
+    assert inventory.hostvars["hpc-allocations-shared"]["waldur_resource"]["name"] == "Shared"
+    assert "hpc-allocations" not in inventory.hostvars  # no offering-wide group, no offering host
+
+    # Groups per offering and per role (sanitized), then keyed and composed groups.
+    assert inventory.group_hosts("offering_rancher_prod") == ["rancher-prod", "cluster-a", "rancher-prod-shared"]
+    assert inventory.group_hosts("offering_hpc_allocations") == ["hpc-allocations-shared", "alloc-1"]
+    assert inventory.group_hosts("role_cluster_admin") == ["cluster-a"]
+    assert inventory.group_hosts("role_project_member") == ["cluster-a"]
+    assert inventory.group_hosts("role_viewer") == ["rancher-prod"]
+    assert inventory.group_hosts("role_pi") == ["alloc-1"]
+    assert inventory.group_hosts("scope_cluster") == ["cluster-a"]
+    assert inventory.group_hosts("scope_project") == ["cluster-a"]
+    assert inventory.group_hosts("realm_hpc") == ["rancher-prod", "cluster-a", "rancher-prod-shared"]
+    assert inventory.group_hosts("has_pending") == ["cluster-a", "alloc-1"]
+    assert inventory.groups == ["all", "has_pending", "offering_hpc_allocations", "offering_rancher_prod",
+                                "realm_hpc", "role_cluster_admin", "role_pi", "role_project_member", "role_viewer",
+                                "scope_cluster", "scope_project"]
+    assert "Invalid characters were found in group names" not in inventory.stderr
+
+
+def test_minimal_config_with_the_store_from_the_environment(tmp_path):
+    write_yaml(tmp_path / "offerings.yml", known_store())
+    config = tmp_path / "conf" / "offering_groups.yaml"
+    config.parent.mkdir()
+    config.write_text("plugin: %s\n" % PLUGIN)
+    # A relative path from the environment is relative to the current directory.
+    inventory = run_inventory(config, env={"WALDUR_KEYCLOAK_STORE": "offerings.yml"}, cwd=tmp_path)
+    assert inventory.returncode == 0, inventory.stderr
+    assert len(inventory.hosts) == 5
+
+
+def test_a_relative_store_in_the_config_is_relative_to_the_config_file(tmp_path):
+    (tmp_path / "inventory").mkdir()
+    write_yaml(tmp_path / "offerings.yml", known_store())
+    config = write_yaml(tmp_path / "inventory" / "prod.offering_groups.yml", {"plugin": PLUGIN, "store": "../offerings.yml"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # The config's store wins over the environment, and does not depend on the current directory.
+    inventory = run_inventory(config, cwd=elsewhere, env={"WALDUR_KEYCLOAK_STORE": "/nonexistent/store.yml"})
+    assert inventory.returncode == 0, inventory.stderr
+    assert "cluster-a" in inventory.hosts
+
+
+def test_offerings_filter_by_name_or_uuid_keeps_host_names(tmp_path):
+    write_yaml(tmp_path / "offerings.yml", known_store())
+    config = write_yaml(tmp_path / "one.offering_groups.yml",
+                        {"plugin": PLUGIN, "store": "offerings.yml", "offerings": ["HPC allocations"]})
+    inventory = run_inventory(config)
+    assert inventory.returncode == 0, inventory.stderr
+    # Still qualified: the rule looks at the whole store, so a filter never renames a host.
+    assert inventory.hosts == ["alloc-1", "hpc-allocations-shared"]
+    assert inventory.groups == ["all", "offering_hpc_allocations", "role_pi"]
+
+    config = write_yaml(tmp_path / "two.offering_groups.yml",
+                        {"plugin": PLUGIN, "store": "offerings.yml", "offerings": [O1.upper()]})
+    inventory = run_inventory(config)
+    assert inventory.hosts == ["cluster-a", "rancher-prod", "rancher-prod-shared"]
+
+    config = write_yaml(tmp_path / "bad.offering_groups.yml",
+                        {"plugin": PLUGIN, "store": "offerings.yml", "offerings": ["Rancher staging"]})
+    inventory = run_inventory(config)
+    assert inventory.returncode != 0
+    assert "offerings: store %s declares no offering with name or UUID 'Rancher staging'" % (
+        tmp_path / "offerings.yml") in one_line(inventory.stderr)
+
+
+def test_host_name_rule_for_clashing_slugs(tmp_path):
+    store = known_store()
+    store["groups"] = []
+    o3 = "0a000000-0000-4000-8000-000000000003"
+    r5 = "0b000000-0000-4000-8000-000000000005"
+    store["offerings"].append({
+        "uuid": o3, "name": "Storage", "slug": "storage",
+        "roles": [{"uuid": r5, "name": "owner", "scope_type": ""}],
+        "resources": [
+            # the same slug twice in one offering (names differ): uuid suffix
+            {"uuid": "0c000000-0000-4000-8000-0000000000a1", "name": "Vol 1"},
+            {"uuid": "0c000000-0000-4000-8000-0000000000a2", "name": "vol-1"},
+            # a resource slug that is an offering's slug: qualified
+            {"uuid": "0c000000-0000-4000-8000-0000000000a3", "name": "rancher-prod"},
+            # a plain slug equal to a qualified name of another resource: both get the suffix
+            {"uuid": "0c000000-0000-4000-8000-0000000000a4", "name": "rancher-prod-shared"},
+        ],
+    })
+    write_yaml(tmp_path / "offerings.yml", store)
+    config = write_yaml(tmp_path / "offering_groups.yml", {"plugin": PLUGIN, "store": "offerings.yml"})
+    inventory = run_inventory(config)
+    assert inventory.returncode == 0, inventory.stderr
+    names = dict((v["waldur_resource"]["uuid"], host) for host, v in inventory.hostvars.items() if v["waldur_resource"])
+    assert names == {
+        X1: "cluster-a",
+        X2: "rancher-prod-shared",           # 'shared' is in two offerings; it keeps its name against a4's slug
+        X3: "hpc-allocations-shared",
+        X4: "alloc-1",
+        "0c000000-0000-4000-8000-0000000000a1": "storage-vol-1-0c000000-0000-4000-8000-0000000000a1",
+        "0c000000-0000-4000-8000-0000000000a2": "storage-vol-1-0c000000-0000-4000-8000-0000000000a2",
+        "0c000000-0000-4000-8000-0000000000a3": "storage-rancher-prod",
+        "0c000000-0000-4000-8000-0000000000a4": "storage-rancher-prod-shared",
+    }
+    # No group references them, and only offerings with offering-wide groups get their own host.
+    assert len(inventory.hosts) == 8
+
+
+# ------------------------------------------------------------------- errors
+
+
+def test_a_bad_store_fails_with_the_store_one_line_message(tmp_path):
+    store = known_store()
+    store["groups"][1]["role"] = R4  # declared by the other offering
+    write_yaml(tmp_path / "offerings.yml", store)
+    config = write_yaml(tmp_path / "offering_groups.yml", {"plugin": PLUGIN, "store": "offerings.yml"})
+    inventory = run_inventory(config)
+    assert inventory.returncode != 0
+    lines = (tmp_path / "offerings.yml").read_text().splitlines()
+    line = [n for n, text in enumerate(lines, 1) if text.strip() == "role: %s" % R4][0]
+    message = ("store %s, line %d, groups[1].role: role %s is not declared by offering 'Rancher production'"
+               % (tmp_path / "offerings.yml", line, R4))
+    assert message in one_line(inventory.stderr), inventory.stderr
+    assert "Traceback" not in inventory.stderr
+
+    # With Ansible's defaults (an unparsed source is a warning) the run goes on, with the message, without hosts.
+    inventory = run_inventory(config, unparsed_failed=False)
+    assert inventory.returncode == 0
+    assert message in one_line(inventory.stderr)
+    assert inventory.hosts == []
+
+
+@pytest.mark.parametrize("store, message", [
+    ("missing.yml", "store {dir}/missing.yml does not exist"),
+    ("offerings.txt", "store {dir}/offerings.txt: the file name must end in .yml, .yaml or .json"),
+    (None, "no store given: set the 'store' option or WALDUR_KEYCLOAK_STORE"),
+])
+def test_a_missing_store_is_a_clear_error(tmp_path, store, message):
+    document = {"plugin": PLUGIN}
+    if store:
+        document["store"] = store
+    config = write_yaml(tmp_path / "offering_groups.yml", document)
+    inventory = run_inventory(config)
+    assert inventory.returncode != 0
+    assert message.format(dir=tmp_path) in one_line(inventory.stderr), inventory.stderr
+
+
+def test_config_needs_the_plugin_key_and_the_file_name_suffix(tmp_path):
+    write_yaml(tmp_path / "offerings.yml", known_store())
+    without_plugin = write_yaml(tmp_path / "offering_groups.yml", {"store": "offerings.yml"})
+    # The auto plugin picks a plugin by this key only: without it the file is not this plugin's configuration
+    # (Ansible's yaml plugin then reads it as a static inventory, with a warning).
+    inventory = run_inventory(without_plugin, unparsed_failed=False)
+    assert inventory.hosts == []
+    assert PLUGIN not in inventory.stderr
+
+    wrong_suffix = write_yaml(tmp_path / "offerings_inventory.yml", {"plugin": PLUGIN, "store": "offerings.yml"})
+    inventory = run_inventory(wrong_suffix, unparsed_failed=False)
+    assert inventory.hosts == []
+    assert "could not be verified by inventory plugin '%s'" % PLUGIN in one_line(inventory.stderr)
+
+    right = write_yaml(tmp_path / "prod.offering_groups.yaml", {"plugin": PLUGIN, "store": "offerings.yml"})
+    assert "cluster-a" in run_inventory(right).hosts
+
+
+def test_strict_decides_whether_a_broken_compose_fails(tmp_path):
+    write_yaml(tmp_path / "offerings.yml", known_store())
+    config = {"plugin": PLUGIN, "store": "offerings.yml", "compose": {"cluster_id": "rancher_cluster.id"},
+              "keyed_groups": [{"prefix": "realm", "key": "waldur_offering.realm"}]}
+    inventory = run_inventory(write_yaml(tmp_path / "lax.offering_groups.yml", dict(config, strict=False)))
+    assert inventory.returncode == 0, inventory.stderr
+    assert "cluster_id" not in inventory.hostvars["cluster-a"]
+    inventory = run_inventory(write_yaml(tmp_path / "strict.offering_groups.yml", dict(config, strict=True)))
+    assert inventory.returncode != 0
+    assert "Could not set cluster_id for host" in one_line(inventory.stderr)
+
+
+# ------------------------------------------------------------- live members
+
+
+def live_store(tmp_path, fake):
+    """The known store with 150 remote members in admins-a (two pages), a vanished group and another server."""
+    store = known_store()
+    store["offerings"][0]["keycloak"]["url"] = "http://127.0.0.1:9"  # the option (KEYCLOAK_URL) wins over it
+    fake.members[("hpc", KC1)] = ["bob"] + ["user%03d" % i for i in range(149)]
+    # KC3 (viewers) is not in Keycloak: a warning, members_source=missing.
+    return write_yaml(tmp_path / "offerings.yml", store)
+
+
+def test_live_members_come_from_keycloak_with_one_login(tmp_path, fake_keycloak):
+    live_store(tmp_path, fake_keycloak)
+    config = write_yaml(tmp_path / "live.offering_groups.yml",
+                        {"plugin": PLUGIN, "store": "offerings.yml", "live_members": True})
+    inventory = run_inventory(config, env=fake_env(fake_keycloak))
+    assert inventory.returncode == 0, inventory.stderr
+
+    admins = inventory.members("cluster-a", "admins-a")
+    assert admins["members_source"] == "keycloak"
+    assert admins["members"] == sorted(["bob"] + ["user%03d" % i for i in range(149)])
+    assert admins["pending_members"] == []  # bob is pending in the store, but Keycloak lists him
+    unlinked = inventory.members("cluster-a", "members-p1")
+    assert (unlinked["members_source"], unlinked["members"]) == ("store", ["carol"])
+    vanished = inventory.members("rancher-prod", "viewers")
+    assert (vanished["members_source"], vanished["members"]) == ("missing", [])
+    assert "group 'viewers' (%s) is linked to Keycloak group %s, which does not exist in realm 'hpc'" % (
+        G3, KC3) in one_line(inventory.stderr)
+    # An offering without a realm is never asked about.
+    assert inventory.members("alloc-1", "pis")["members_source"] == "store"
+
+    # One login for every group; one paged listing per linked group (150 members: two pages of 100).
+    assert fake_keycloak.logins == 1
+    assert fake_keycloak.listings(KC1) == 2 and fake_keycloak.listings(KC3) == 1
+    assert fake_keycloak.listings() == 3
+
+
+def test_live_members_with_bad_credentials_fail_clearly(tmp_path, fake_keycloak):
+    live_store(tmp_path, fake_keycloak)
+    fake_keycloak.reject_login = True
+    config = write_yaml(tmp_path / "live.offering_groups.yml",
+                        {"plugin": PLUGIN, "store": "offerings.yml", "live_members": True})
+    inventory = run_inventory(config, env=fake_env(fake_keycloak))
+    assert inventory.returncode != 0
+    assert ("Unable to connect to Keycloak. authentication failed for user 'admin' in realm 'master' at %s: "
+            "Invalid user credentials" % fake_keycloak.url) in one_line(inventory.stderr), inventory.stderr
+    assert "secret" not in inventory.stderr
+    assert fake_keycloak.listings() == 0
+
+
+def test_live_members_in_a_missing_realm_fail_clearly(tmp_path, fake_keycloak):
+    live_store(tmp_path, fake_keycloak)
+    store = yaml.safe_load((tmp_path / "offerings.yml").read_text())
+    store["offerings"][0]["keycloak"]["realm"] = "no-such-realm"
+    write_yaml(tmp_path / "offerings.yml", store)
+    config = write_yaml(tmp_path / "live.offering_groups.yml",
+                        {"plugin": PLUGIN, "store": "offerings.yml", "live_members": True})
+    inventory = run_inventory(config, env=fake_env(fake_keycloak))
+    assert inventory.returncode != 0
+    assert "Unable to list remote group members. Keycloak answered 404 to GET /admin/realms/no-such-realm/groups/" in (
+        one_line(inventory.stderr)), inventory.stderr
+    assert "Realm not found." in inventory.stderr
+
+
+def test_live_members_are_cached_until_the_cache_is_flushed(tmp_path, fake_keycloak):
+    live_store(tmp_path, fake_keycloak)
+    cache_dir = tmp_path / "cache"
+    config = write_yaml(tmp_path / "cached.offering_groups.yml", {
+        "plugin": PLUGIN, "store": "offerings.yml", "live_members": True,
+        "cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(cache_dir),
+    })
+    env = fake_env(fake_keycloak)
+    first = run_inventory(config, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "alice" not in first.members("cluster-a", "admins-a")["members"]
+    assert fake_keycloak.logins == 1 and fake_keycloak.listings() == 3
+    assert len(os.listdir(str(cache_dir))) == 1
+
+    # Keycloak changes; the cached run neither logs in nor lists anything, and shows the old members.
+    fake_keycloak.members[("hpc", KC1)].append("alice")
+    del fake_keycloak.requests[:]
+    cached = run_inventory(config, env=env)
+    assert cached.returncode == 0, cached.stderr
+    assert fake_keycloak.requests == []
+    assert cached.hostvars == first.hostvars
+
+    # A group linked since the last run is read (and only that one), the others still come from the cache.
+    store = yaml.safe_load((tmp_path / "offerings.yml").read_text())
+    store["groups"][1]["backend_id"] = "1e000000-0000-4000-8000-000000000002"
+    fake_keycloak.members[("hpc", "1e000000-0000-4000-8000-000000000002")] = ["frank"]
+    write_yaml(tmp_path / "offerings.yml", store)
+    partly = run_inventory(config, env=env)
+    assert partly.members("cluster-a", "members-p1")["members"] == ["frank"]
+    assert "alice" not in partly.members("cluster-a", "admins-a")["members"]
+    assert fake_keycloak.logins == 1 and fake_keycloak.listings() == 1
+
+    # --flush-cache reads everything again and refreshes the cache.
+    del fake_keycloak.requests[:]
+    flushed = run_inventory(config, env=env, args=["--flush-cache"])
+    assert flushed.returncode == 0, flushed.stderr
+    assert "alice" in flushed.members("cluster-a", "admins-a")["members"]
+    assert fake_keycloak.logins == 1 and fake_keycloak.listings() == 4
+    del fake_keycloak.requests[:]
+    assert "alice" in run_inventory(config, env=env).members("cluster-a", "admins-a")["members"]
+    assert fake_keycloak.requests == []
