@@ -86,7 +86,6 @@ options:
     type: path
 requirements:
   - PyYAML
-  - ruamel.yaml (to write YAML stores)
 """
 
     OFFERING = r"""

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import datetime
 import fcntl
 import json
@@ -25,7 +26,6 @@ import tempfile
 import traceback
 import uuid as uuidlib
 from contextlib import contextmanager
-from io import StringIO
 
 try:
     import yaml
@@ -35,19 +35,6 @@ except ImportError:
 else:
     HAS_PYYAML = True
     PYYAML_IMPORT_ERROR = None
-
-try:
-    from ruamel.yaml import YAML as RoundTripYAML
-    from ruamel.yaml.comments import CommentedMap
-    from ruamel.yaml.error import CommentMark
-    from ruamel.yaml.tokens import CommentToken
-except ImportError:
-    HAS_RUAMEL = False
-    RUAMEL_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_RUAMEL = True
-    RUAMEL_IMPORT_ERROR = None
-
 
 STORE_VERSION = 1
 NAME_MAX_LENGTH = 150
@@ -413,6 +400,8 @@ def validate(document, path):
         offerings.append(offering)
 
     offerings_by_uuid = dict((o["uuid"], o) for o in offerings)
+    # Per offering, the UUIDs of its roles and resources: a set lookup per group, never a scan.
+    owner_of = dict((o["uuid"], set(r["uuid"] for r in o["roles"] + o["resources"])) for o in offerings)
     groups = []
     seen_groups, seen_keys, seen_backend = {}, {}, {}
     for index, raw in enumerate(_list(document, "groups", [])):
@@ -431,11 +420,11 @@ def validate(document, path):
         role_uuid = _uuid(raw, "role", where)
         if role_uuid not in seen_roles:
             raise _Invalid(where + ["role"], "role %s is not declared by any offering" % role_uuid)
-        if not any(r["uuid"] == role_uuid for r in offering["roles"]):
+        if role_uuid not in owner_of.get(offering_uuid, ()):
             raise _Invalid(where + ["role"], "role %s is not declared by offering '%s'"
                            % (role_uuid, offering["name"]))
         resource_uuid = _uuid(raw, "resource", where, required=False)
-        if resource_uuid and not any(r["uuid"] == resource_uuid for r in offering["resources"]):
+        if resource_uuid and resource_uuid not in owner_of.get(offering_uuid, ()):
             raise _Invalid(where + ["resource"], "resource %s is not declared by offering '%s'"
                            % (resource_uuid, offering["name"]))
         group = {
@@ -486,134 +475,27 @@ def validate(document, path):
 
 # ------------------------------------------------------------------ editing
 
-class _Tail(object):
-    """The comment lines that follow a node in ruamel's round-trip tree.
-
-    They hang on the node's deepest last value: a mapping keeps them at
-    ``ca.items[key][2]`` and a sequence at ``ca.items[index][0]`` (text:
-    "inline comment" + newline + following lines), or, after a flow-style
-    item, in the sequence's ``ca.end`` (following lines only).
-    """
-
-    def __init__(self, node):
-        self.slot = self.index = self.end_of = None
-        while True:
-            if isinstance(node, dict) and len(node):
-                key = list(node.keys())[-1]
-                value = node[key]
-                if isinstance(value, (dict, list)) and len(value) and not _is_flow(value):
-                    node = value
-                    continue
-                self._use_slot(node, key, 2)
-                return
-            if isinstance(node, list) and len(node):
-                index = len(node) - 1
-                value = node[index]
-                if isinstance(value, (dict, list)) and len(value) and not _is_flow(value):
-                    node = value
-                    continue
-                if isinstance(value, (dict, list)) and hasattr(node, "ca"):
-                    self.end_of = node
-                else:
-                    self._use_slot(node, index, 0)
-                return
-            return
-
-    def _use_slot(self, node, key, index):
-        if hasattr(node, "ca"):
-            slot = node.ca.items.get(key)
-            if slot is None:
-                slot = node.ca.items[key] = [None, None, None, None]
-            self.slot, self.index = slot, index
-
-    def token(self):
-        if self.end_of is not None:
-            return self.end_of.ca.end[0] if self.end_of.ca.end else None
-        return self.slot[self.index] if self.slot is not None else None
-
-    def parts(self):
-        """(inline comment, following lines)."""
-        if self.end_of is not None:
-            # These tokens hold their indentation as a column, not as text.
-            return "", "".join(" " * _column(t) + t.value for t in self.end_of.ca.end or [])
-        token = self.token()
-        if token is None:
-            return "", ""
-        inline, _newline, following = token.value.partition("\n")
-        return inline, following
-
-    def assign(self, inline, following, donor):
-        token = self.token() or donor
-        if self.end_of is not None:
-            if following:
-                text = following.lstrip(" ")
-                self.end_of.ca.end = [CommentToken(text, start_mark=CommentMark(len(following) - len(text)))]
-            else:
-                self.end_of.ca.end = []
-        elif self.slot is not None:
-            if (inline or following) and token is not None:
-                token.value = inline + "\n" + following
-                self.slot[self.index] = token
-            else:
-                self.slot[self.index] = None
-
-
-def _column(token):
-    mark = getattr(token, "start_mark", None)
-    return mark.column if mark is not None else getattr(token, "_column", 0) or 0
-
-
-def _is_flow(node):
-    return hasattr(node, "fa") and node.fa.flow_style()
-
-
-def _remove_item(sequence, position):
-    """Delete ``sequence[position]``, keeping the comments that belong to its neighbours.
-
-    The comment lines above an item are stored with the item before it, so a
-    plain delete would drop the comment that introduces the next item and
-    leave the removed item's own comment behind.
-    """
-    if not hasattr(sequence, "ca"):
-        del sequence[position]
-        return
-    tail = _Tail(sequence[position])
-    donor = tail.token()
-    _inline, following = tail.parts()
-    if position > 0:
-        previous = _Tail(sequence[position - 1])
-        previous_inline, _own_comment = previous.parts()
-        previous.assign(previous_inline, following, donor)
-    elif len(sequence) > 1 and (following or (sequence.ca.comment and sequence.ca.comment[1])):
-        # The first item's leading comment lives on the sequence itself.
-        if following and donor is not None:
-            donor.value = following
-            sequence.ca.comment = [None, [donor]]
-        else:
-            sequence.ca.comment = [None, []]
-    del sequence[position]
-
-
 class StoreEditor(object):
-    """Record-level changes to a parsed document, touching nothing else.
+    """Record-level changes to the parsed document.
 
-    Works on plain JSON data and on ruamel's round-trip YAML nodes alike (both
-    are dicts and lists), so comments, key order and layout of untouched parts
-    survive a write.
+    It changes plain data and remembers which group records it touched, as
+    they were before, so that the YAML writer rewrites only those records.
     """
 
-    def __init__(self, document, new_map=dict):
+    def __init__(self, document):
         self.document = document
-        self._new_map = new_map
         self.changed = False
+        self.originals = {}
+        self.removed = {}
         self._index = None
 
     def _groups(self, create=False):
         groups = self.document.get("groups")
-        if groups is None and create:
+        if not isinstance(groups, list):
+            if not create:
+                return []
             self.document["groups"] = groups = []
-            self.changed = True
-        return groups if groups is not None else []
+        return groups
 
     def _find(self, group_uuid):
         if self._index is None:
@@ -623,35 +505,28 @@ class StoreEditor(object):
                     self._index[normalize_uuid(raw.get("uuid"))] = raw
         return self._index.get(group_uuid)
 
-    def _ordered(self, fields, order):
-        record = self._new_map()
-        for key in order:
-            if key in fields:
-                record[key] = fields[key]
-        for key in fields:
-            if key not in record:
-                record[key] = fields[key]
-        return record
+    def _touch(self, group_uuid, raw):
+        if group_uuid not in self.originals:
+            self.originals[group_uuid] = copy.deepcopy(raw)
+        self.changed = True
 
     def put_group(self, group_uuid, fields):
         """Create the group record or set the given fields on it; other fields stay as they are."""
         raw = self._find(group_uuid)
         if raw is None:
             fields = dict(fields, uuid=group_uuid)
-            fields.setdefault("members", [])
-            record = self._ordered(dict((k, v) for k, v in fields.items() if k != "members"), GROUP_KEYS)
+            record = _ordered(dict((k, v) for k, v in fields.items() if k != "members"), GROUP_KEYS)
             self._groups(create=True).append(record)
             self._index[group_uuid] = record
+            self.originals[group_uuid] = None
             self.changed = True
-            for member in fields["members"]:
+            for member in fields.get("members") or []:
                 self.put_member(group_uuid, member)
             return
         for key, value in fields.items():
-            if key == "members":
-                continue
-            if raw.get(key) != value or key not in raw:
+            if key != "members" and (key not in raw or raw[key] != value):
+                self._touch(group_uuid, raw)
                 raw[key] = value
-                self.changed = True
 
     def remove_group(self, group_uuid):
         raw = self._find(group_uuid)
@@ -660,9 +535,12 @@ class StoreEditor(object):
         groups = self._groups()
         for position, item in enumerate(groups):
             if item is raw:
-                _remove_item(groups, position)
+                del groups[position]
                 break
         del self._index[group_uuid]
+        if self.originals.get(group_uuid, raw) is not None:
+            self.removed[group_uuid] = raw
+        self.originals.pop(group_uuid, None)
         self.changed = True
         return True
 
@@ -672,26 +550,20 @@ class StoreEditor(object):
         if raw is None:
             raise KeyError(group_uuid)
         members = raw.get("members")
-        if members is None:
-            raw["members"] = members = []
         wanted = member["username"].lower()
-        for existing in members:
+        for existing in members if isinstance(members, list) else []:
             if isinstance(existing, dict) and str(existing.get("username", "")).lower() == wanted:
                 for key, value in member.items():
                     # An empty optional field may stay absent: absent reads as "".
                     if key != "username" and existing.get(key, "") != value:
+                        self._touch(group_uuid, raw)
                         existing[key] = value
-                        self.changed = True
                 return
-        record = self._ordered(dict((k, v) for k, v in member.items() if v != "" or k == "username"), MEMBER_KEYS)
-        # One line per member ({...}), so that a membership change is a one-line
-        # diff; unless the siblings are written in block style.
-        if HAS_RUAMEL and isinstance(record, CommentedMap):
-            sibling = members[-1] if members else None
-            if not isinstance(sibling, CommentedMap) or sibling.fa.flow_style():
-                record.fa.set_flow_style()
-        members.append(record)
-        self.changed = True
+        self._touch(group_uuid, raw)
+        if not isinstance(raw.get("members"), list):
+            raw["members"] = []
+        raw["members"].append(_ordered(dict((k, v) for k, v in member.items() if v != "" or k == "username"),
+                                       MEMBER_KEYS))
 
     def remove_member(self, group_uuid, username):
         raw = self._find(group_uuid)
@@ -699,105 +571,276 @@ class StoreEditor(object):
         wanted = username.lower()
         for position, existing in enumerate(members):
             if isinstance(existing, dict) and str(existing.get("username", "")).lower() == wanted:
-                _remove_item(members, position)
-                self.changed = True
+                self._touch(group_uuid, raw)
+                del members[position]
                 return True
         return False
 
 
-def _represent_str(representer, value):
-    # A plain scalar that a YAML 1.1 reader (PyYAML) would take for a boolean,
-    # a number or a date (yes, off, 12:30, 2026-01-01) is written quoted, so
-    # the store reads back exactly what was written.
-    style = None
-    if HAS_PYYAML and value and yaml.resolver.Resolver().resolve(yaml.ScalarNode, value, (True, False)) != \
-            "tag:yaml.org,2002:str":
-        style = '"'
-    return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+def _ordered(fields, order):
+    record = {}
+    for key in order:
+        if key in fields:
+            record[key] = fields[key]
+    for key in fields:
+        if key not in record:
+            record[key] = fields[key]
+    return record
 
 
-def _represent_null(representer, _value):
-    # "resource: null" reads better than ruamel's bare "resource:".
-    return representer.represent_scalar("tag:yaml.org,2002:null", "null")
+# ------------------------------------------------------- YAML text writer
+
+# Characters a YAML reader refuses even inside double quotes, or reads as line breaks.
+_YAML_UNSAFE = re.compile("[\x7f-\x84\x86-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./@+(][A-Za-z0-9 _./@+()-]*$")
 
 
-def _guess_yaml_indent(text):
-    """The file's own indentation, so that a round-trip dump rewrites nothing else.
+def render_scalar(value, style=None):
+    """One scalar as YAML text that PyYAML reads back as exactly ``value``.
 
-    Returns ruamel's (mapping, sequence, offset): how far a nested mapping is
-    indented, how far a sequence item's content is, and where its dash stands.
+    ``style`` is the original's (None: plain, "'" or '"'), kept where it can be.
     """
-    mapping = sequence = offset = None
-    previous = None
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#") or stripped in ("---", "..."):
-            continue
-        column = len(line) - len(line.lstrip(" "))
-        if previous is not None and previous[1].endswith(":"):
-            parent_column = previous[0]
-            if previous[1].startswith("- "):
-                parent_column += 2 + (len(previous[1]) - 2 - len(previous[1][2:].lstrip(" ")))
-            if stripped.startswith("- ") and offset is None and column >= parent_column:
-                offset = column - parent_column
-                sequence = offset + (len(stripped) - len(stripped[1:].lstrip(" ")))
-            elif not stripped.startswith("- ") and mapping is None and column > parent_column:
-                mapping = column - parent_column
-        previous = (column, stripped)
-        if mapping is not None and offset is not None:
-            break
-    mapping = mapping or 2
-    if offset is None:
-        offset, sequence = 0, 2
-    return mapping, max(sequence, offset + 2), offset
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        value = value.isoformat()
+    text = str(value)
+    if style != '"' and text and _PLAIN_SAFE.match(text) and not text.endswith(" ") and \
+            yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str":
+        return "'%s'" % text if style == "'" else text
+    if style == "'" and text and "\n" not in text and not _YAML_UNSAFE.search(text) and text.isprintable():
+        return "'%s'" % text.replace("'", "''")
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group(0)), quoted)
 
 
-class _Format(object):
-    """Round-trip load and dump for one file format."""
+def _flow_map(record):
+    return "{%s}" % ", ".join("%s: %s" % (k, render_scalar(v)) for k, v in record.items())
 
-    def __init__(self, fmt, path):
-        self.fmt = fmt
-        self.path = path
-        self._yaml = None
-        self._json_indent = 2
-        self._json_ascii = False
-        self._prefix = ""
 
-    def load(self, text):
-        if self.fmt == "json":
-            match = re.search(r"^([ \t]+)\S", text, re.MULTILINE)
-            self._json_indent = match.group(1) if match else 2
-            # A file written with \uXXXX escapes keeps them.
-            self._json_ascii = all(ord(c) < 128 for c in text)
-            return json.loads(text, object_pairs_hook=_json_pairs)
-        if not HAS_RUAMEL:
-            raise StoreError("store %s: writing YAML needs the ruamel.yaml Python library "
-                             "(it keeps your comments and layout)" % self.path)
-        mapping, sequence, offset = _guess_yaml_indent(text)
-        handler = RoundTripYAML(typ="rt")
-        handler.preserve_quotes = True
-        handler.width = 4096
-        handler.indent(mapping=mapping, sequence=sequence, offset=offset)
-        handler.representer.add_representer(type(None), _represent_null)
-        handler.representer.add_representer(str, _represent_str)
-        self._yaml = handler
-        # ruamel drops a "---" line and the comments above it; they are kept as they are.
-        match = re.match(r"(?:[ \t]*(?:#[^\n]*)?\n)*---[ \t]*(?:#[^\n]*)?\n", text)
-        self._prefix = match.group(0) if match and "---" in match.group(0) else ""
-        document = handler.load(text)
-        if document is None:
-            document = CommentedMap()
-        return document
+class _YamlText(object):
+    """Rewrites only the touched group records of a YAML store, as text.
 
-    def new_map(self):
-        return CommentedMap() if self.fmt == "yaml" else dict()
+    libyaml gives every node's position; a changed value is replaced in place,
+    a new key or member becomes a new line, a removed record loses its lines
+    (and the comment lines just above it), a new record is appended. Every
+    other byte of the file, comments and layout included, stays as it was.
+    """
 
-    def dump(self, document):
-        if self.fmt == "json":
-            return json.dumps(document, indent=self._json_indent, ensure_ascii=self._json_ascii) + "\n"
-        stream = StringIO()
-        self._yaml.dump(document, stream)
-        return self._prefix + stream.getvalue()
+    def __init__(self, text):
+        self.text = text
+        self.patches = []
+        self.offset = 2  # where a list's dash stands, relative to its key
+
+    def render(self, document, editor):
+        root = yaml.compose(self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        groups_key, groups_node = None, None
+        for key_node, value_node in root.value:
+            if key_node.value == "groups":
+                groups_key, groups_node = key_node, value_node
+        block = isinstance(groups_node, yaml.SequenceNode) and not groups_node.flow_style and groups_node.value
+        if not block:
+            return self._rewrite_groups(root, groups_key, groups_node, document)
+        nodes = {}
+        for item in groups_node.value:
+            uuid_node = _mapping_get(item, "uuid")
+            if uuid_node is not None:
+                nodes[normalize_uuid(uuid_node.value)] = item
+        dash = self._dash_column(groups_node.value[0])
+        self.offset = dash
+        final = dict((normalize_uuid(g.get("uuid")), g) for g in document.get("groups") or [] if isinstance(g, dict))
+        new_records = []
+        for group_uuid, original in editor.originals.items():
+            if original is None:
+                new_records.append(final[group_uuid])
+            elif group_uuid in nodes:
+                self._patch_mapping(nodes[group_uuid], original, final[group_uuid])
+        for group_uuid in editor.removed:
+            if group_uuid in nodes:
+                self._delete_item(nodes[group_uuid])
+        if new_records:
+            at = self._line_end(_last_mark(groups_node))
+            text = "".join(self._record_block(r, dash) for r in new_records)
+            self.patches.append((at, at, text, 1))
+        return self._apply()
+
+    # -- positions and patches
+
+    def _apply(self):
+        # One pass over the text, patches in order (insertions at one place by their rank).
+        pieces, position = [], 0
+        for start, end, replacement, _rank in sorted(self.patches, key=lambda p: (p[0], p[3])):
+            pieces.append(self.text[position:start])
+            pieces.append(replacement)
+            position = max(position, end)
+        pieces.append(self.text[position:])
+        return "".join(pieces)
+
+    def _line_start(self, index):
+        return self.text.rfind("\n", 0, index) + 1
+
+    def _line_end(self, mark):
+        """The index just after the line on which ``mark`` (an end mark) lies, its comment included."""
+        index = mark.index
+        if mark.column == 0 and index > 0:
+            return index
+        newline = self.text.find("\n", index)
+        return len(self.text) if newline < 0 else newline + 1
+
+    def _dash_column(self, item):
+        line_start = self._line_start(item.start_mark.index)
+        line = self.text[line_start:item.start_mark.index]
+        return line.index("-") if "-" in line else max(item.start_mark.column - 2, 0)
+
+    # -- edits
+
+    def _patch_mapping(self, node, before, after):
+        if node.flow_style or not isinstance(node, yaml.MappingNode):
+            self.patches.append((node.start_mark.index, node.end_mark.index, _flow_map(after), 0))
+            return
+        key_column = node.value[0][0].start_mark.column if node.value else node.start_mark.column
+        appended = []
+        for key, value in after.items():
+            if key == "members":
+                continue
+            if key in before and _same(before[key], value):
+                continue
+            value_node = _mapping_get(node, key)
+            if value_node is not None and isinstance(value_node, yaml.ScalarNode):
+                self.patches.append((value_node.start_mark.index, value_node.end_mark.index,
+                                     render_scalar(value, value_node.style), 0))
+            else:
+                appended.append("%s%s: %s\n" % (" " * key_column, key, render_scalar(value)))
+        end = self._line_end(_last_mark(node))
+        if (before.get("members") or []) != (after.get("members") or []):
+            self._patch_members(node, after.get("members") or [], key_column, end)
+        if appended:
+            self.patches.append((end, end, "".join(appended), 2))
+
+    def _patch_members(self, node, members, key_column, end):
+        members_node = _mapping_get(node, "members")
+        wanted = [m for m in members if isinstance(m, dict)]
+
+        def lines(column):
+            return "".join("%s- %s\n" % (" " * column, _flow_map(m)) for m in wanted)
+
+        if members_node is None:
+            if wanted:
+                self.patches.append((end, end, "%smembers:\n%s" % (" " * key_column, lines(key_column + self.offset)),
+                                     1))
+            return
+        if not isinstance(members_node, yaml.SequenceNode) or members_node.flow_style or not members_node.value:
+            # [] or a flow list: written out as a block list of one-line members.
+            replacement = ("\n" + lines(key_column + self.offset)).rstrip("\n") if wanted else "[]"
+            self.patches.append((members_node.start_mark.index, members_node.end_mark.index, replacement, 0))
+            return
+        column = self._dash_column(members_node.value[0])
+        existing = {}
+        for item in members_node.value:
+            username = _mapping_get(item, "username")
+            if username is not None:
+                existing[str(username.value).lower()] = item
+        after_by_name = dict((str(m.get("username", "")).lower(), m) for m in wanted)
+        before_items = _node_members(members_node)
+        for name, item in existing.items():
+            if name not in after_by_name:
+                self._delete_item(item, keep_comments=True)
+            elif before_items.get(name) != after_by_name[name]:
+                self._patch_mapping(item, before_items.get(name) or {}, after_by_name[name])
+        added = [m for name, m in after_by_name.items() if name not in existing]
+        if added:
+            at = self._line_end(_last_mark(members_node))
+            text = "".join("%s- %s\n" % (" " * column, _flow_map(m)) for m in added)
+            self.patches.append((at, at, text, 1))
+
+    def _delete_item(self, item, keep_comments=False):
+        """Remove a sequence item's lines, and the comment lines just above it (they introduce it)."""
+        start = self._line_start(item.start_mark.index)
+        end = self._line_end(_last_mark(item))
+        if not keep_comments:
+            while start > 0:
+                previous = self._line_start(start - 1)
+                line = self.text[previous:start].strip()
+                if not line.startswith("#"):
+                    break
+                start = previous
+        self.patches.append((start, end, "", 0))
+
+    def _record_block(self, record, dash):
+        lines = []
+        for key, value in record.items():
+            if key == "members":
+                continue
+            lines.append("%s: %s" % (key, render_scalar(value)))
+        members = [m for m in record.get("members") or [] if isinstance(m, dict)]
+        text = "%s- %s\n" % (" " * dash, lines[0]) + "".join("%s%s\n" % (" " * (dash + 2), line) for line in lines[1:])
+        if members:
+            text += "%smembers:\n" % (" " * (dash + 2))
+            text += "".join("%s- %s\n" % (" " * (dash + 2 + dash), _flow_map(m)) for m in members)
+        return text
+
+    def _rewrite_groups(self, root, groups_key, groups_node, document):
+        """No block list of groups yet ([], null, absent, or flow style): write one."""
+        records = [g for g in document.get("groups") or [] if isinstance(g, dict)]
+        dash = 2
+        offerings = _mapping_get(root, "offerings")
+        if isinstance(offerings, yaml.SequenceNode) and offerings.value and not offerings.flow_style:
+            dash = self._dash_column(offerings.value[0])
+        self.offset = dash
+        body = "".join(self._record_block(r, dash) for r in records)
+        if groups_node is not None:
+            replacement = ("\n" + body).rstrip("\n") if records else "[]"
+            self.patches.append((groups_node.start_mark.index, groups_node.end_mark.index, replacement, 0))
+        else:
+            at = len(self.text)
+            prefix = "" if self.text.endswith("\n") or not self.text else "\n"
+            self.patches.append((at, at, prefix + "groups:\n" + body, 0))
+        return self._apply()
+
+
+def _same(before, after):
+    if isinstance(before, datetime.datetime) or isinstance(after, datetime.datetime):
+        return str(render_scalar(before)).strip('"') == str(render_scalar(after)).strip('"')
+    return before == after
+
+
+def _last_mark(node):
+    """Where a node's own text ends. A block collection's end mark lies at the next
+    token (past any comments), so the last value's end is taken instead."""
+    while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style and node.value:
+        node = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1]
+    return node.end_mark
+
+
+def _mapping_get(node, key):
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == key:
+                return value_node
+    return None
+
+
+def _node_members(members_node):
+    """The members as they were, from the nodes (plain values), by lower-case username."""
+    result = {}
+    for item in members_node.value:
+        if isinstance(item, yaml.MappingNode):
+            record = dict((k.value, None if v.tag.endswith(":null") else v.value) for k, v in item.value
+                          if isinstance(v, yaml.ScalarNode))
+            result[str(record.get("username", "")).lower()] = record
+    return result
+
+
+def _dump_json(original, document):
+    """JSON in the original's indentation; \\uXXXX escapes kept if the original used them."""
+    match = re.search(r"^([ \t]+)\S", original, re.MULTILINE)
+    indent = match.group(1) if match else 2
+    ascii_only = all(ord(c) < 128 for c in original)
+    return json.dumps(document, indent=indent, ensure_ascii=ascii_only) + "\n"
 
 
 class Store(object):
@@ -894,14 +937,19 @@ class Store(object):
         return self._read_text()
 
     def _update(self, text, mutate, write):
-        data = self.parse(text)
-        codec = _Format(self.format, self.display_path)
-        document = codec.load(text)
-        editor = StoreEditor(document, new_map=codec.new_map)
+        document = _parse(self.display_path, text, self.format)
+        try:
+            data = validate(document, self.path)
+        except _Invalid as exc:
+            raise self._located(text, exc)
+        editor = StoreEditor(document)
         result = mutate(data, editor)
         if not editor.changed:
             return result, False
-        new_text = codec.dump(document)
+        if self.format == "json":
+            new_text = _dump_json(text, document)
+        else:
+            new_text = _YamlText(text).render(document, editor)
         if new_text == text:
             return result, False
         try:

@@ -545,8 +545,10 @@ def test_adding_a_group_appends_it_with_keys_in_order(write_file, text, dash):
     _result, changed = _update(path, lambda data, editor: editor.put_group(g4, fields))
     assert changed is True
     new = read(path)
-    assert new.startswith(text), "existing lines must not change when a group is added"
-    appended = new[len(text):].splitlines()
+    removed, appended = _diff(text, new)
+    assert removed == [], "existing lines must not change when a group is added"
+    # The new record follows the last one; a comment that closes the file stays last.
+    assert new.endswith("\n".join(appended) + "\n# end of file\n")
     assert appended[0] == dash + "- uuid: " + g4
     keys = [re.match(r"^\s*(?:- )?(\w+):", line).group(1) for line in appended]
     assert keys == [k for k in GROUP_KEYS if k != "members"]
