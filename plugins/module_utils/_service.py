@@ -520,7 +520,7 @@ class OfferingGroups(object):
                                                 or any(m["state"] == "pending" for m in after["members"])):
             remote_members = self._plan_members(plan, client, realm, after, remote_group, params, needs)
             if params.get("pull_members"):
-                pull_counts = self.pull_into(after, remote_members)
+                pull_counts = self.pull_into(after, remote_members, before=record or {"members": []})
         elif params.get("pull_members"):
             raise ServiceError("Group is not linked to a remote Keycloak group. Remap it first to set a backend ID.")
         elif params.get("members") is not None:
@@ -622,31 +622,35 @@ class OfferingGroups(object):
             after["members"] = [m for m in after["members"] if m["username"].lower() in keep]
 
     @staticmethod
-    def pull_into(record, remote_members):
-        """pull_members: remote members into the record; return created, updated, total_remote."""
+    def pull_into(record, remote_members, before=None):
+        """pull_members: remote members into the record; return created, updated, total_remote.
+
+        Counted against ``before`` (the record as it was before this task; by default
+        ``record`` as given), so a
+        pending member that this run found and activated counts as updated.
+        """
+        before = record if before is None else before
+        before_members = dict((m["username"].lower(), dict(m)) for m in before.get("members") or [])
         existing = dict((m["username"].lower(), m) for m in record["members"])
-        created = updated = 0
+        pulled = set()
         for user in remote_members:
             view = user_view(user)
             if not view["username"]:
                 continue
-            member = existing.get(view["username"].lower())
+            lower = view["username"].lower()
+            pulled.add(lower)
+            member = existing.get(lower)
             if member is None:
-                member = {"username": view["username"], "email": view["email"], "first_name": view["first_name"],
-                          "last_name": view["last_name"], "state": "active"}
+                member = {"username": view["username"], "email": "", "first_name": "", "last_name": "",
+                          "state": "active"}
                 record["members"].append(member)
-                existing[view["username"].lower()] = member
-                created += 1
-                continue
-            changed = False
+                existing[lower] = member
             for field in ("email", "first_name", "last_name"):
                 if view[field] and member.get(field) != view[field]:
                     member[field] = view[field]
-                    changed = True
-            if member["state"] != "active":
-                member["state"] = "active"
-                changed = True
-            updated += 1 if changed else 0
+            member["state"] = "active"
+        created = sum(1 for lower in pulled if lower not in before_members)
+        updated = sum(1 for lower in pulled if lower in before_members and existing[lower] != before_members[lower])
         return {"created": created, "updated": updated, "total_remote": len(remote_members)}
 
     def sync_offerings(self, offering_ref=None):
