@@ -6,6 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DEMO_DIR=${DEMO_DIR:-$PWD/.demo}
 export ANSIBLE_PYTHON_INTERPRETER=${ANSIBLE_PYTHON_INTERPRETER:-$(command -v python)}
 export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1}
-echo "Demo: a realm with two users, a declared store with two offerings, and the modules at work."
+export ANSIBLE_DISPLAY_SKIPPED_HOSTS=${ANSIBLE_DISPLAY_SKIPPED_HOSTS:-false}
+echo "Demo: a declared store applied to a real Keycloak, changed behind its back, drift reported, reconciled."
 echo "The store is written to $DEMO_DIR/offerings.yml."
 ansible-playbook -i localhost, playbooks/demo.yml

@@ -719,7 +719,10 @@ class _YamlText(object):
         if (before.get("members") or []) != (after.get("members") or []):
             self._patch_members(node, after.get("members") or [], key_column, end)
         if appended:
-            self.patches.append((end, end, "".join(appended), 2))
+            # New keys go before the members list when there is one, as they would be written.
+            members_key = next((k for k, _v in node.value if k.value == "members"), None)
+            at = self._line_start(members_key.start_mark.index) if members_key is not None else end
+            self.patches.append((at, at, "".join(appended), 2))
 
     def _patch_members(self, node, members, key_column, end):
         members_node = _mapping_get(node, "members")
