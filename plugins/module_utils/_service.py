@@ -432,6 +432,9 @@ class OfferingGroups(object):
                                        % (key, role["name"]))
                 resource = self.data.resources_by_uuid.get(record["resource"]) if record["resource"] else None
                 return record, offering, role, resource
+            if not params.get("offering"):
+                # An unknown uuid alone: nothing to find (absent is then a no-op).
+                return None, None, None, None
         offering = self.offering(params.get("offering"))
         role = self.role(offering, params.get("role"))
         resource = self.resource(offering, params.get("resource"))
@@ -447,6 +450,10 @@ class OfferingGroups(object):
         record, offering, role, resource = self.find_group(params)
         plan = Plan()
         stamp = now_iso()
+        if offering is None:
+            raise ServiceError("offering_uuid: This field is required.",
+                               "No group with UUID %s in %s; give offering and role to create it."
+                               % (params.get("uuid"), self.data.path))
         if record is None:
             scope_id = params.get("scope_id") or ""
             after = {

@@ -90,7 +90,10 @@ options:
   pull_members:
     description:
       - Copy the remote group's members into the store (new ones as C(active); names and emails updated;
-        pending ones activated). Nothing is pushed to Keycloak by this option.
+        pending ones activated), and return RV(created), RV(updated) and RV(total_remote).
+        The option itself pushes nothing to Keycloak (every O(state=present) run does retry pending members).
+      - On a group that is not linked, with O(create_remote=false), fails with C(Group is not linked to a remote
+        Keycloak group. Remap it first to set a backend ID.); with O(create_remote=true) the group is created first.
     type: bool
     default: false
   delete_remote:
