@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -130,4 +132,20 @@ class KeycloakModule(object):
             self.module.fail_json(msg="unexpected error: %s: %s" % (type(exc).__name__, " ".join(str(exc).split())),
                                   exception=traceback.format_exc())
         result.setdefault("changed", False)
+        self._record_stats()
         self.module.exit_json(**result)
+
+    def _record_stats(self):
+        """With WALDUR_KEYCLOAK_STATS_FILE set, append how many HTTP requests this task sent.
+
+        The benchmarks count requests this way: a counter in the client, not a guess.
+        """
+        path = os.environ.get("WALDUR_KEYCLOAK_STATS_FILE")
+        if not path:
+            return
+        line = json.dumps({"module": self.module._name, "requests": sum(c.request_count for c in self._clients.values())})
+        try:
+            with open(path, "a") as stream:
+                stream.write(line + "\n")
+        except (IOError, OSError):
+            pass
