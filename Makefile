@@ -1,5 +1,5 @@
 # Developer / CI entry points for the waldur.keycloak collection.
-#   make test      everything: venv, unit, Keycloak, integration, sanity
+#   make test      everything: venv, unit, Keycloak, integration, molecule, sanity
 #   make demo      start Keycloak and run scripts/demo.sh
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -21,10 +21,10 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
-.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration sanity test demo clean
+.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration molecule sanity test demo clean
 
 help:
-	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration sanity test demo clean"
+	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration molecule sanity test demo clean"
 
 venv: $(VENV_STAMP)
 
@@ -58,6 +58,12 @@ integration: collection
 	eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) "$(VENV)/bin/pytest" tests/integration -q $(PYTEST_ARGS)
 
+# Molecule scenario extensions/molecule/default against the same Keycloak (localhost, no containers).
+molecule: collection
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(TEST_ENV) "$(VENV)/bin/molecule" test --scenario-name default
+
 sanity: collection
 	VENV="$(VENV)" scripts/sanity.sh
 
@@ -75,7 +81,7 @@ test:
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		stage unit || true; \
-		if stage keycloak-up; then stage integration || true; fi; \
+		if stage keycloak-up; then stage integration || true; stage molecule || true; fi; \
 		stage sanity || true; \
 	fi; \
 	stage keycloak-down || true; \

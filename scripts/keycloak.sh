@@ -25,6 +25,10 @@
 #   KEYCLOAK_START_TIMEOUT  seconds to wait for readiness, default 240
 #   JAVA_OPTS_KC_HEAP       heap options, default "-Xms256m -Xmx1g"
 #   MAVEN_REPO_LOCAL        Maven local repository (default ~/.m2/repository)
+#   KEYCLOAK_EXTRA_ARGS     extra options for `kc.sh start-dev`, split on whitespace (no
+#                           quoting), e.g. HTTPS: "--https-port=18443
+#                           --https-certificate-file=/x/server.pem
+#                           --https-certificate-key-file=/x/server.key --http-management-scheme=http"
 #
 # Note: the bootstrap admin is only created when the dev database is new;
 # after changing KEYCLOAK_ADMIN_PASSWORD run `reset` first.
@@ -42,6 +46,7 @@ KEYCLOAK_HOME_DIR=${KEYCLOAK_HOME_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/waldur-ke
 KEYCLOAK_STATE_DIR=${KEYCLOAK_STATE_DIR:-$REPO_ROOT/.keycloak}
 KEYCLOAK_START_TIMEOUT=${KEYCLOAK_START_TIMEOUT:-240}
 JAVA_OPTS_KC_HEAP=${JAVA_OPTS_KC_HEAP:--Xms256m -Xmx1g}
+read -r -a EXTRA_ARGS <<<"${KEYCLOAK_EXTRA_ARGS:-}"
 
 HOST=127.0.0.1
 BASE_URL="http://$HOST:$KEYCLOAK_PORT"
@@ -191,6 +196,7 @@ cmd_up() {
             --health-enabled=true \
             --db=dev-file \
             --db-url="jdbc:h2:file:$DB_DIR/keycloakdb;NON_KEYWORDS=VALUE" \
+            "${EXTRA_ARGS[@]}" \
             </dev/null >>"$LOG_FILE" 2>&1 &
         local i
         for ((i = 0; i < 50; i++)); do

@@ -124,7 +124,9 @@ class KeycloakModule(object):
         except ServiceError as exc:
             self.module.fail_json(msg=exc.message, **exc.result)
         except PlanError as exc:
-            self.module.fail_json(msg=exc.message, done=exc.done, failed=exc.failed)
+            # What succeeded is done (and recorded in the store): the task did change things.
+            self.module.fail_json(msg=exc.message, changed=exc.changed, done_operations=exc.done,
+                                  failed_operations=exc.failed)
         except (KeycloakError, StoreError) as exc:
             self.module.fail_json(msg=exc.message)
         except Exception as exc:  # pylint: disable=broad-except

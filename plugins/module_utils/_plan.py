@@ -26,11 +26,16 @@ KNOWN_AFTER_APPLY = "(known after apply)"
 class PlanError(Exception):
     """A remote operation failed part-way; what was done is recorded, the rest is not."""
 
-    def __init__(self, message, done, failed):
+    def __init__(self, message, done, failed, store_changed=False):
         super(PlanError, self).__init__(message)
         self.message = message
         self.done = done
         self.failed = failed
+        self.store_changed = store_changed
+
+    @property
+    def changed(self):
+        return bool(self.done) or self.store_changed
 
 
 class Ref(object):
@@ -357,5 +362,5 @@ def execute(plan, store, check_mode, parallelism=1):
         raise PlanError("%s %s failed: %s%s; what succeeded is recorded in the store, a rerun finishes the job"
                         % (operation.action, operation.target, exc.message, more),
                         done=[op.describe(ctx) for op in plan.remote if id(op) in done],
-                        failed=[op.describe(ctx) for op, _exc in failures])
+                        failed=[op.describe(ctx) for op, _exc in failures], store_changed=store_changed)
     return ctx, store_changed

@@ -513,6 +513,11 @@ class OfferingGroups(object):
                 # Not linked, or its remote group vanished: ensure it where the offering keeps its groups.
                 root_id = self._plan_offering_root(plan, client, realm, offering, needs)
                 existing = None if isinstance(root_id, Ref) else client.find_child_group(realm, root_id, after["name"])
+                other = self._linked_elsewhere(offering, existing["id"], after["uuid"]) if existing else None
+                if other is not None:
+                    raise ServiceError("A local group already exists for this remote Keycloak group.",
+                                       "Group '%s' (%s) is linked to %s, the group named '%s'; choose another name."
+                                       % (other["name"], other["uuid"], existing["path"], after["name"]))
                 group_id, remote_group = self._plan_leaf(plan, client, realm, offering, after, root_id, existing,
                                                          needs)
                 after["backend_id"] = group_id
@@ -696,6 +701,18 @@ class OfferingGroups(object):
         by_name = dict((g["name"], g) for g in children)
         records = self.data.offering_groups(offering["uuid"])
         claimed = set(g["backend_id"] for g in records if g["backend_id"])
+        # Siblings have unique names in Keycloak: two records that both live under the
+        # offering's group cannot share a name (one would adopt the other's group).
+        in_tree = {}
+        for record in records:
+            if not record["backend_id"] or record["backend_id"] in by_id:
+                if record["name"] in in_tree:
+                    raise ServiceError("name: Two groups of offering '%s' are named '%s'." % (offering["name"],
+                                                                                             record["name"]),
+                                       "Groups %s and %s would be the same Keycloak group %s; rename one in %s."
+                                       % (in_tree[record["name"]], record["uuid"],
+                                          self.group_path(offering, record["name"]), self.data.path))
+                in_tree[record["name"]] = record["uuid"]
         linked = set()
         for record in records:
             after = copy.deepcopy(record)

@@ -147,6 +147,19 @@ offerings:
     - {offering: Rancher production, path: /rancher-prod, created: [cluster-a-admins], adopted: [], renamed: [],
        missing_remote: [], relinked: [], pruned: [], members_added: ["cluster-a-admins: alice"], members_removed: [],
        pending: ["cluster-a-admins: carol"]}
+done_operations:
+  description:
+    - When some operations failed, the ones that succeeded (and are recorded in the store). C(changed) is then true.
+  returned: on a partial failure
+  type: list
+  elements: dict
+  sample: [{action: create_group, target: /rancher-prod/cluster-a-admins, realm: hpc, name: cluster-a-admins}]
+failed_operations:
+  description: When some operations failed, those operations; a rerun finishes the job.
+  returned: on a partial failure
+  type: list
+  elements: dict
+  sample: [{action: create_group, target: /hpc/alpha-pi, realm: hpc, name: alpha-pi}]
 drift:
   description: True when the plan is not empty or a linked remote group is missing.
   returned: always
