@@ -707,8 +707,8 @@ class OfferingGroups(object):
         for record in records:
             if not record["backend_id"] or record["backend_id"] in by_id:
                 if record["name"] in in_tree:
-                    raise ServiceError("name: Two groups of offering '%s' are named '%s'." % (offering["name"],
-                                                                                             record["name"]),
+                    raise ServiceError("name: Two groups of offering '%s' are named '%s'."
+                                       % (offering["name"], record["name"]),
                                        "Groups %s and %s would be the same Keycloak group %s; rename one in %s."
                                        % (in_tree[record["name"]], record["uuid"],
                                           self.group_path(offering, record["name"]), self.data.path))
