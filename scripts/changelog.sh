@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Changelog with antsibull-changelog.
+#
+# Usage: scripts/changelog.sh lint|release
+#
+#   lint     (make changelog-lint, part of make test) antsibull-changelog lint (fragments) and
+#            lint-changelog-yaml, then check that changelogs/changelog.yaml and CHANGELOG.md are
+#            what `release` would write now: every fragment is in a release, an edited fragment
+#            is reflected, CHANGELOG.md is not edited by hand.
+#   release  (make changelog) add or update the release of galaxy.yml's version in
+#            changelogs/changelog.yaml from the fragments and regenerate CHANGELOG.md.
+#            The release date of an existing release is kept (RELEASE_DATE=YYYY-MM-DD overrides).
+#
+# Both work on a copy laid out as ansible_collections/waldur/keycloak (antsibull-changelog lists the
+# plugins through ansible-doc there), so no plugin cache is left in the work tree.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+cd "$REPO_ROOT"
+
+VENV=$(cd "${VENV:-.venv}" 2>/dev/null && pwd) || { echo "changelog: virtualenv not found; run 'make venv'" >&2; exit 1; }
+export PATH="$VENV/bin:$PATH"
+command -v antsibull-changelog >/dev/null || { echo "changelog: antsibull-changelog missing; run 'make venv'" >&2; exit 1; }
+
+mode=${1:-}
+[[ $mode == lint || $mode == release ]] || { echo "usage: $0 lint|release" >&2; exit 2; }
+
+say() { printf 'changelog: %s\n' "$*" >&2; }
+
+version=$(python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
+changes=changelogs/changelog.yaml
+
+if [[ $mode == lint ]]; then
+    antsibull-changelog lint
+    if [[ ! -f $changes ]]; then
+        say "FAILED: $changes is missing; run 'make changelog'"
+        exit 1
+    fi
+    antsibull-changelog lint-changelog-yaml "$changes"
+    say "fragments and $changes are valid"
+fi
+
+# The release date: kept from an existing release of this version.
+date=${RELEASE_DATE:-$(python - "$changes" "$version" <<'EOF'
+import os, sys, yaml
+path, version = sys.argv[1:]
+data = yaml.safe_load(open(path)) if os.path.exists(path) else None
+print(((data or {}).get("releases") or {}).get(version, {}).get("release_date", ""))
+EOF
+)}
+if [[ -z $date ]]; then
+    if [[ $mode == lint ]]; then
+        say "FAILED: $changes has no release $version (galaxy.yml's version); run 'make changelog'"
+        exit 1
+    fi
+    date=$(date -u +%Y-%m-%d)
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/waldur-keycloak-changelog.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+COPY="$TMP/ansible_collections/waldur/keycloak"
+mkdir -p "$COPY"
+# What the changelog is made of: metadata, plugins, roles, the changelog itself.
+cp -a galaxy.yml meta plugins roles changelogs "$COPY/"
+[[ -f CHANGELOG.md ]] && cp -a CHANGELOG.md "$COPY/"
+rm -f "$COPY/changelogs/.plugin-cache.yaml"
+
+(
+    cd "$COPY"
+    export ANSIBLE_COLLECTIONS_PATH="$TMP" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
+    # New fragments join the release; then every entry is refreshed from its (kept) fragment.
+    antsibull-changelog release --version "$version" --date "$date" --update-existing 2>&1 \
+        | grep -v 'Found no release_summary' >&2 || true
+    antsibull-changelog generate --refresh-fragments
+)
+
+if [[ $mode == release ]]; then
+    cp "$COPY/$changes" "$changes"
+    cp "$COPY/CHANGELOG.md" CHANGELOG.md
+    say "release $version ($date): wrote $changes and CHANGELOG.md"
+    exit 0
+fi
+
+stale=0
+for f in "$changes" CHANGELOG.md; do
+    if ! diff -u "$f" "$COPY/$f" >"$TMP/diff.txt" 2>&1; then
+        say "FAILED: $f is not what the fragments give:"
+        head -n 40 "$TMP/diff.txt" >&2
+        stale=1
+    fi
+done
+if [[ $stale == 1 ]]; then
+    say "run 'make changelog' (scripts/changelog.sh release) and commit $changes and CHANGELOG.md"
+    exit 1
+fi
+say "$changes and CHANGELOG.md are up to date with the fragments (release $version, $date)"
