@@ -1,0 +1,100 @@
+"""Collection conventions that no linter checks (run by scripts/lint.sh, so by `make lint`).
+
+- Every module is in the action group ``keycloak`` of meta/runtime.yml (and the group names only
+  modules that exist), and the README shows that group with ``module_defaults``.
+- Every connection option and ``store`` falls back to the environment variable that the doc
+  fragment documents (E(...)), the inventory plugin reads the same variable (``env:``), and the
+  README's "Connection and credentials" names it.
+- ``requires_ansible`` is true to the tests: the ansible-core running now satisfies it, and its
+  lower bound is not older than the ansible-core that requirements-test.txt installs (what CI runs).
+
+Needs the collection importable as ansible_collections.waldur.keycloak (scripts/lint.sh sets
+PYTHONPATH to the collections dir that `make collection` links).
+"""
+
+import ast
+import pathlib
+import re
+import sys
+
+import yaml
+from ansible.module_utils.ansible_release import __version__ as ansible_core_version
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+problems = []
+
+
+def doc_string(path, name, cls=None):
+    tree = ast.parse(path.read_text())
+    body = tree.body
+    if cls:
+        body = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls).body
+    for node in body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name:
+            return node.value.value
+    return None
+
+
+# 1. the action group
+runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+group = set((runtime.get("action_groups") or {}).get("keycloak") or [])
+modules = {p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__"}
+for missing in sorted(modules - group):
+    problems.append(f"meta/runtime.yml: module {missing} is not in the action group keycloak")
+for extra in sorted(group - modules):
+    problems.append(f"meta/runtime.yml: the action group keycloak names {extra}, which is not a module")
+readme = (ROOT / "README.md").read_text()
+if not re.search(r"module_defaults:\n\s+group/waldur\.keycloak\.keycloak:", readme):
+    problems.append("README.md: no module_defaults example for group/waldur.keycloak.keycloak")
+
+# 2. environment fallbacks
+from ansible_collections.waldur.keycloak.plugins.module_utils import _module  # noqa: E402
+
+argspec = {**_module.auth_argument_spec(), **_module.store_argument_spec()}
+fragment_path = ROOT / "plugins" / "doc_fragments" / "auth.py"
+documented = {}
+for name in ("DOCUMENTATION", "STORE"):
+    for option, spec in yaml.safe_load(doc_string(fragment_path, name, "ModuleDocFragment"))["options"].items():
+        text = " ".join(spec.get("description") or [])
+        documented[option] = re.findall(r"E\((\w+)\)", text)
+inventory_doc = yaml.safe_load(doc_string(ROOT / "plugins" / "inventory" / "offering_groups.py", "DOCUMENTATION"))
+connection = re.sub(r"\s+", " ", readme.split("## Connection and credentials", 1)[-1].split("\n## ", 1)[0])
+for option, spec in argspec.items():
+    fallback = spec.get("fallback")
+    variables = list(fallback[1]) if fallback else []
+    if not variables:
+        problems.append(f"module option {option}: no environment fallback")
+        continue
+    if documented.get(option) != variables:
+        problems.append(f"doc fragment waldur.keycloak.auth: {option} documents {documented.get(option)}, "
+                        f"the modules read {variables}")
+    inventory_env = [e["name"] for e in (inventory_doc["options"].get(option) or {}).get("env", [])]
+    if inventory_env != variables:
+        problems.append(f"inventory offering_groups: {option} reads {inventory_env}, the modules read {variables}")
+    for var in variables:
+        if f"`{option}` (`{var}`" not in connection:
+            problems.append(f"README.md, Connection and credentials: `{option}` (`{var}`...) missing")
+
+# 3. requires_ansible
+requires = SpecifierSet(runtime["requires_ansible"])
+running = Version(ansible_core_version)
+if running not in requires:
+    problems.append(f"meta/runtime.yml: requires_ansible {requires} excludes the ansible-core under test ({running})")
+pins = re.findall(r"^ansible-core\s*([^#\n]+)", (ROOT / "requirements-test.txt").read_text(), re.M)
+tested = [Version(v) for pin in pins for op, v in re.findall(r"(>=|==|~=)\s*([0-9.]+)", pin)]
+lower = [Version(s.version) for s in requires if s.operator in (">=", "==", "~=")]
+if not tested or not lower:
+    problems.append("requirements-test.txt / meta/runtime.yml: no lower bound for ansible-core to compare")
+elif lower[0].release[:2] < tested[0].release[:2]:
+    problems.append(f"meta/runtime.yml: requires_ansible {requires} claims versions older than the tests run "
+                    f"(requirements-test.txt installs {pins[0].strip()})")
+if f"requires_ansible: {runtime['requires_ansible']}" not in readme:
+    problems.append(f"README.md does not state requires_ansible: {runtime['requires_ansible']}")
+
+if problems:
+    print("\n".join("conventions: " + p for p in problems), file=sys.stderr)
+    sys.exit(1)
+print(f"conventions: {len(modules)} modules in the action group keycloak; {len(argspec)} options with documented "
+      f"environment fallbacks; requires_ansible {requires} holds for ansible-core {running}", file=sys.stderr)
