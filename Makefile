@@ -81,8 +81,9 @@ test:
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		stage unit || true; \
-		if stage keycloak-up; then stage integration || true; stage molecule || true; fi; \
+		if stage keycloak-up; then stage integration || true; stage molecule || true; stage install-test || true; fi; \
 		stage sanity || true; \
+		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
 	fi; \
 	stage keycloak-down || true; \
 	echo "=== total $$(( $$(date +%s) - total ))s"; \
@@ -96,3 +97,37 @@ demo: collection keycloak-up
 clean:
 	-$(KEYCLOAK) down
 	rm -rf "$(VENV)" .keycloak .pytest_cache
+
+# --- ecosystem: the built tarball, changelog, docs, lint, execution environment -------------
+#   make install-test    build the tarball, check it holds only collection content, install it into an
+#                        empty collections path, run waldur.keycloak.demo from there (Keycloak up)
+#   make changelog       regenerate changelogs/changelog.yaml and CHANGELOG.md from the fragments
+#   make changelog-lint  antsibull-changelog lint + changelog.yaml/CHANGELOG.md up to date
+#   make docs            HTML docs of every module, plugin and role -> docs/build/html/index.html
+#   make docs-lint       antsibull-docs lint-collection-docs --plugin-docs
+#   make lint            ansible-lint (production profile): playbooks, roles, molecule, examples
+#   make ee              ansible-builder create of the docs/awx.md definition, checked
+.PHONY: install-test changelog changelog-lint docs docs-lint lint ee
+
+install-test: venv
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	VENV="$(VENV)" scripts/install_test.sh
+
+changelog: venv
+	VENV="$(VENV)" scripts/changelog.sh release
+
+changelog-lint: venv
+	VENV="$(VENV)" scripts/changelog.sh lint
+
+docs: venv
+	VENV="$(VENV)" scripts/docs.sh build
+
+docs-lint: venv
+	VENV="$(VENV)" scripts/docs.sh lint
+
+lint: collection
+	VENV="$(VENV)" COLLECTIONS_DIR="$(COLLECTIONS_DIR)" scripts/lint.sh
+
+ee: venv
+	VENV="$(VENV)" scripts/ee.sh
