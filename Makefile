@@ -1,6 +1,7 @@
 # Developer / CI entry points for the waldur.keycloak collection.
-#   make test      everything: venv, unit, Keycloak, integration, molecule, sanity
+#   make test      everything: unit, Keycloak, integration, molecule, bench-smoke, install-test, sanity, changelog, docs, lint, ee
 #   make demo      start Keycloak and run scripts/demo.sh
+#   make bench     performance benchmark against the real Keycloak -> bench/RESULTS.md, bench/results.png
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -21,10 +22,11 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
-.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration molecule sanity test demo clean
+.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration molecule sanity test demo clean \
+	bench-venv bench bench-smoke
 
 help:
-	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration molecule sanity test demo clean"
+	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration molecule sanity test demo clean bench bench-smoke"
 
 venv: $(VENV_STAMP)
 
@@ -81,7 +83,7 @@ test:
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		stage unit || true; \
-		if stage keycloak-up; then stage integration || true; stage molecule || true; stage install-test || true; fi; \
+		if stage keycloak-up; then stage integration || true; stage molecule || true; stage bench-smoke || true; stage install-test || true; fi; \
 		stage sanity || true; \
 		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
 	fi; \
@@ -94,9 +96,38 @@ demo: collection keycloak-up
 	eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) bash scripts/demo.sh
 
+# --- benchmark (bench/README.md) ---------------------------------------------------------
+# Its own virtualenv: ansible-core 2.19 plus the `ansible` package (community.general, the
+# baseline), matplotlib and pyinstrument. bench/run.py starts Keycloak (or reuses it) itself.
+BENCH_VENV ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.requirements.stamp
+BENCH_ARGS ?=
+
+bench-venv: $(BENCH_STAMP)
+
+$(BENCH_STAMP): bench/requirements.txt
+	@start=$$(date +%s); \
+	if [ ! -x "$(BENCH_VENV)/bin/python" ]; then $(PYTHON) -m venv "$(BENCH_VENV)"; fi; \
+	"$(BENCH_VENV)/bin/python" -m pip install -q --disable-pip-version-check -U pip; \
+	"$(BENCH_VENV)/bin/python" -m pip install -q --disable-pip-version-check -r bench/requirements.txt; \
+	touch "$@"; \
+	echo "bench venv ready in $$(( $$(date +%s) - start ))s"
+
+# N=100 and 1,000 (BENCH_N=100,1000,10000 adds 10,000), 3 repeats (BENCH_REPEATS);
+# writes bench/RESULTS.md, bench/results.png and bench/results.json.
+bench: bench-venv
+	BENCH_COMMAND="$${BENCH_N:+BENCH_N=$$BENCH_N }make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" \
+	"$(BENCH_VENV)/bin/python" bench/run.py $(BENCH_ARGS)
+
+# CI smoke: N=100, one repeat, results in a temporary directory (never bench/RESULTS.md);
+# exits non-zero when a request-count goal fails. Times are reported, never asserted.
+bench-smoke: bench-venv
+	out=$$(mktemp -d "$${TMPDIR:-/tmp}/waldur-bench.XXXXXX"); \
+	BENCH_COMMAND="make bench-smoke" "$(BENCH_VENV)/bin/python" bench/run.py --smoke --out "$$out" $(BENCH_ARGS)
+
 clean:
 	-$(KEYCLOAK) down
-	rm -rf "$(VENV)" .keycloak .pytest_cache
+	rm -rf "$(VENV)" "$(BENCH_VENV)" .keycloak .pytest_cache
 
 # --- ecosystem: the built tarball, changelog, docs, lint, execution environment -------------
 #   make install-test    build the tarball, check it holds only collection content, install it into an

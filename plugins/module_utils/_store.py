@@ -19,6 +19,7 @@ __metaclass__ = type
 import copy
 import datetime
 import fcntl
+import gc
 import json
 import os
 import re
@@ -65,10 +66,16 @@ class _Invalid(Exception):
         self.problem = problem
 
 
+# A UUID already in canonical form (as every UUID this collection writes) is its own normal form.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
 def normalize_uuid(value):
     """The canonical form of a UUID, or None when ``value`` is not one."""
     if not isinstance(value, str):
         return None
+    if _CANONICAL_UUID.match(value):
+        return value
     try:
         return str(uuidlib.UUID(value.strip()))
     except ValueError:
@@ -91,6 +98,22 @@ if HAS_PYYAML:
 
     class _StoreLoader(_FastLoader):
         """libyaml parsing, plus a refusal of duplicate mapping keys (PyYAML keeps the last one silently)."""
+
+        def __init__(self, stream):
+            super(_StoreLoader, self).__init__(stream)
+            self._plain_tags = {}
+
+        def resolve(self, kind, value, implicit):
+            # The tag of a plain scalar depends on its text alone (a safe loader has no path
+            # resolvers), and a store repeats the same keys and references on every record.
+            if kind is yaml.ScalarNode and not self.yaml_path_resolvers:
+                if not implicit[0]:
+                    return self.DEFAULT_SCALAR_TAG   # quoted: always a string
+                tag = self._plain_tags.get(value)
+                if tag is None:
+                    tag = self._plain_tags[value] = super(_StoreLoader, self).resolve(kind, value, implicit)
+                return tag
+            return super(_StoreLoader, self).resolve(kind, value, implicit)
 
     def _construct_mapping(loader, node, deep=False):
         loader.flatten_mapping(node)
@@ -128,21 +151,147 @@ def store_format(path):
     raise StoreError("store %s: the file name must end in .yml, .yaml or .json" % path)
 
 
-def _parse(path, text, fmt):
+@contextmanager
+def _gc_paused():
+    """Parsing and validating allocate many objects and make no reference cycles.
+
+    The cyclic garbage collector would walk the growing node tree again at every
+    few hundred allocations (at 10,000 groups that is more than half of the
+    parse time), so it waits until the work is done; the previous setting is restored.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+if HAS_PYYAML:
+    _SCALAR_NODE, _MAPPING_NODE = yaml.ScalarNode, yaml.MappingNode
+    _STR_TAG = "tag:yaml.org,2002:str"
+    _NULL_TAG = "tag:yaml.org,2002:null"
+    _BOOL_TAG = "tag:yaml.org,2002:bool"
+    _MAP_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
+    _SEQ_TAG = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
+    _MERGE_TAG = "tag:yaml.org,2002:merge"
+    _BOOL_VALUES = yaml.constructor.SafeConstructor.bool_values
+
+
+class _Constructor(object):
+    """Plain data from a composed node tree: what ``yaml.load(text, _StoreLoader)`` returns.
+
+    Strings, nulls, booleans, mappings and lists (nearly every node of a store)
+    are built here directly; any other node (numbers, timestamps, merge keys,
+    explicit tags) goes to PyYAML's own safe constructor, so the result, and the
+    errors, are those of the loader. A node reached twice (an alias) is built once.
+    """
+
+    def __init__(self):
+        self._built = {}
+        self._loader = None
+
+    def _fallback(self, node):
+        if self._loader is None:
+            self._loader = _StoreLoader("")
+        return self._loader.construct_object(node, deep=True)
+
+    def build(self, node):
+        kind = node.__class__
+        if kind is _SCALAR_NODE:
+            tag = node.tag
+            if tag == _STR_TAG:
+                return node.value
+            if tag == _NULL_TAG:
+                return None
+            if tag == _BOOL_TAG:
+                return _BOOL_VALUES[node.value.lower()]
+            return self._fallback(node)
+        key = id(node)
+        if key in self._built:
+            return self._built[key]
+        if kind is _MAPPING_NODE and node.tag == _MAP_TAG:
+            mapping = self._built[key] = {}
+            build = self.build
+            for key_node, value_node in node.value:
+                if key_node.__class__ is _SCALAR_NODE and key_node.tag == _STR_TAG:
+                    name = key_node.value
+                elif key_node.tag == _MERGE_TAG:
+                    # Merge keys ("<<: *defaults"): PyYAML's own flattening builds the whole mapping.
+                    result = self._built[key] = self._fallback(node)
+                    return result
+                else:
+                    name = build(key_node)
+                try:
+                    duplicate = name in mapping
+                except TypeError:
+                    raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
+                                                            key_node.start_mark)
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(None, None, "duplicate key '%s'" % name,
+                                                            key_node.start_mark)
+                if value_node.__class__ is _SCALAR_NODE and value_node.tag == _STR_TAG:
+                    mapping[name] = value_node.value
+                else:
+                    mapping[name] = build(value_node)
+            return mapping
+        if kind is not _MAPPING_NODE and node.tag == _SEQ_TAG:
+            items = self._built[key] = []
+            items.extend([self.build(item) for item in node.value])
+            return items
+        result = self._built[key] = self._fallback(node)
+        return result
+
+
+def _yaml_error(path, exc):
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = ", line %d, column %d" % (mark.line + 1, mark.column + 1) if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    return StoreError("store %s%s: not valid YAML: %s" % (path, where, problem))
+
+
+def _parse_nodes(path, text, fmt):
+    """The plain document and, for YAML, its node tree (positions for the text writer): one parse."""
     if fmt == "json":
         try:
-            return json.loads(text, object_pairs_hook=_json_pairs)
+            return json.loads(text, object_pairs_hook=_json_pairs), None
         except ValueError as exc:
-            raise StoreError("store %s: not valid JSON: %s" % (path, exc))
+            at = "" if isinstance(exc, json.JSONDecodeError) else _duplicate_key_line(text)
+            raise StoreError("store %s%s: not valid JSON: %s" % (path, at, exc))
     if not HAS_PYYAML:
         raise StoreError("store %s: reading YAML needs the PyYAML Python library" % path)
     try:
-        return yaml.load(text, Loader=_StoreLoader)  # nosec B506 - a safe loader
+        with _gc_paused():
+            root = yaml.compose(text, Loader=_StoreLoader)
+            return (None if root is None else _Constructor().build(root)), root
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = ", line %d, column %d" % (mark.line + 1, mark.column + 1) if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise StoreError("store %s%s: not valid YAML: %s" % (path, where, problem))
+        raise _yaml_error(path, exc)
+
+
+def _duplicate_key_line(text):
+    """Where a JSON document repeats a key (json does not say): its YAML node tree knows. Error path only."""
+    try:
+        stack = [yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))]
+    except Exception:  # pylint: disable=broad-except
+        return ""
+    lines = []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, value_node in node.value:
+                if key_node.value in seen:
+                    lines.append(key_node.start_mark.line + 1)
+                seen.add(key_node.value)
+                stack.append(value_node)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return ", line %d" % min(lines) if lines else ""
+
+
+def _parse(path, text, fmt):
+    return _parse_nodes(path, text, fmt)[0]
 
 
 def _line_of(text, fmt, where):
@@ -177,7 +326,7 @@ def _line_of(text, fmt, where):
 def _where_text(where):
     text = ""
     for step in where:
-        text += "[%d]" % step if isinstance(step, int) else ("." if text else "") + str(step)
+        text += "[%d]" % step if isinstance(step, int) else ("." if text else "") + _cut(str(step))
     return text or "top level"
 
 
@@ -204,13 +353,18 @@ def _type_name(value):
     return type(value).__name__
 
 
+def _cut(text, limit=80):
+    """A bad value as a message shows it: named, not repeated in full when it is huge."""
+    return text if len(text) <= limit else "%s... (%d characters)" % (text[:limit], len(text))
+
+
 def _check_keys(record, allowed, where):
     for key in record:
         if key not in allowed:
             hint = ""
             if any(word in str(key).lower() for word in SECRET_WORDS):
                 hint = " (secrets never belong in the store: pass them as module options or environment variables)"
-            raise _Invalid(where + [key], "unknown key '%s'; allowed: %s%s" % (key, ", ".join(allowed), hint))
+            raise _Invalid(where + [key], "unknown key '%s'; allowed: %s%s" % (_cut(str(key)), ", ".join(allowed), hint))
 
 
 def _string(record, key, where, required=False, default="", max_length=None, non_empty=False):
@@ -235,7 +389,7 @@ def _uuid(record, key, where, required=True):
         return None
     value = normalize_uuid(record[key])
     if value is None:
-        raise _Invalid(where + [key], "%r is not a valid UUID" % (record[key],))
+        raise _Invalid(where + [key], "%s is not a valid UUID" % _cut(repr(record[key])))
     return value
 
 
@@ -282,6 +436,7 @@ class StoreData(object):
                 self.resources_by_uuid[resource["uuid"]] = resource
         self.groups_by_uuid = dict((g["uuid"], g) for g in groups)
         self.groups_by_key = dict((group_key(g), g) for g in groups)
+        self._groups_by_offering = None
 
     def find_offering(self, ref):
         """An offering by UUID or by name, or None."""
@@ -310,7 +465,13 @@ class StoreData(object):
         return self._find_in(offering["resources"], ref)
 
     def offering_groups(self, offering_uuid):
-        return [g for g in self.groups if g["offering"] == offering_uuid]
+        """The offering's groups in store order (indexed once: a store with many offerings stays linear)."""
+        if self._groups_by_offering is None:
+            index = {}
+            for group in self.groups:
+                index.setdefault(group["offering"], []).append(group)
+            self._groups_by_offering = index
+        return list(self._groups_by_offering.get(offering_uuid, ()))
 
 
 def group_key(group):
@@ -439,6 +600,8 @@ def validate(document, path):
             "modified": _timestamp(raw, "modified", where),
             "members": [],
         }
+        if "/" in group["name"]:
+            raise _Invalid(where + ["name"], "a group name must not contain '/' (it separates Keycloak group paths)")
         key = group_key(group)
         if key in seen_keys:
             raise _Invalid(where, "groups[%d] and groups[%d] have the same offering, role, resource and scope_id"
@@ -507,7 +670,7 @@ class StoreEditor(object):
 
     def _touch(self, group_uuid, raw):
         if group_uuid not in self.originals:
-            self.originals[group_uuid] = copy.deepcopy(raw)
+            self.originals[group_uuid] = _copy_record(raw)
         self.changed = True
 
     def put_group(self, group_uuid, fields):
@@ -577,6 +740,18 @@ class StoreEditor(object):
         return False
 
 
+def _copy_record(raw):
+    """A copy of a validated group record: plain values, and members that are flat mappings."""
+    record = dict(raw)
+    members = record.get("members")
+    if isinstance(members, list):
+        record["members"] = [dict(m) if isinstance(m, dict) else copy.deepcopy(m) for m in members]
+    for key, value in record.items():
+        if key != "members" and isinstance(value, (dict, list)):
+            record[key] = copy.deepcopy(value)
+    return record
+
+
 def _ordered(fields, order):
     record = {}
     for key in order:
@@ -593,6 +768,9 @@ def _ordered(fields, order):
 # Characters a YAML reader refuses even inside double quotes, or reads as line breaks.
 _YAML_UNSAFE = re.compile("[\x7f-\x84\x86-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 _PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./@+(][A-Za-z0-9 _./@+()-]*$")
+_JSON_VERBATIM = re.compile(r'[ !#-\[\]-~]*\Z')
+# PyYAML's own implicit resolver: a plain scalar is written only when it reads back as a string.
+_RESOLVER = yaml.resolver.Resolver() if HAS_PYYAML else None
 
 
 def render_scalar(value, style=None):
@@ -610,10 +788,12 @@ def render_scalar(value, style=None):
         value = value.isoformat()
     text = str(value)
     if style != '"' and text and _PLAIN_SAFE.match(text) and not text.endswith(" ") and \
-            yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str":
+            _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str":
         return "'%s'" % text if style == "'" else text
     if style == "'" and text and "\n" not in text and not _YAML_UNSAFE.search(text) and text.isprintable():
         return "'%s'" % text.replace("'", "''")
+    if _JSON_VERBATIM.match(text):
+        return '"%s"' % text     # what json.dumps gives for printable ASCII without '"' or backslash
     quoted = json.dumps(text, ensure_ascii=False)
     return _YAML_UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group(0)), quoted)
 
@@ -636,8 +816,10 @@ class _YamlText(object):
         self.patches = []
         self.offset = 2  # where a list's dash stands, relative to its key
 
-    def render(self, document, editor):
-        root = yaml.compose(self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    def render(self, document, editor, root=None):
+        """The new text; ``root`` is the node tree of ``self.text`` when the caller has it already."""
+        if root is None:
+            root = yaml.compose(self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         groups_key, groups_node = None, None
         for key_node, value_node in root.value:
             if key_node.value == "groups":
@@ -658,6 +840,7 @@ class _YamlText(object):
             if original is None:
                 new_records.append(final[group_uuid])
             elif group_uuid in nodes:
+                self._refuse_shared(nodes[group_uuid], group_uuid)
                 self._patch_mapping(nodes[group_uuid], original, final[group_uuid])
         for group_uuid in editor.removed:
             if group_uuid in nodes:
@@ -667,6 +850,21 @@ class _YamlText(object):
             text = "".join(self._record_block(r, dash) for r in new_records)
             self.patches.append((at, at, text, 1))
         return self._apply()
+
+    def _refuse_shared(self, item, group_uuid):
+        """A record holding a YAML anchor (&name) may share that part with other records through their
+        aliases (*name): patched in place, it would change them too. Such a record is not written."""
+        stack = [item]
+        while stack:
+            node = stack.pop()
+            if self.text.startswith("&", node.start_mark.index):
+                raise StoreError("the change was not saved: group %s uses the YAML anchor at line %d, which other "
+                                 "records may share through aliases; write that part out in full"
+                                 % (group_uuid, node.start_mark.line + 1))
+            if isinstance(node, yaml.MappingNode):
+                stack.extend(value for _key, value in node.value)
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
 
     # -- positions and patches
 
@@ -838,6 +1036,26 @@ def _node_members(members_node):
     return result
 
 
+def _comparable(document):
+    """The document without the differences that loading ignores: an empty list of groups or of
+    a group's members may be ``[]``, ``null`` or absent (a block list whose last item was removed
+    reads as null)."""
+    if not isinstance(document, dict):
+        return document
+
+    def without_empty(mapping, key):
+        if key in mapping and (mapping[key] is None or mapping[key] == []):
+            mapping = dict(mapping)
+            del mapping[key]
+        return mapping
+
+    result = without_empty(document, "groups")
+    groups = result.get("groups")
+    if isinstance(groups, list):
+        result = dict(result, groups=[without_empty(g, "members") if isinstance(g, dict) else g for g in groups])
+    return result
+
+
 def _dump_json(original, document):
     """JSON in the original's indentation; \\uXXXX escapes kept if the original used them."""
     match = re.search(r"^([ \t]+)\S", original, re.MULTILINE)
@@ -856,6 +1074,9 @@ class Store(object):
         self.path = os.path.realpath(os.path.expanduser(path))
         self.display_path = path
         self.format = store_format(path)
+        # (text, node tree, data) of the last load: an update that finds the same text
+        # under the lock reuses that parse instead of parsing the file a second time.
+        self._last_parse = None
 
     def _read_text(self, handle=None):
         try:
@@ -876,13 +1097,21 @@ class Store(object):
             raise StoreError("store %s is a directory, not a file" % self.display_path)
         if not os.path.exists(self.path):
             raise StoreError("store %s does not exist" % self.display_path)
+        if not os.path.isfile(self.path):
+            # A FIFO or a device would block or never end: only a regular file is a store.
+            raise StoreError("store %s is not a regular file" % self.display_path)
 
     def parse(self, text):
-        document = _parse(self.display_path, text, self.format)
-        try:
-            return validate(document, self.path)
-        except _Invalid as exc:
-            raise self._located(text, exc)
+        return self._parse_validated(text)[0]
+
+    def _parse_validated(self, text):
+        """``(data, document, root)`` of ``text``, parsed once (``root``: the YAML node tree, or None)."""
+        with _gc_paused():
+            document, root = _parse_nodes(self.display_path, text, self.format)
+            try:
+                return validate(document, self.path), document, root
+            except _Invalid as exc:
+                raise self._located(text, exc)
 
     def _located(self, text, exc):
         line = _line_of(text, self.format, exc.where)
@@ -890,9 +1119,16 @@ class Store(object):
         return StoreError("store %s%s, %s: %s" % (self.display_path, at, _where_text(exc.where), exc.problem))
 
     def load(self):
-        """Read and validate the store, without a lock."""
+        """Read and validate the store, without a lock.
+
+        The data is a read-only view: a later ``update`` of this Store may hand the very
+        same object to its mutation when the file has not changed since.
+        """
         self._check_path()
-        return self.parse(self._read_text())
+        text = self._read_text()
+        data, _document, root = self._parse_validated(text)
+        self._last_parse = (text, root, data)
+        return data
 
     @contextmanager
     def _locked(self):
@@ -940,26 +1176,29 @@ class Store(object):
         return self._read_text()
 
     def _update(self, text, mutate, write):
-        document = _parse(self.display_path, text, self.format)
-        try:
-            data = validate(document, self.path)
-        except _Invalid as exc:
-            raise self._located(text, exc)
+        # Read once: when the file under the lock is the very text that load() parsed, its
+        # node tree and validated data are reused; the plain document that the editor
+        # changes is built afresh from the nodes, so nothing load() returned is touched.
+        last, self._last_parse = self._last_parse, None
+        if last is not None and last[0] == text:
+            _text, root, data = last
+            with _gc_paused():
+                document = _Constructor().build(root) if root is not None else _parse_nodes(
+                    self.display_path, text, self.format)[0]
+        else:
+            data, document, root = self._parse_validated(text)
         editor = StoreEditor(document)
         result = mutate(data, editor)
         if not editor.changed:
             return result, False
-        if self.format == "json":
-            new_text = _dump_json(text, document)
-        else:
-            new_text = _YamlText(text).render(document, editor)
-        if new_text == text:
-            return result, False
-        try:
-            # The text about to be written is read back as the next run will read it.
-            self.parse(new_text)
-        except StoreError as exc:
-            raise StoreError("the change was not saved because it would make the store invalid: %s" % exc.message)
+        with _gc_paused():
+            if self.format == "json":
+                new_text = _dump_json(text, document)
+            else:
+                new_text = _YamlText(text).render(document, editor, root)
+            if new_text == text:
+                return result, False
+            self._check_written(document, new_text)
         if write:
             try:
                 self._replace(new_text)
@@ -967,6 +1206,26 @@ class Store(object):
                 raise StoreError("cannot write store %s: %s (the file is unchanged)"
                                  % (self.display_path, exc.strerror or exc))
         return result, True
+
+    def _check_written(self, document, new_text):
+        """Refuse a change that is invalid, or whose text would not read back as the change.
+
+        The changed plain document is validated as a whole; then the text about to be
+        written is parsed once, as the next run will read it, and must give the same
+        offerings and groups (a writer bug can never leave a store that says something else).
+        """
+        try:
+            validate(document, self.path)
+        except _Invalid as exc:
+            raise StoreError("the change was not saved because it would make the store invalid: %s"
+                             % self._located(new_text, exc).message)
+        try:
+            written = _parse_nodes(self.display_path, new_text, self.format)[0]
+        except StoreError as exc:
+            raise StoreError("the change was not saved because it would make the store invalid: %s" % exc.message)
+        if _comparable(written) != _comparable(document):
+            raise StoreError("the change to store %s was not saved: its text would not read back as the change "
+                             "(a bug in the writer; please report it)" % self.display_path)
 
     def _replace(self, text):
         directory = os.path.dirname(self.path)

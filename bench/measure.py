@@ -1,0 +1,556 @@
+# -*- coding: utf-8 -*-
+"""The measurements of the benchmark, each a (setup, run, check, teardown) unit.
+
+Every unit times only ``run``. In-process units call the collection's own code
+path (the same calls a module makes, with the same KeycloakClient); process
+units time a whole ``ansible-playbook`` / ``ansible-inventory`` run; baselines
+are bare ``requests`` loops through a counting session, PyYAML's CSafeLoader,
+or community.general.keycloak_group.
+"""
+
+import gc
+import json
+import math
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import yaml
+
+from common import CountingSession, Token
+from storegen import Spec
+
+PARALLELISM = 4          # keycloak_offering_sync's default, and the write floor's
+
+
+class Context(object):
+    """What every unit needs: Keycloak, the admin client, ansible, a work dir, the collection's modules."""
+
+    def __init__(self, keycloak_env, admin, ansible, workdir, page_size):
+        self.url = keycloak_env["KEYCLOAK_URL"]
+        self.username = keycloak_env["KEYCLOAK_USERNAME"]
+        self.password = keycloak_env["KEYCLOAK_PASSWORD"]
+        self.admin = admin
+        self.ansible = ansible
+        self.workdir = workdir
+        self.page_size = page_size
+        self._counter = 0
+
+    def path(self, name):
+        self._counter += 1
+        return os.path.join(self.workdir, "%03d-%s" % (self._counter, name))
+
+    def client_params(self):
+        """The options a module receives (the auth doc fragment's defaults)."""
+        return dict(auth_keycloak_url=self.url, auth_realm="master", auth_client_id="admin-cli",
+                    auth_client_secret=None, auth_username=self.username, auth_password=self.password,
+                    token=None, validate_certs=True, ca_path=None, connection_timeout=10)
+
+
+class Sample(object):
+    def __init__(self, seconds, requests=None, **extra):
+        self.seconds = seconds
+        self.requests = requests
+        self.extra = extra
+
+    def as_dict(self):
+        result = {"seconds": round(self.seconds, 6), "requests": self.requests}
+        result.update(self.extra)
+        return result
+
+
+class Unit(object):
+    """One measurement. ``run`` is timed; the rest is not."""
+
+    key = None
+
+    def __init__(self, ctx, n):
+        self.ctx = ctx
+        self.n = n
+
+    def setup(self):
+        pass
+
+    def run(self):
+        raise NotImplementedError
+
+    def check(self, outcome):
+        """Verify the outcome (untimed); return a Sample's extra fields."""
+        return {}
+
+    def teardown(self):
+        pass
+
+    def measure(self):
+        self.setup()
+        try:
+            gc.collect()    # no garbage left over from earlier work is collected on this run's time
+            started = time.perf_counter()
+            outcome = self.run()
+            seconds = time.perf_counter() - started
+            requests, extra = self.check(outcome)
+            return Sample(seconds, requests, **extra)
+        finally:
+            self.teardown()
+
+
+# ------------------------------------------------------------- in-process code
+
+class Collection(object):
+    """The collection's module code path, in this process (imported once, as a module would)."""
+
+    def __init__(self, ctx):
+        from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _plan, _service, _store
+        self.ctx = ctx
+        self.client_module = _client
+        self.plan_module = _plan
+        self.service_module = _service
+        self.store_module = _store
+
+    def _service(self, store):
+        clients = {}
+        params = self.ctx.client_params()
+
+        def client_for(url=None):
+            # KeycloakModule.client: one logged-in client per server, built on first use.
+            if url not in clients:
+                clients[url] = self.client_module.client_from_params(params, url=self.ctx.url).login()
+            return clients[url]
+
+        return self.service_module.OfferingGroups(store.load(), client_for=client_for), clients
+
+    def sync(self, store_path, parallelism=PARALLELISM):
+        """keycloak_offering_sync's action(): plan every offering, execute, build the result."""
+        store = self.store_module.Store(store_path)
+        service, clients = self._service(store)
+        plan, reports = service.plan_sync(service.sync_offerings(None), prune=False, relink=False,
+                                          members_mode="additive")
+        ctx, _changed = self.plan_module.execute(plan, store, False, parallelism=parallelism)
+        result = {"changed": plan.changed, "plan": plan.describe(ctx), "diff": plan.diff(ctx, store.display_path),
+                  "offerings": reports, "drift": plan.changed}
+        json.dumps(result)   # exit_json serializes the result
+        return result, sum(c.request_count for c in clients.values()), len(plan.remote)
+
+    def sync_info(self, store_path, offering):
+        store = self.store_module.Store(store_path)
+        service, clients = self._service(store)
+        result = service.sync_status(offering, members=False)
+        json.dumps(result)
+        return result, sum(c.request_count for c in clients.values())
+
+
+def playbook_requests(lines):
+    return sum(line["requests"] for line in lines)
+
+
+def module_task(module, args):
+    return [{"name": module, "waldur.keycloak." + module: args}]
+
+
+def token_renewals(seconds):
+    """Admin tokens of the master realm live 60 s and are renewed 10 s early: allowed extra token requests."""
+    return int(seconds // 50)
+
+
+# ------------------------------------------------------- 1 and 4: first apply
+
+class FirstApply(Unit):
+    """A fresh realm and an unlinked store of N groups; run makes Keycloak match it."""
+
+    def __init__(self, ctx, n, collection=None):
+        super(FirstApply, self).__init__(ctx, n)
+        self.collection = collection
+        self.keep = False      # True: the realm stays (the linked realm of measurements 2, 3 and 6)
+
+    def setup(self):
+        self.realm = self.ctx.admin.create_realm("n%d" % self.n)
+        self.spec = Spec(self.realm, self.n)
+        self.store = self.spec.write(self.ctx.path("store.yml"))
+
+    def teardown(self):
+        if not self.keep:
+            self.ctx.admin.delete_realm(self.realm)
+
+    def verify_keycloak(self):
+        root = self.ctx.admin.group_by_path(self.realm, self.spec.root_path)
+        created = self.ctx.admin.children_count(self.realm, root["id"]) if root else 0
+        if created != self.n:
+            raise AssertionError("%s: %d groups under %s, expected %d"
+                                 % (self.key, created, self.spec.root_path, self.n))
+        return root
+
+    def verify_store(self, collection):
+        data = collection.store_module.Store(self.store).load()
+        unlinked = [g["name"] for g in data.groups if not g["backend_id"]]
+        if unlinked:
+            raise AssertionError("%s: %d groups not linked in the store" % (self.key, len(unlinked)))
+
+
+class FirstApplyPlaybook(FirstApply):
+    key = "m1.collection.playbook"
+
+    def run(self):
+        return self.ctx.ansible.playbook(module_task("keycloak_offering_sync",
+                                                     {"store": self.store, "parallelism": PARALLELISM}))
+
+    def check(self, outcome):
+        _seconds, lines, _urllib = outcome
+        self.verify_keycloak()
+        self.verify_store(self.collection)
+        return playbook_requests(lines), {"process_seconds": round(_seconds, 6)}
+
+
+class FirstApplyInProcess(FirstApply):
+    key = "m4.collection.inproc"
+
+    def run(self):
+        return self.collection.sync(self.store)
+
+    def check(self, outcome):
+        result, requests, remote_ops = outcome
+        if len(result["offerings"][0]["created"]) != self.n:
+            raise AssertionError("%s: created %d groups" % (self.key, len(result["offerings"][0]["created"])))
+        self.verify_keycloak()
+        self.verify_store(self.collection)
+        # What the plan implies: a token, the lookup of the offering's group, then one request per operation.
+        return requests, {"plan_remote_operations": remote_ops, "plan_implied_requests": 2 + remote_ops}
+
+
+class FirstApplyFloor(FirstApply):
+    """The floor for writes: the same POSTs (offering group, then N groups), same parallelism, bare requests."""
+
+    key = "m4.floor"
+
+    def run(self):
+        session = CountingSession(pool_size=10)
+        token = Token(session, self.ctx.url, self.ctx.username, self.ctx.password)
+        base = "%s/admin/realms/%s/groups" % (self.ctx.url, self.realm)
+        response = session.post(base, json=self.spec.root_body(), headers=token.header(), timeout=30)
+        response.raise_for_status()
+        parent = response.headers["Location"].rsplit("/", 1)[-1]
+        children = "%s/%s/children" % (base, parent)
+
+        def create(body):
+            reply = session.post(children, json=body, headers=token.header(), timeout=30)
+            reply.raise_for_status()
+            return reply.headers["Location"].rsplit("/", 1)[-1]
+
+        with ThreadPoolExecutor(max_workers=PARALLELISM) as pool:
+            ids = list(pool.map(create, self.spec.group_bodies()))
+        return session.count, ids
+
+    def check(self, outcome):
+        count, _ids = outcome
+        self.verify_keycloak()
+        return count, {}
+
+
+class CommunityGeneral(Unit):
+    """community.general.keycloak_group in a loop, one task run per group, under the offering's group.
+
+    At N above the sample size k, the realm is first seeded (untimed) so that the
+    sampled k groups are created while the offering holds about N/2 groups: a
+    group's cost grows with the groups already there (every task lists them), so
+    the midpoint's cost is the average over creating all N. The time of N groups
+    is then extrapolated: startup + N x (sample time - startup) / k.
+    """
+
+    key = "m1.cg.playbook"
+
+    def __init__(self, ctx, n, sample, shared):
+        super(CommunityGeneral, self).__init__(ctx, n)
+        self.k = min(n, sample)
+        self.shared = shared   # realm state shared by the repeats of one N when sampling
+
+    def setup(self):
+        if self.k == self.n:
+            self.realm = self.ctx.admin.create_realm("cg%d" % self.n)
+            self.spec = Spec(self.realm, self.n)
+            self.parent = self.ctx.admin.create_group(self.realm, self.spec.slug, attributes=self.spec.root_body()[
+                "attributes"])
+            self.items = self.spec.group_bodies()
+            self.before = 0
+            return
+        state = self.shared
+        if "realm" not in state:
+            realm = self.ctx.admin.create_realm("cg%d" % self.n)
+            spec = Spec(realm, self.n)
+            parent = self.ctx.admin.create_group(realm, spec.slug, attributes=spec.root_body()["attributes"])
+            bodies = spec.group_bodies()
+            repeats = state["repeats"]
+            # Seed so that the middle repeat's sample straddles N/2.
+            seeded = max(0, self.n // 2 - (repeats * self.k) // 2)
+            self.ctx.admin.seed_children(realm, parent, bodies[:seeded])
+            state.update(realm=realm, spec=spec, parent=parent, bodies=bodies, next=seeded)
+        self.realm, self.spec, self.parent = state["realm"], state["spec"], state["parent"]
+        self.items = state["bodies"][state["next"]:state["next"] + self.k]
+        self.before = state["next"]
+        state["next"] += self.k
+
+    def teardown(self):
+        if self.k == self.n:
+            self.ctx.admin.delete_realm(self.realm)
+
+    def run(self):
+        defaults = {"community.general.keycloak_group": {
+            "auth_keycloak_url": self.ctx.url, "auth_realm": "master", "auth_client_id": "admin-cli",
+            "auth_username": self.ctx.username, "auth_password": self.ctx.password, "realm": self.realm,
+        }}
+        tasks = [{
+            "name": "one keycloak_group task per group",
+            "community.general.keycloak_group": {
+                "name": "{{ item.name }}",
+                "parents": [{"name": self.spec.slug}],
+                "attributes": "{{ item.attributes }}",
+                "state": "present",
+            },
+            "loop": "{{ bench_groups }}",
+            "loop_control": {"label": "{{ item.name }}"},
+            "no_log": False,
+        }]
+        paths = (os.path.join(os.path.dirname(__file__), "counting"), os.environ.get("PYTHONPATH"))
+        extra_env = {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+        return self.ctx.ansible.playbook(tasks, variables={"bench_groups": self.items}, module_defaults=defaults,
+                                         extra_env=extra_env)
+
+    def check(self, outcome):
+        _seconds, _lines, urllib_counts = outcome
+        count = self.ctx.admin.children_count(self.realm, self.parent)
+        if count != self.before + self.k:
+            raise AssertionError("%s: %d groups under the parent, expected %d"
+                                 % (self.key, count, self.before + self.k))
+        if len(urllib_counts) != self.k:
+            raise AssertionError("%s: %d module runs counted, expected %d" % (self.key, len(urllib_counts), self.k))
+        return sum(urllib_counts), {"sample": self.k, "existing_before_sample": self.before}
+
+
+# ------------------------------------------------- 2 and 3: reading a linked realm
+
+class Linked(object):
+    """A realm whose N groups were created and linked by keycloak_offering_sync (kept from measurement 1)."""
+
+    def __init__(self, realm, spec, store, root_id):
+        self.realm, self.spec, self.store, self.root_id = realm, spec, store, root_id
+
+
+class ReadUnit(Unit):
+    def __init__(self, ctx, n, linked, collection=None):
+        super(ReadUnit, self).__init__(ctx, n)
+        self.linked = linked
+        self.collection = collection
+
+    def setup(self):
+        with open(self.linked.store, "rb") as stream:
+            self.before = stream.read()
+
+    def check_store_unchanged(self):
+        with open(self.linked.store, "rb") as stream:
+            if stream.read() != self.before:
+                raise AssertionError("%s: the store changed" % self.key)
+
+
+class NoOpPlaybook(ReadUnit):
+    key = "m2.collection.playbook"
+
+    def run(self):
+        return self.ctx.ansible.playbook(module_task("keycloak_offering_sync",
+                                                     {"store": self.linked.store, "parallelism": PARALLELISM}))
+
+    def check(self, outcome):
+        self.check_store_unchanged()
+        return playbook_requests(outcome[1]), {}
+
+
+class NoOpInProcess(ReadUnit):
+    key = "m2.collection.inproc"
+
+    def run(self):
+        return self.collection.sync(self.linked.store)
+
+    def check(self, outcome):
+        result, requests, remote_ops = outcome
+        if result["changed"] or remote_ops:
+            raise AssertionError("%s: the re-apply planned %d operations" % (self.key, len(result["plan"])))
+        self.check_store_unchanged()
+        return requests, {}
+
+
+class ReadFloor(ReadUnit):
+    """The floor for reads: a token, then the offering's children page by page, bare requests."""
+
+    key = "m2.floor"
+
+    def run(self):
+        session = CountingSession(pool_size=10)
+        token = Token(session, self.ctx.url, self.ctx.username, self.ctx.password)
+        url = "%s/admin/realms/%s/groups/%s/children" % (self.ctx.url, self.linked.realm, self.linked.root_id)
+        groups, first = [], 0
+        while True:
+            response = session.get(url, params={"first": first, "max": self.ctx.page_size,
+                                                "briefRepresentation": "true"}, headers=token.header(), timeout=60)
+            response.raise_for_status()
+            page = response.json()
+            groups.extend(page)
+            if len(page) < self.ctx.page_size:
+                break
+            first += self.ctx.page_size
+        return session.count, groups
+
+    def check(self, outcome):
+        count, groups = outcome
+        if len(groups) != self.n:
+            raise AssertionError("%s: listed %d groups" % (self.key, len(groups)))
+        return count, {}
+
+
+class SyncInfoPlaybook(ReadUnit):
+    key = "m3.collection.playbook"
+
+    def run(self):
+        return self.ctx.ansible.playbook(module_task("keycloak_group_sync_info",
+                                                     {"store": self.linked.store, "offering": self.linked.spec.name}))
+
+    def check(self, outcome):
+        return playbook_requests(outcome[1]), {}
+
+
+class SyncInfoInProcess(ReadUnit):
+    key = "m3.collection.inproc"
+
+    def run(self):
+        return self.collection.sync_info(self.linked.store, self.linked.spec.name)
+
+    def check(self, outcome):
+        result, requests = outcome
+        if not result["in_sync"] or result["counts"]["synced"] != self.n:
+            raise AssertionError("%s: not in sync: %s" % (self.key, result["counts"]))
+        return requests, {}
+
+
+class PingPlaybook(Unit):
+    """The cost of ansible-playbook itself: one play, one ansible.builtin.ping task."""
+
+    key = "ping.playbook"
+
+    def run(self):
+        return self.ctx.ansible.playbook([{"ansible.builtin.ping": {}}])
+
+    def check(self, outcome):
+        return None, {}
+
+
+# ---------------------------------------------------------------- 5: the store
+
+def csafe_load(path):
+    with open(path, "rb") as stream:
+        return yaml.load(stream.read().decode("utf-8"), Loader=yaml.CSafeLoader)
+
+
+class StoreBaseline(Unit):
+    """PyYAML's CSafeLoader loading the same file (read included, as Store.load reads it).
+
+    ``paused_gc``: the same with the cyclic garbage collector paused, as the store's own parse does
+    (reported beside the judged figures, so that the effect of that pause is visible).
+    """
+
+    def __init__(self, ctx, n, path, key, paused_gc=False):
+        super(StoreBaseline, self).__init__(ctx, n)
+        self.store = path
+        self.key = key + (".paused_gc" if paused_gc else "")
+        self.paused_gc = paused_gc
+
+    def run(self):
+        if not self.paused_gc:
+            return csafe_load(self.store)
+        gc.disable()
+        try:
+            return csafe_load(self.store)
+        finally:
+            gc.enable()
+
+    def check(self, outcome):
+        if len(outcome["groups"]) != self.n:
+            raise AssertionError("%s: %d groups" % (self.key, len(outcome["groups"])))
+        return None, {}
+
+
+class StoreLoadSave(Unit):
+    """Store.load() then Store.update() linking every record (as a first apply does), or one record."""
+
+    def __init__(self, ctx, n, source, collection, every):
+        super(StoreLoadSave, self).__init__(ctx, n)
+        self.source = source
+        self.collection = collection
+        self.every = every
+        self.key = "m5.all" if every else "m5.one"
+
+    def setup(self):
+        self.store = self.ctx.path("store.yml")
+        shutil.copyfile(self.source, self.store)
+
+    def teardown(self):
+        os.unlink(self.store)
+
+    def run(self):
+        store = self.collection.store_module.Store(self.store)
+        data = store.load()
+        chosen = data.groups if self.every else data.groups[len(data.groups) // 2:len(data.groups) // 2 + 1]
+
+        def mutate(_data, editor):
+            for index, group in enumerate(chosen):
+                editor.put_group(group["uuid"], {"backend_id": "0c0ffee0-0000-4000-8000-%012d" % index,
+                                                 "modified": "2026-11-29T00:00:00Z"})
+
+        return store.update(mutate)
+
+    def check(self, outcome):
+        _result, changed = outcome
+        data = self.collection.store_module.Store(self.store).load()
+        linked = sum(1 for g in data.groups if g["backend_id"])
+        if not changed or linked != (self.n if self.every else 1):
+            raise AssertionError("%s: %d records linked" % (self.key, linked))
+        return None, {}
+
+
+# --------------------------------------------------------------- 6: inventory
+
+class InventoryUnit(Unit):
+    def __init__(self, ctx, n, config, hosts):
+        super(InventoryUnit, self).__init__(ctx, n)
+        self.config = config
+        self.hosts = hosts
+
+
+class InventoryPlugin(InventoryUnit):
+    """The plugin's parse, as ansible-inventory runs it: InventoryManager over the config (warm plugin loader)."""
+
+    key = "m6.plugin"
+
+    def run(self):
+        from ansible.inventory.manager import InventoryManager
+        from ansible.parsing.dataloader import DataLoader
+        return InventoryManager(loader=DataLoader(), sources=[self.config])
+
+    def check(self, outcome):
+        hosts = len(outcome.hosts)
+        if hosts != self.hosts:
+            raise AssertionError("%s: %d hosts, expected %d" % (self.key, hosts, self.hosts))
+        return None, {}
+
+
+class InventoryProcess(InventoryUnit):
+    key = "m6.process"
+
+    def run(self):
+        return self.ctx.ansible.inventory_list(self.config)
+
+    def check(self, outcome):
+        hosts = len(outcome[1]["_meta"]["hostvars"])
+        if hosts != self.hosts:
+            raise AssertionError("%s: %d hosts, expected %d" % (self.key, hosts, self.hosts))
+        return None, {}
+
+
+def read_goal_limit(n, page_size):
+    return int(math.ceil(float(n) / page_size)) + 10

@@ -1,0 +1,292 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+"""The waldur.keycloak benchmark: one command, every measurement of the same run (see bench/README.md).
+
+    make bench                      # N = 100 and 1,000, 3 repeats -> bench/RESULTS.md, results.png, results.json
+    BENCH_N=100,1000,10000 make bench
+    make bench-smoke                # N = 100, 1 repeat, into a temporary directory; fails on a request count
+
+Keycloak is started with scripts/keycloak.sh (an instance it already runs is reused); every
+realm the benchmark creates is deleted again. Times are reported, never asserted; request
+counts are deterministic and a count goal that fails makes the exit status 1.
+"""
+
+import argparse
+import collections
+import json
+import os
+import platform
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH_DIR)
+
+import common  # noqa: E402
+import measure  # noqa: E402
+import report  # noqa: E402
+from storegen import Spec  # noqa: E402
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", help="comma-separated group counts (env BENCH_N; default 100,1000)")
+    parser.add_argument("--repeats", type=int, help="repeats of every measurement (env BENCH_REPEATS; default 3)")
+    parser.add_argument("--cg-sample", type=int,
+                        help="community.general: groups timed per repeat at every N; above it, extrapolate "
+                             "(env BENCH_CG_SAMPLE; default: every group up to N=100, 25 up to N=1,000, "
+                             "then 2; smoke: 10)")
+    parser.add_argument("--out", help="directory for RESULTS.md, results.png, results.json (default: bench/)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI smoke: N=100, 1 repeat, community.general sampled; --out is required")
+    parser.add_argument("--only", help="comma-separated measurement numbers to run (1-6; for development)")
+    parser.add_argument("--collection", default=common.REPO,
+                        help="the collection checkout to measure (default: this repository)")
+    parser.add_argument("--no-profile", action="store_true", help="do not profile measurements that miss a goal")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: write RESULTS.md and results.png again from the results.json in --out")
+    return parser.parse_args(argv)
+
+
+def machine_info():
+    info = {"nproc": os.cpu_count(), "platform": platform.platform()}
+    try:
+        with open("/proc/cpuinfo") as stream:
+            for line in stream:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as stream:
+            for line in stream:
+                if line.startswith("MemTotal"):
+                    info["memory_gib"] = round(int(line.split()[1]) / 1024.0 / 1024.0, 1)
+                    break
+    except OSError:
+        pass
+    return info
+
+
+def versions(admin):
+    import ansible
+    import ansible.release
+    import requests
+    import yaml
+    result = {
+        "python": platform.python_version(),
+        "ansible-core": ansible.release.__version__,
+        "PyYAML": "%s (libyaml %s)" % (yaml.__version__, "yes" if yaml.__with_libyaml__ else "no"),
+        "requests": requests.__version__,
+        "keycloak": admin.server_version(),
+    }
+    try:
+        from importlib.metadata import version
+        result["ansible (package)"] = version("ansible")
+    except Exception:  # pylint: disable=broad-except
+        result["ansible (package)"] = None
+    manifest = os.path.join(os.path.dirname(ansible.__file__), "..", "ansible_collections", "community", "general",
+                            "MANIFEST.json")
+    try:
+        with open(manifest) as stream:
+            result["community.general"] = json.load(stream)["collection_info"]["version"]
+    except (OSError, ValueError, KeyError):
+        result["community.general"] = None
+    return result
+
+
+class Bench(object):
+    def __init__(self, args, ctx, collection, repeats, cg_sample, only):
+        self.args = args
+        self.ctx = ctx
+        self.collection = collection
+        self.repeats = repeats
+        # Rows 5 and 6 take milliseconds at small N, where one slow sample weighs most: more repeats.
+        self.cheap_repeats = repeats if repeats < 3 else max(repeats, 5)
+        self.cg_sample = cg_sample
+        self.only = only
+        self.samples = collections.defaultdict(lambda: collections.defaultdict(list))
+        self.units = {}     # (key, n) -> a factory of a fresh unit, for profiling
+
+    def cg_sample_for(self, n):
+        """Groups timed per repeat. A task costs community.general a listing of every group already
+        there (one request whose time grows faster than its size), so the sample shrinks as N grows."""
+        if self.cg_sample:
+            return min(n, self.cg_sample)
+        return n if n <= 100 else (25 if n <= 1000 else 2)
+
+    def want(self, number):
+        return not self.only or number in self.only
+
+    def record(self, unit, factory=None):
+        sample = unit.measure()
+        self.samples[unit.key][unit.n].append(sample.as_dict())
+        if factory is not None:
+            self.units[(unit.key, unit.n)] = factory
+        common.log("N=%-6d %-24s %9.3f s  requests=%s" % (unit.n, unit.key, sample.seconds, sample.requests))
+        return sample
+
+    def run_n(self, n):
+        ctx, collection = self.ctx, self.collection
+        linked = None
+        # 1 and 4: first apply; the realm of the last playbook repeat stays for 2 and 3.
+        if self.want("1") or self.want("4") or self.want("2") or self.want("3") or self.want("6"):
+            shared = {"repeats": self.repeats}
+            for rep in range(self.repeats):
+                last = rep == self.repeats - 1
+                factories = [lambda: measure.FirstApplyPlaybook(ctx, n, collection)]
+                if self.want("4"):
+                    factories += [lambda: measure.FirstApplyInProcess(ctx, n, collection),
+                                  lambda: measure.FirstApplyFloor(ctx, n)]
+                if self.want("1"):
+                    factories.append(lambda: measure.CommunityGeneral(ctx, n, self.cg_sample_for(n), shared))
+                shift = rep % len(factories)     # rotate the order: no variant always runs first
+                for factory in factories[shift:] + factories[:shift]:
+                    unit = factory()
+                    if isinstance(unit, measure.FirstApplyPlaybook) and last:
+                        unit.keep = True
+                    self.record(unit, factory)
+                    if isinstance(unit, measure.FirstApplyPlaybook) and last:
+                        root = ctx.admin.group_by_path(unit.realm, unit.spec.root_path)
+                        linked = measure.Linked(unit.realm, unit.spec, unit.store, root["id"])
+            if "realm" in shared:
+                ctx.admin.delete_realm(shared["realm"])
+        # 2 and 3: no-op re-apply and sync_info on the linked realm, against the read floor.
+        if linked is not None and (self.want("2") or self.want("3")):
+            factories = [lambda: measure.ReadFloor(ctx, n, linked)]
+            if self.want("2"):
+                factories += [lambda: measure.NoOpPlaybook(ctx, n, linked),
+                              lambda: measure.NoOpInProcess(ctx, n, linked, collection)]
+            if self.want("3"):
+                factories += [lambda: measure.SyncInfoPlaybook(ctx, n, linked),
+                              lambda: measure.SyncInfoInProcess(ctx, n, linked, collection)]
+            factories.append(lambda: measure.PingPlaybook(ctx, n))
+            for rep in range(self.repeats):
+                shift = rep % len(factories)
+                for factory in factories[shift:] + factories[:shift]:
+                    self.record(factory(), factory)
+        elif self.want("1"):
+            for _rep in range(self.repeats):
+                self.record(measure.PingPlaybook(ctx, n))
+        # 5: the store, declared (unlinked) as measurement 1 reads it.
+        if self.want("5"):
+            declared = Spec("store-n%d" % n, n).write(ctx.path("declared.yml"))
+            factories = [lambda: measure.StoreBaseline(ctx, n, declared, "m5.baseline"),
+                         lambda: measure.StoreBaseline(ctx, n, declared, "m5.baseline", paused_gc=True),
+                         lambda: measure.StoreLoadSave(ctx, n, declared, collection, every=True),
+                         lambda: measure.StoreLoadSave(ctx, n, declared, collection, every=False)]
+            for rep in range(self.cheap_repeats):
+                shift = rep % len(factories)
+                for factory in factories[shift:] + factories[:shift]:
+                    self.record(factory(), factory)
+        # 6: the inventory plugin over the linked store.
+        if self.want("6") and linked is not None:
+            config = os.path.join(ctx.workdir, "n%d.offering_groups.yml" % n)
+            with open(config, "w") as stream:
+                stream.write("plugin: waldur.keycloak.offering_groups\nstore: %s\n" % linked.store)
+            hosts = len(linked.spec.resources)
+            measure.InventoryPlugin(ctx, n, config, hosts).measure()      # warm: the plugin is imported once
+            factories = [lambda: measure.StoreBaseline(ctx, n, linked.store, "m6.baseline"),
+                         lambda: measure.StoreBaseline(ctx, n, linked.store, "m6.baseline", paused_gc=True),
+                         lambda: measure.InventoryPlugin(ctx, n, config, hosts),
+                         lambda: measure.InventoryProcess(ctx, n, config, hosts)]
+            for rep in range(self.cheap_repeats):
+                shift = rep % len(factories)
+                for factory in factories[shift:] + factories[:shift]:
+                    self.record(factory(), factory)
+        if linked is not None:
+            ctx.admin.delete_realm(linked.realm)
+
+
+def render(out):
+    """RESULTS.md and the plot from a run's results.json (and its profiles), without measuring."""
+    with open(os.path.join(out, "results.json")) as stream:
+        saved = json.load(stream)
+    samples = dict((key, dict((int(n), runs) for n, runs in by_n.items())) for key, by_n in saved["samples"].items())
+    meta = saved["meta"]
+    summary = report.summarize(samples, meta)
+    report.write(out, samples, summary, meta, report.saved_profiles(out, summary))
+    return 1 if summary["count_failures"] else 0
+
+
+def main(argv=None):
+    args = parse_args(argv if argv is not None else sys.argv[1:])
+    if args.smoke and not args.out:
+        sys.exit("--smoke needs --out (the smoke never overwrites bench/RESULTS.md)")
+    if args.render:
+        return render(os.path.abspath(args.out or BENCH_DIR))
+    ns = [int(x) for x in (args.n or os.environ.get("BENCH_N") or ("100" if args.smoke else "100,1000")).split(",")]
+    repeats = args.repeats or int(os.environ.get("BENCH_REPEATS") or (1 if args.smoke else 3))
+    cg_sample = args.cg_sample or int(os.environ.get("BENCH_CG_SAMPLE") or (10 if args.smoke else 0))
+    only = set(args.only.split(",")) if args.only else None
+    out = os.path.abspath(args.out or BENCH_DIR)
+    os.makedirs(out, exist_ok=True)
+    stale = os.path.join(out, "profiles")
+    if os.path.isdir(stale):      # profiles of an earlier run's misses
+        for name in os.listdir(stale):
+            if name.endswith(".txt"):
+                os.unlink(os.path.join(stale, name))
+    command = os.environ.get("BENCH_COMMAND") or " ".join(
+        [shlex.quote(x) for x in ["python", "bench/run.py"] + (argv if argv is not None else sys.argv[1:])])
+    started = time.time()
+    load_before = os.getloadavg()
+
+    keycloak_env = common.keycloak_up()
+    workdir = tempfile.mkdtemp(prefix="waldur-bench-")
+    collections_dir = os.path.join(workdir, "collections")
+    link = os.path.join(collections_dir, "ansible_collections", "waldur", "keycloak")
+    os.makedirs(os.path.dirname(link))
+    os.symlink(os.path.abspath(args.collection), link)
+    os.environ["ANSIBLE_COLLECTIONS_PATH"] = collections_dir
+    from ansible.plugins.loader import init_plugin_loader
+    init_plugin_loader([collections_dir])
+
+    admin = common.Admin(keycloak_env["KEYCLOAK_URL"], keycloak_env["KEYCLOAK_USERNAME"],
+                         keycloak_env["KEYCLOAK_PASSWORD"])
+    ansible = common.Ansible(collections_dir, keycloak_env, workdir)
+    from ansible_collections.waldur.keycloak.plugins.module_utils import _client
+    ctx = measure.Context(keycloak_env, admin, ansible, workdir, page_size=_client.DEFAULT_PAGE_SIZE)
+    collection = measure.Collection(ctx)
+    bench = Bench(args, ctx, collection, repeats, cg_sample, only)
+    meta = {"command": command, "smoke": args.smoke, "n": ns, "repeats": repeats,
+            "cg_sample": dict((str(n), bench.cg_sample_for(n)) for n in ns),
+            "cheap_repeats": bench.cheap_repeats,
+            "page_size": _client.DEFAULT_PAGE_SIZE, "parallelism": measure.PARALLELISM,
+            "machine": machine_info(), "versions": versions(admin),
+            "collection": os.path.abspath(args.collection)}
+    common.log("N=%s, %d repeats, community.general sample %s; results -> %s" % (
+        ns, repeats, ", ".join(str(bench.cg_sample_for(n)) for n in ns), out))
+    profiles = {}
+    try:
+        # Warm-up, not recorded: compiled files, Keycloak's code paths for realms and groups.
+        ansible.playbook([{"ansible.builtin.ping": {}}])
+        if not only or only & {"1", "2", "3", "4", "6"}:
+            for unit in (measure.FirstApplyPlaybook(ctx, 10, collection), measure.FirstApplyInProcess(ctx, 10, collection),
+                         measure.FirstApplyFloor(ctx, 10)):
+                unit.measure()
+        for n in ns:
+            bench.run_n(n)
+        summary = report.summarize(bench.samples, meta)
+        if not args.no_profile and not args.smoke:
+            profiles = report.profile_misses(summary, bench.units, out)
+    finally:
+        admin.delete_all()
+        shutil.rmtree(workdir, ignore_errors=True)
+    meta["seconds"] = round(time.time() - started)
+    meta["loadavg"] = {"start": [round(x, 2) for x in load_before], "end": [round(x, 2) for x in os.getloadavg()]}
+    meta["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
+    summary = report.summarize(bench.samples, meta)
+    report.write(out, bench.samples, summary, meta, profiles)
+    failures = summary["count_failures"]
+    common.log("wrote %s (%d s)" % (os.path.join(out, "RESULTS.md"), meta["seconds"]))
+    for failure in failures:
+        common.log("REQUEST COUNT GOAL FAILED: %s" % failure)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
