@@ -65,6 +65,12 @@ class _Invalid(Exception):
         self.problem = problem
 
 
+def shown(text, limit=80):
+    """A value as a message shows it: named, not repeated in full when it is huge."""
+    text = str(text)
+    return text if len(text) <= limit else "%s... (%d characters)" % (text[:limit], len(text))
+
+
 def normalize_uuid(value):
     """The canonical form of a UUID, or None when ``value`` is not one."""
     if not isinstance(value, str):
@@ -103,7 +109,7 @@ if HAS_PYYAML:
                 raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
                                                         key_node.start_mark)
             if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, "duplicate key '%s'" % key, key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, "duplicate key '%s'" % shown(key), key_node.start_mark)
             mapping[key] = loader.construct_object(value_node, deep=deep)
         return mapping
 
@@ -114,7 +120,7 @@ def _json_pairs(pairs):
     result = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError("duplicate key '%s'" % key)
+            raise ValueError("duplicate key '%s'" % shown(key))
         result[key] = value
     return result
 
@@ -133,7 +139,9 @@ def _parse(path, text, fmt):
         try:
             return json.loads(text, object_pairs_hook=_json_pairs)
         except ValueError as exc:
-            raise StoreError("store %s: not valid JSON: %s" % (path, exc))
+            # json reports no position for a duplicate key (it comes from our hook): find its line.
+            line = _duplicate_key_line(text) if str(exc).startswith("duplicate key") else None
+            raise StoreError("store %s%s: not valid JSON: %s" % (path, ", line %d" % line if line else "", exc))
     if not HAS_PYYAML:
         raise StoreError("store %s: reading YAML needs the PyYAML Python library" % path)
     try:
@@ -143,6 +151,29 @@ def _parse(path, text, fmt):
         where = ", line %d, column %d" % (mark.line + 1, mark.column + 1) if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise StoreError("store %s%s: not valid YAML: %s" % (path, where, problem))
+
+
+def _duplicate_key_line(text):
+    """The line of the first repeated key in a JSON text (JSON is YAML to PyYAML's composer), or None."""
+    if not HAS_PYYAML:
+        return None
+    try:
+        stack = [yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))]
+    except Exception:  # pylint: disable=broad-except
+        return None
+    lines = []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, value_node in node.value:
+                if key_node.value in seen:
+                    lines.append(key_node.start_mark.line + 1)
+                seen.add(key_node.value)
+                stack.append(value_node)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return min(lines) if lines else None
 
 
 def _line_of(text, fmt, where):
@@ -177,7 +208,7 @@ def _line_of(text, fmt, where):
 def _where_text(where):
     text = ""
     for step in where:
-        text += "[%d]" % step if isinstance(step, int) else ("." if text else "") + str(step)
+        text += "[%d]" % step if isinstance(step, int) else ("." if text else "") + shown(step)
     return text or "top level"
 
 
@@ -210,7 +241,7 @@ def _check_keys(record, allowed, where):
             hint = ""
             if any(word in str(key).lower() for word in SECRET_WORDS):
                 hint = " (secrets never belong in the store: pass them as module options or environment variables)"
-            raise _Invalid(where + [key], "unknown key '%s'; allowed: %s%s" % (key, ", ".join(allowed), hint))
+            raise _Invalid(where + [key], "unknown key '%s'; allowed: %s%s" % (shown(key), ", ".join(allowed), hint))
 
 
 def _string(record, key, where, required=False, default="", max_length=None, non_empty=False):
@@ -235,7 +266,7 @@ def _uuid(record, key, where, required=True):
         return None
     value = normalize_uuid(record[key])
     if value is None:
-        raise _Invalid(where + [key], "%r is not a valid UUID" % (record[key],))
+        raise _Invalid(where + [key], "%s is not a valid UUID" % shown(repr(record[key])))
     return value
 
 
@@ -251,7 +282,7 @@ def _timestamp(record, key, where):
         try:
             datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise _Invalid(where + [key], "%r is not an ISO 8601 date-time" % value)
+            raise _Invalid(where + [key], "%s is not an ISO 8601 date-time" % shown(repr(value)))
         return value
     raise _Invalid(where + [key], "must be an ISO 8601 date-time string, not %s" % _type_name(value))
 
@@ -326,7 +357,7 @@ def validate(document, path):
     _check_keys(document, ("version", "offerings", "groups"), [])
     version = document.get("version")
     if version != STORE_VERSION:
-        raise _Invalid(["version"], "store version must be %d, not %r" % (STORE_VERSION, version))
+        raise _Invalid(["version"], "store version must be %d, not %s" % (STORE_VERSION, shown(repr(version))))
 
     offerings = []
     seen_offerings, seen_names, seen_slugs, seen_roles, seen_resources = {}, {}, {}, {}, {}
@@ -342,14 +373,14 @@ def validate(document, path):
         name = _string(raw, "name", where, required=True)
         if name in seen_names:
             raise _Invalid(where + ["name"], "offering name '%s' is used twice (also at offerings[%d])"
-                           % (name, seen_names[name]))
+                           % (shown(name), seen_names[name]))
         seen_names[name] = index
         slug = _string(raw, "slug", where) or slugify(name)
         if "/" in slug:
             raise _Invalid(where + ["slug"], "a slug must not contain '/'")
         if slug in seen_slugs:
             raise _Invalid(where + ["slug"], "offering slug '%s' is used twice (also at offerings[%d]); "
-                           "the slug names the offering's group in Keycloak" % (slug, seen_slugs[slug]))
+                           "the slug names the offering's group in Keycloak" % (shown(slug), seen_slugs[slug]))
         seen_slugs[slug] = index
         keycloak = raw.get("keycloak")
         settings = None
@@ -377,7 +408,7 @@ def validate(document, path):
             seen_roles[role_uuid] = _where_text(rwhere)
             role_name = _string(role, "name", rwhere, required=True)
             if role_name in role_names:
-                raise _Invalid(rwhere + ["name"], "role name '%s' is used twice in this offering" % role_name)
+                raise _Invalid(rwhere + ["name"], "role name '%s' is used twice in this offering" % shown(role_name))
             role_names.add(role_name)
             offering["roles"].append({"uuid": role_uuid, "name": role_name, "offering": offering_uuid,
                                       "scope_type": _string(role, "scope_type", rwhere)})
@@ -393,7 +424,7 @@ def validate(document, path):
             seen_resources[resource_uuid] = _where_text(rwhere)
             resource_name = _string(resource, "name", rwhere, required=True)
             if resource_name in resource_names:
-                raise _Invalid(rwhere + ["name"], "resource name '%s' is used twice in this offering" % resource_name)
+                raise _Invalid(rwhere + ["name"], "resource name '%s' is used twice in this offering" % shown(resource_name))
             resource_names.add(resource_name)
             offering["resources"].append({"uuid": resource_uuid, "name": resource_name, "offering": offering_uuid,
                                           "slug": _string(resource, "slug", rwhere) or slugify(resource_name)})
@@ -422,14 +453,18 @@ def validate(document, path):
             raise _Invalid(where + ["role"], "role %s is not declared by any offering" % role_uuid)
         if role_uuid not in owner_of.get(offering_uuid, ()):
             raise _Invalid(where + ["role"], "role %s is not declared by offering '%s'"
-                           % (role_uuid, offering["name"]))
+                           % (role_uuid, shown(offering["name"])))
         resource_uuid = _uuid(raw, "resource", where, required=False)
         if resource_uuid and resource_uuid not in owner_of.get(offering_uuid, ()):
             raise _Invalid(where + ["resource"], "resource %s is not declared by offering '%s'"
-                           % (resource_uuid, offering["name"]))
+                           % (resource_uuid, shown(offering["name"])))
+        name = _string(raw, "name", where, required=True, max_length=NAME_MAX_LENGTH)
+        if "/" in name:
+            # Keycloak reads '/' in a group name as a path separator: the module refuses such names too.
+            raise _Invalid(where + ["name"], "a group name must not contain '/'")
         group = {
             "uuid": group_uuid,
-            "name": _string(raw, "name", where, required=True, max_length=NAME_MAX_LENGTH),
+            "name": name,
             "backend_id": _string(raw, "backend_id", where),
             "offering": offering_uuid,
             "role": role_uuid,
@@ -457,11 +492,11 @@ def validate(document, path):
             _check_keys(member, MEMBER_KEYS, mwhere)
             username = _string(member, "username", mwhere, required=True)
             if username.lower() in usernames:
-                raise _Invalid(mwhere + ["username"], "member '%s' is listed twice in this group" % username)
+                raise _Invalid(mwhere + ["username"], "member '%s' is listed twice in this group" % shown(username))
             usernames.add(username.lower())
             state = _string(member, "state", mwhere, default="pending") or "pending"
             if state not in MEMBER_STATES:
-                raise _Invalid(mwhere + ["state"], "state must be one of %s, not '%s'" % (", ".join(MEMBER_STATES), state))
+                raise _Invalid(mwhere + ["state"], "state must be one of %s, not '%s'" % (", ".join(MEMBER_STATES), shown(state)))
             group["members"].append({
                 "username": username,
                 "email": _string(member, "email", mwhere),
@@ -645,11 +680,19 @@ class _YamlText(object):
         block = isinstance(groups_node, yaml.SequenceNode) and not groups_node.flow_style and groups_node.value
         if not block:
             return self._rewrite_groups(root, groups_key, groups_node, document)
-        nodes = {}
-        for item in groups_node.value:
+        nodes, positions = {}, {}
+        for position, item in enumerate(groups_node.value):
             uuid_node = _mapping_get(item, "uuid")
             if uuid_node is not None:
                 nodes[normalize_uuid(uuid_node.value)] = item
+                positions[normalize_uuid(uuid_node.value)] = position
+        shared = _shared_nodes(root)
+        for group_uuid in list(editor.originals) + list(editor.removed):
+            if group_uuid in nodes and _reaches(nodes[group_uuid], shared):
+                # An anchor and its aliases are one text: patching it would change the other records too.
+                raise _Invalid(["groups", positions[group_uuid]], "this group shares YAML anchors or aliases "
+                               "(& and *) with another part of the store, so changing it would change that too; "
+                               "write it out in full, without them (the file is unchanged)")
         dash = self._dash_column(groups_node.value[0])
         self.offset = dash
         final = dict((normalize_uuid(g.get("uuid")), g) for g in document.get("groups") or [] if isinstance(g, dict))
@@ -805,6 +848,36 @@ class _YamlText(object):
         return self._apply()
 
 
+def _shared_nodes(root):
+    """ids of the nodes reached more than once: an anchored node and its aliases are one node."""
+    seen, shared, stack = set(), set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            shared.add(id(node))
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                stack.extend((key_node, value_node))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return shared
+
+
+def _reaches(node, shared):
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if id(node) in shared:
+            return True
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(value for pair in node.value for value in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return False
+
+
 def _same(before, after):
     if isinstance(before, datetime.datetime) or isinstance(after, datetime.datetime):
         return str(render_scalar(before)).strip('"') == str(render_scalar(after)).strip('"')
@@ -876,6 +949,9 @@ class Store(object):
             raise StoreError("store %s is a directory, not a file" % self.display_path)
         if not os.path.exists(self.path):
             raise StoreError("store %s does not exist" % self.display_path)
+        if not os.path.isfile(self.path):
+            # A FIFO or a device: opening it could block forever, or read without end.
+            raise StoreError("store %s is not a regular file" % self.display_path)
 
     def parse(self, text):
         document = _parse(self.display_path, text, self.format)
@@ -952,7 +1028,10 @@ class Store(object):
         if self.format == "json":
             new_text = _dump_json(text, document)
         else:
-            new_text = _YamlText(text).render(document, editor)
+            try:
+                new_text = _YamlText(text).render(document, editor)
+            except _Invalid as exc:
+                raise self._located(text, exc)
         if new_text == text:
             return result, False
         try:
