@@ -141,7 +141,8 @@ def _parse(path, text, fmt):
         except ValueError as exc:
             # json reports no position for a duplicate key (it comes from our hook): find its line.
             line = _duplicate_key_line(text) if str(exc).startswith("duplicate key") else None
-            raise StoreError("store %s%s: not valid JSON: %s" % (path, ", line %d" % line if line else "", exc))
+            at = ", line %s" % line if line else ""
+            raise StoreError("store %s%s: not valid JSON: %s" % (path, at, exc))
     if not HAS_PYYAML:
         raise StoreError("store %s: reading YAML needs the PyYAML Python library" % path)
     try:
