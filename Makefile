@@ -1,5 +1,6 @@
 # Developer / CI entry points for the waldur.keycloak collection.
-#   make test      everything: venv, unit, Keycloak, integration, molecule, sanity
+#   make test      everything: venv, unit, Keycloak, integration, reliability, molecule, sanity
+#   make stress    the heavy reliability tests (RELIABILITY.md); Keycloak must be up
 #   make demo      start Keycloak and run scripts/demo.sh
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -21,10 +22,10 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
-.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration molecule sanity test demo clean
+.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration reliability stress molecule sanity test demo clean
 
 help:
-	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration molecule sanity test demo clean"
+	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration reliability stress molecule sanity test demo clean"
 
 venv: $(VENV_STAMP)
 
@@ -58,6 +59,22 @@ integration: collection
 	eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) "$(VENV)/bin/pytest" tests/integration -q $(PYTEST_ARGS)
 
+# Reliability and security tests (tests/reliability; figures in RELIABILITY.md), against the running Keycloak:
+#   make reliability  the light ones, a stage of `make test`: faults on the wire, concurrency, short tokens,
+#                     hostile input, secrets, least privilege
+#   make stress       the heavy ones (pytest marker `stress`): kill -9 and TLS on a private Keycloak of their
+#                     own (free ports, own state dir; the shared one is never stopped), 20 and 24 writers,
+#                     a run of over a minute on 5 s tokens, 100 generated stores
+reliability: collection
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/reliability -q -m "not stress" $(PYTEST_ARGS)
+
+stress: collection
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/reliability -q -m stress $(PYTEST_ARGS)
+
 # Molecule scenario extensions/molecule/default against the same Keycloak (localhost, no containers).
 molecule: collection
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
@@ -81,7 +98,7 @@ test:
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		stage unit || true; \
-		if stage keycloak-up; then stage integration || true; stage molecule || true; fi; \
+		if stage keycloak-up; then stage integration || true; stage reliability || true; stage molecule || true; fi; \
 		stage sanity || true; \
 	fi; \
 	stage keycloak-down || true; \
