@@ -2,8 +2,8 @@
 """8. Least privilege: a client-credentials service account with view rights only.
 
 Each reading module runs with only the one realm-management role README's
-table gives it (query-groups, query-users or view-users), so the table is
-tested row by row. ``viewer`` holds view-users and query-groups: every module
+table gives it (view-users), so the table is tested row by row; query-users
+and query-groups alone are shown to see nothing. ``viewer`` holds view-users and query-groups: every module
 that would change Keycloak fails with a clear permission message (403, and the
 role that is missing) and leaves the store's bytes as they were. ``manager``
 holds only manage-users, the role README documents for the changing modules:
@@ -46,13 +46,14 @@ def test_view_only_service_account(admin, realm, tmp_path, figure):
     env = {"KEYCLOAK_USERNAME": "", "KEYCLOAK_PASSWORD": ""}
 
     reading = [
-        {fq("keycloak_connection_test"): dict(query_groups, offering=offering)},
+        {fq("keycloak_connection_test"): dict(view_users, offering=offering)},
         {fq("keycloak_offering_group_info"): {"store": store, "offering": offering}},
         {fq("keycloak_remote_group_info"): dict(view_users, offering=offering)},
         {fq("keycloak_remote_group_info"): dict(view_users, offering=offering, group_id=existing_id)},
         {fq("keycloak_remote_user_info"): dict(view_users, offering=offering, q="ali")},
-        # query-users alone is not enough: Keycloak then answers the search with an empty list.
+        # query-users or query-groups alone is not enough: Keycloak then answers with empty lists.
         {fq("keycloak_remote_user_info"): dict(query_users, offering=offering, q="ali")},
+        {fq("keycloak_connection_test"): dict(query_groups, offering=offering)},
         {fq("keycloak_group_sync_info"): dict(view_users, offering=offering, members=True)},
         {fq("keycloak_offering_sync"): dict(view_users, offering=offering), "check_mode": True},
         {fq("keycloak_offering_group"): dict(view_users, uuid=records[0]["uuid"], pull_members=True),
@@ -95,13 +96,16 @@ def test_view_only_service_account(admin, realm, tmp_path, figure):
            clear_permission_errors=len(changing) - len(unclear), store_unchanged=store_unchanged,
            keycloak_unchanged=keycloak_unchanged, manage_users_calls=len(manager_run.results),
            manage_users_ok=len(manager_run.results) - len(manager_failures),
+           server_version_seen=read_results[0].get("server_version"),
            example_message=(change_results[0].get("msg") or "")[:400])
     assert not read_failures, read_failures
     # They did read: the role was enough, not just the call allowed to come back empty.
     assert [u["username"] for u in read_results[4]["users"]] == ["alice"], read_results[4]
+    assert read_results[0]["status"] == "ok" and read_results[0]["groups_count"] >= 1, read_results[0]
     assert read_results[2]["groups"], read_results[2]
     assert [m["username"] for m in read_results[3]["members"]] == ["alice"], read_results[3]
     assert read_results[5]["users"] == [], read_results[5]
+    assert read_results[6]["status"] == "ok" and read_results[6]["groups_count"] == 0, read_results[6]
     assert not unclear, unclear
     assert store_unchanged and keycloak_unchanged
     assert not manager_failures, manager_failures
