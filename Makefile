@@ -1,5 +1,7 @@
 # Developer / CI entry points for the waldur.keycloak collection.
-#   make test      everything: unit, Keycloak, integration, molecule, bench-smoke, install-test, sanity, changelog, docs, lint, ee
+#   make test      everything: unit, Keycloak, integration, reliability, stress, molecule, bench-smoke, install-test, sanity,
+#                  changelog, docs, lint, ee
+#   make stress    the heavy reliability tests (RELIABILITY.md); Keycloak must be up
 #   make demo      start Keycloak and run scripts/demo.sh
 #   make bench     performance benchmark against the real Keycloak -> bench/RESULTS.md, bench/results.png
 SHELL := /bin/bash
@@ -22,11 +24,11 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
-.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration molecule sanity test demo clean \
-	bench-venv bench bench-smoke
+.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration reliability stress molecule \
+	sanity test demo clean bench-venv bench bench-smoke
 
 help:
-	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration molecule sanity test demo clean bench bench-smoke"
+	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration reliability stress molecule sanity test demo clean bench bench-smoke"
 
 venv: $(VENV_STAMP)
 
@@ -60,6 +62,22 @@ integration: collection
 	eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) "$(VENV)/bin/pytest" tests/integration -q $(PYTEST_ARGS)
 
+# Reliability and security tests (tests/reliability; figures in RELIABILITY.md), against the running Keycloak:
+#   make reliability  the light ones, a stage of `make test`: faults on the wire, concurrency, short tokens,
+#                     hostile input, secrets, least privilege
+#   make stress       the heavy ones (pytest marker `stress`): kill -9 and TLS on a private Keycloak of their
+#                     own (free ports, own state dir; the shared one is never stopped), 20 and 24 writers,
+#                     a run of over a minute on 5 s tokens, 100 generated stores
+reliability: collection
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/reliability -q -m "not stress" $(PYTEST_ARGS)
+
+stress: collection
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/reliability -q -m stress $(PYTEST_ARGS)
+
 # Molecule scenario extensions/molecule/default against the same Keycloak (localhost, no containers).
 molecule: collection
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
@@ -83,7 +101,7 @@ test:
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		stage unit || true; \
-		if stage keycloak-up; then stage integration || true; stage molecule || true; stage bench-smoke || true; stage install-test || true; fi; \
+		if stage keycloak-up; then stage integration || true; stage reliability || true; stage stress || true; stage molecule || true; stage bench-smoke || true; stage install-test || true; fi; \
 		stage sanity || true; \
 		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
 	fi; \

@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import re
 import threading
 import time
 import traceback
@@ -85,7 +87,21 @@ def _short(exc):
     # urllib3 nests the real cause at the end: "... (Caused by NewConnectionError(...: [Errno 111] Connection refused'))"
     if "] " in text and "Errno" in text:
         text = text[text.rindex("] ") + 2:].rstrip("')\" ")
+    # ... and an SSL error in the middle: "...SSLError(...'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ... (_ssl.c:1006)')))"
+    reason = re.search(r"\[SSL[^\]]*\] ([^(]+?)\s*\(_ssl\.c", text)
+    if reason:
+        text = reason.group(1)
     return text[:ERROR_TEXT_LIMIT]
+
+
+def _forbidden_hint(status, method):
+    """What a 403 means: the account lacks a realm-management role (README: "Connection and credentials")."""
+    if status != 403:
+        return ""
+    if method == "GET":
+        return " (the account may not read this: reading groups and users needs the realm-management role view-users)"
+    return (" (the account may not change this: changing groups and memberships needs the realm-management role "
+            "manage-users)")
 
 
 def path_segment(value):
@@ -135,6 +151,9 @@ class KeycloakClient(object):
             adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+        if validate_certs and ca_path and not os.path.exists(ca_path):
+            raise KeycloakError("ca_path %s does not exist: give the CA bundle that signed the server certificate"
+                                % ca_path)
         session.verify = (ca_path or True) if validate_certs else False
         session.headers["User-Agent"] = "waldur.keycloak"
         self.session = session
@@ -226,7 +245,10 @@ class KeycloakClient(object):
             with self._count_lock:
                 self.request_count += 1
             try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+                # verify is passed on every call: requests lets REQUESTS_CA_BUNDLE override a session's
+                # own setting, which would silently drop ca_path and validate_certs=false.
+                response = self.session.request(method, url, timeout=self.timeout, verify=self.session.verify,
+                                                **kwargs)
             except requests.exceptions.SSLError as exc:
                 raise self._fail("TLS error talking to %s: %s (set ca_path to the CA that signed the "
                                  "server certificate)" % (self.base_url, _short(exc)))
@@ -260,9 +282,9 @@ class KeycloakClient(object):
                 token = self._current_token(stale=token)
                 continue
             if response.status_code >= 400:
-                raise self._fail("Keycloak answered %s to %s %s: %s" % (
-                    response.status_code, method, path, _error_text(response)[:ERROR_TEXT_LIMIT]),
-                    status=response.status_code)
+                raise self._fail("Keycloak answered %s to %s %s: %s%s" % (
+                    response.status_code, method, path, _error_text(response)[:ERROR_TEXT_LIMIT],
+                    _forbidden_hint(response.status_code, method)), status=response.status_code)
             return response
 
     def get_json(self, path, params=None):

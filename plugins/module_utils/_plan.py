@@ -306,12 +306,21 @@ def _operation_line(entry):
     return "%s %s (realm %s)%s\n" % (entry["action"], entry["target"], entry["realm"], ": " + extra if extra else "")
 
 
-def _run_lane(operations, ctx, done):
-    """Run operations in order, stop at the first failure; return (operation, error) or None."""
+def _run_lane(operations, ctx, done, unreachable=None):
+    """Run operations in order, stop at the first failure; return (operation, error) or None.
+
+    Once an operation got no answer at all (Keycloak unreachable after the client's
+    retries; recorded in ``unreachable``), no lane starts another operation: each
+    would only wait out the same retries, minutes for a large plan.
+    """
     for operation in operations:
+        if unreachable:
+            return operation, unreachable[0]
         try:
             operation.run(ctx)
         except KeycloakError as exc:
+            if exc.status is None and unreachable is not None:
+                unreachable.append(exc)
             return operation, exc
         done.add(id(operation))
     return None
@@ -327,24 +336,24 @@ def execute(plan, store, check_mode, parallelism=1):
     succeeded, so it always matches what was done, and a rerun finishes the job.
     """
     ctx = RunContext(check_mode)
-    done, failures = set(), []
+    done, failures, unreachable = set(), [], []
     if not check_mode and plan.remote:
         prelude = [op for op in plan.remote if op.lane is None]
         lanes = {}
         for operation in plan.remote:
             if operation.lane is not None:
                 lanes.setdefault(operation.lane, []).append(operation)
-        failure = _run_lane(prelude, ctx, done)
+        failure = _run_lane(prelude, ctx, done, unreachable)
         if failure:
             failures.append(failure)
         elif lanes and parallelism > 1 and len(lanes) > 1:
             with ThreadPoolExecutor(max_workers=min(parallelism, len(lanes))) as pool:
-                for failure in pool.map(lambda ops: _run_lane(ops, ctx, done), list(lanes.values())):
+                for failure in pool.map(lambda ops: _run_lane(ops, ctx, done, unreachable), list(lanes.values())):
                     if failure:
                         failures.append(failure)
         else:
             for operations in lanes.values():
-                failure = _run_lane(operations, ctx, done)
+                failure = _run_lane(operations, ctx, done, unreachable)
                 if failure:
                     failures.append(failure)
     changes = [c for c in plan.records if check_mode or all(id(op) in done for op in c.needs)]

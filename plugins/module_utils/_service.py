@@ -33,6 +33,7 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
     group_key,
     normalize_uuid,
     now_iso,
+    shown,
 )
 
 # Marker attributes on the groups this collection creates, so that later runs
@@ -172,7 +173,7 @@ class OfferingGroups(object):
                      role["name"]]
             name = "_".join(p for p in parts if p)
         if not name.strip() or "/" in name or len(name) > NAME_MAX_LENGTH:
-            raise ServiceError("name: '%s' is not a valid group name." % name,
+            raise ServiceError("name: '%s' is not a valid group name." % shown(name),
                                "A group name is 1 to %d characters without '/'." % NAME_MAX_LENGTH)
         return name
 
@@ -477,7 +478,7 @@ class OfferingGroups(object):
                 if params.get("scope_id") is not None:
                     after["scope_id"] = params["scope_id"]
         if len(after["name"]) > NAME_MAX_LENGTH or "/" in after["name"]:
-            raise ServiceError("name: '%s' is not a valid group name." % after["name"],
+            raise ServiceError("name: '%s' is not a valid group name." % shown(after["name"]),
                                "A group name is 1 to %d characters without '/'." % NAME_MAX_LENGTH)
         taken = self._key_taken(group_key(after), after["uuid"])
         if taken is not None:

@@ -70,6 +70,12 @@ class _Invalid(Exception):
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
+def shown(text, limit=80):
+    """A value as a message shows it: named, not repeated in full when it is huge."""
+    text = str(text)
+    return text if len(text) <= limit else "%s... (%d characters)" % (text[:limit], len(text))
+
+
 def normalize_uuid(value):
     """The canonical form of a UUID, or None when ``value`` is not one."""
     if not isinstance(value, str):
@@ -126,7 +132,7 @@ if HAS_PYYAML:
                 raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
                                                         key_node.start_mark)
             if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, "duplicate key '%s'" % key, key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, "duplicate key '%s'" % shown(key), key_node.start_mark)
             mapping[key] = loader.construct_object(value_node, deep=deep)
         return mapping
 
@@ -137,7 +143,7 @@ def _json_pairs(pairs):
     result = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError("duplicate key '%s'" % key)
+            raise ValueError("duplicate key '%s'" % shown(key))
         result[key] = value
     return result
 
@@ -257,7 +263,9 @@ def _parse_nodes(path, text, fmt):
         try:
             return json.loads(text, object_pairs_hook=_json_pairs), None
         except ValueError as exc:
-            at = "" if isinstance(exc, json.JSONDecodeError) else _duplicate_key_line(text)
+            # json reports no position for a duplicate key (it comes from our hook): find its line.
+            line = _duplicate_key_line(text) if str(exc).startswith("duplicate key") else None
+            at = ", line %s" % line if line else ""
             raise StoreError("store %s%s: not valid JSON: %s" % (path, at, exc))
     if not HAS_PYYAML:
         raise StoreError("store %s: reading YAML needs the PyYAML Python library" % path)
@@ -269,12 +277,18 @@ def _parse_nodes(path, text, fmt):
         raise _yaml_error(path, exc)
 
 
+def _parse(path, text, fmt):
+    return _parse_nodes(path, text, fmt)[0]
+
+
 def _duplicate_key_line(text):
-    """Where a JSON document repeats a key (json does not say): its YAML node tree knows. Error path only."""
+    """The line of the first repeated key in a JSON text (JSON is YAML to PyYAML's composer), or None."""
+    if not HAS_PYYAML:
+        return None
     try:
         stack = [yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))]
     except Exception:  # pylint: disable=broad-except
-        return ""
+        return None
     lines = []
     while stack:
         node = stack.pop()
@@ -287,11 +301,7 @@ def _duplicate_key_line(text):
                 stack.append(value_node)
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
-    return ", line %d" % min(lines) if lines else ""
-
-
-def _parse(path, text, fmt):
-    return _parse_nodes(path, text, fmt)[0]
+    return min(lines) if lines else None
 
 
 def _line_of(text, fmt, where):
@@ -326,7 +336,7 @@ def _line_of(text, fmt, where):
 def _where_text(where):
     text = ""
     for step in where:
-        text += "[%d]" % step if isinstance(step, int) else ("." if text else "") + _cut(str(step))
+        text += "[%d]" % step if isinstance(step, int) else ("." if text else "") + shown(step)
     return text or "top level"
 
 
@@ -353,18 +363,13 @@ def _type_name(value):
     return type(value).__name__
 
 
-def _cut(text, limit=80):
-    """A bad value as a message shows it: named, not repeated in full when it is huge."""
-    return text if len(text) <= limit else "%s... (%d characters)" % (text[:limit], len(text))
-
-
 def _check_keys(record, allowed, where):
     for key in record:
         if key not in allowed:
             hint = ""
             if any(word in str(key).lower() for word in SECRET_WORDS):
                 hint = " (secrets never belong in the store: pass them as module options or environment variables)"
-            raise _Invalid(where + [key], "unknown key '%s'; allowed: %s%s" % (_cut(str(key)), ", ".join(allowed), hint))
+            raise _Invalid(where + [key], "unknown key '%s'; allowed: %s%s" % (shown(key), ", ".join(allowed), hint))
 
 
 def _string(record, key, where, required=False, default="", max_length=None, non_empty=False):
@@ -389,7 +394,7 @@ def _uuid(record, key, where, required=True):
         return None
     value = normalize_uuid(record[key])
     if value is None:
-        raise _Invalid(where + [key], "%s is not a valid UUID" % _cut(repr(record[key])))
+        raise _Invalid(where + [key], "%s is not a valid UUID" % shown(repr(record[key])))
     return value
 
 
@@ -405,7 +410,7 @@ def _timestamp(record, key, where):
         try:
             datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise _Invalid(where + [key], "%r is not an ISO 8601 date-time" % value)
+            raise _Invalid(where + [key], "%s is not an ISO 8601 date-time" % shown(repr(value)))
         return value
     raise _Invalid(where + [key], "must be an ISO 8601 date-time string, not %s" % _type_name(value))
 
@@ -487,7 +492,7 @@ def validate(document, path):
     _check_keys(document, ("version", "offerings", "groups"), [])
     version = document.get("version")
     if version != STORE_VERSION:
-        raise _Invalid(["version"], "store version must be %d, not %r" % (STORE_VERSION, version))
+        raise _Invalid(["version"], "store version must be %d, not %s" % (STORE_VERSION, shown(repr(version))))
 
     offerings = []
     seen_offerings, seen_names, seen_slugs, seen_roles, seen_resources = {}, {}, {}, {}, {}
@@ -503,14 +508,14 @@ def validate(document, path):
         name = _string(raw, "name", where, required=True)
         if name in seen_names:
             raise _Invalid(where + ["name"], "offering name '%s' is used twice (also at offerings[%d])"
-                           % (name, seen_names[name]))
+                           % (shown(name), seen_names[name]))
         seen_names[name] = index
         slug = _string(raw, "slug", where) or slugify(name)
         if "/" in slug:
             raise _Invalid(where + ["slug"], "a slug must not contain '/'")
         if slug in seen_slugs:
             raise _Invalid(where + ["slug"], "offering slug '%s' is used twice (also at offerings[%d]); "
-                           "the slug names the offering's group in Keycloak" % (slug, seen_slugs[slug]))
+                           "the slug names the offering's group in Keycloak" % (shown(slug), seen_slugs[slug]))
         seen_slugs[slug] = index
         keycloak = raw.get("keycloak")
         settings = None
@@ -538,7 +543,7 @@ def validate(document, path):
             seen_roles[role_uuid] = _where_text(rwhere)
             role_name = _string(role, "name", rwhere, required=True)
             if role_name in role_names:
-                raise _Invalid(rwhere + ["name"], "role name '%s' is used twice in this offering" % role_name)
+                raise _Invalid(rwhere + ["name"], "role name '%s' is used twice in this offering" % shown(role_name))
             role_names.add(role_name)
             offering["roles"].append({"uuid": role_uuid, "name": role_name, "offering": offering_uuid,
                                       "scope_type": _string(role, "scope_type", rwhere)})
@@ -554,7 +559,7 @@ def validate(document, path):
             seen_resources[resource_uuid] = _where_text(rwhere)
             resource_name = _string(resource, "name", rwhere, required=True)
             if resource_name in resource_names:
-                raise _Invalid(rwhere + ["name"], "resource name '%s' is used twice in this offering" % resource_name)
+                raise _Invalid(rwhere + ["name"], "resource name '%s' is used twice in this offering" % shown(resource_name))
             resource_names.add(resource_name)
             offering["resources"].append({"uuid": resource_uuid, "name": resource_name, "offering": offering_uuid,
                                           "slug": _string(resource, "slug", rwhere) or slugify(resource_name)})
@@ -583,14 +588,18 @@ def validate(document, path):
             raise _Invalid(where + ["role"], "role %s is not declared by any offering" % role_uuid)
         if role_uuid not in owner_of.get(offering_uuid, ()):
             raise _Invalid(where + ["role"], "role %s is not declared by offering '%s'"
-                           % (role_uuid, offering["name"]))
+                           % (role_uuid, shown(offering["name"])))
         resource_uuid = _uuid(raw, "resource", where, required=False)
         if resource_uuid and resource_uuid not in owner_of.get(offering_uuid, ()):
             raise _Invalid(where + ["resource"], "resource %s is not declared by offering '%s'"
-                           % (resource_uuid, offering["name"]))
+                           % (resource_uuid, shown(offering["name"])))
+        name = _string(raw, "name", where, required=True, max_length=NAME_MAX_LENGTH)
+        if "/" in name:
+            # Keycloak reads '/' in a group name as a path separator: the module refuses such names too.
+            raise _Invalid(where + ["name"], "a group name must not contain '/'")
         group = {
             "uuid": group_uuid,
-            "name": _string(raw, "name", where, required=True, max_length=NAME_MAX_LENGTH),
+            "name": name,
             "backend_id": _string(raw, "backend_id", where),
             "offering": offering_uuid,
             "role": role_uuid,
@@ -620,11 +629,11 @@ def validate(document, path):
             _check_keys(member, MEMBER_KEYS, mwhere)
             username = _string(member, "username", mwhere, required=True)
             if username.lower() in usernames:
-                raise _Invalid(mwhere + ["username"], "member '%s' is listed twice in this group" % username)
+                raise _Invalid(mwhere + ["username"], "member '%s' is listed twice in this group" % shown(username))
             usernames.add(username.lower())
             state = _string(member, "state", mwhere, default="pending") or "pending"
             if state not in MEMBER_STATES:
-                raise _Invalid(mwhere + ["state"], "state must be one of %s, not '%s'" % (", ".join(MEMBER_STATES), state))
+                raise _Invalid(mwhere + ["state"], "state must be one of %s, not '%s'" % (", ".join(MEMBER_STATES), shown(state)))
             group["members"].append({
                 "username": username,
                 "email": _string(member, "email", mwhere),
@@ -827,11 +836,20 @@ class _YamlText(object):
         block = isinstance(groups_node, yaml.SequenceNode) and not groups_node.flow_style and groups_node.value
         if not block:
             return self._rewrite_groups(root, groups_key, groups_node, document)
-        nodes = {}
-        for item in groups_node.value:
+        nodes, positions = {}, {}
+        for position, item in enumerate(groups_node.value):
             uuid_node = _mapping_get(item, "uuid")
             if uuid_node is not None:
                 nodes[normalize_uuid(uuid_node.value)] = item
+                positions[normalize_uuid(uuid_node.value)] = position
+        # No anchor (&), no alias: the walk over the whole tree is only needed when the text has one.
+        shared = _shared_nodes(root) if "&" in self.text else ()
+        for group_uuid in list(editor.originals) + list(editor.removed):
+            if group_uuid in nodes and _reaches(nodes[group_uuid], shared):
+                # An anchor and its aliases are one text: patching it would change the other records too.
+                raise _Invalid(["groups", positions[group_uuid]], "this group shares YAML anchors or aliases "
+                               "(& and *) with another part of the store, so changing it would change that too; "
+                               "write it out in full, without them (the file is unchanged)")
         dash = self._dash_column(groups_node.value[0])
         self.offset = dash
         final = dict((normalize_uuid(g.get("uuid")), g) for g in document.get("groups") or [] if isinstance(g, dict))
@@ -840,7 +858,6 @@ class _YamlText(object):
             if original is None:
                 new_records.append(final[group_uuid])
             elif group_uuid in nodes:
-                self._refuse_shared(nodes[group_uuid], group_uuid)
                 self._patch_mapping(nodes[group_uuid], original, final[group_uuid])
         for group_uuid in editor.removed:
             if group_uuid in nodes:
@@ -850,21 +867,6 @@ class _YamlText(object):
             text = "".join(self._record_block(r, dash) for r in new_records)
             self.patches.append((at, at, text, 1))
         return self._apply()
-
-    def _refuse_shared(self, item, group_uuid):
-        """A record holding a YAML anchor (&name) may share that part with other records through their
-        aliases (*name): patched in place, it would change them too. Such a record is not written."""
-        stack = [item]
-        while stack:
-            node = stack.pop()
-            if self.text.startswith("&", node.start_mark.index):
-                raise StoreError("the change was not saved: group %s uses the YAML anchor at line %d, which other "
-                                 "records may share through aliases; write that part out in full"
-                                 % (group_uuid, node.start_mark.line + 1))
-            if isinstance(node, yaml.MappingNode):
-                stack.extend(value for _key, value in node.value)
-            elif isinstance(node, yaml.SequenceNode):
-                stack.extend(node.value)
 
     # -- positions and patches
 
@@ -1001,6 +1003,36 @@ class _YamlText(object):
             prefix = "" if self.text.endswith("\n") or not self.text else "\n"
             self.patches.append((at, at, prefix + "groups:\n" + body, 0))
         return self._apply()
+
+
+def _shared_nodes(root):
+    """ids of the nodes reached more than once: an anchored node and its aliases are one node."""
+    seen, shared, stack = set(), set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            shared.add(id(node))
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                stack.extend((key_node, value_node))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return shared
+
+
+def _reaches(node, shared):
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if id(node) in shared:
+            return True
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(value for pair in node.value for value in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return False
 
 
 def _same(before, after):
@@ -1195,7 +1227,10 @@ class Store(object):
             if self.format == "json":
                 new_text = _dump_json(text, document)
             else:
-                new_text = _YamlText(text).render(document, editor, root)
+                try:
+                    new_text = _YamlText(text).render(document, editor, root)
+                except _Invalid as exc:
+                    raise self._located(text, exc)
             if new_text == text:
                 return result, False
             self._check_written(document, new_text)
