@@ -15,18 +15,11 @@
 # plugins through ansible-doc there), so no plugin cache is left in the work tree.
 set -euo pipefail
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-cd "$REPO_ROOT"
-
-VENV=$(cd "${VENV:-.venv}" 2>/dev/null && pwd) || { echo "changelog: virtualenv not found; run 'make venv'" >&2; exit 1; }
-export PATH="$VENV/bin:$PATH"
-command -v antsibull-changelog >/dev/null || { echo "changelog: antsibull-changelog missing; run 'make venv'" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" changelog antsibull-changelog
 
 mode=${1:-}
 [[ $mode == lint || $mode == release ]] || { echo "usage: $0 lint|release" >&2; exit 2; }
 
-say() { printf 'changelog: %s\n' "$*" >&2; }
 
 version=$(python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
 changes=changelogs/changelog.yaml

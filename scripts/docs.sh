@@ -14,15 +14,8 @@
 # Environment: VENV (default .venv; `make venv` installs antsibull-docs, Sphinx and the theme).
 set -euo pipefail
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-cd "$REPO_ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" docs antsibull-docs
 
-VENV=$(cd "${VENV:-.venv}" 2>/dev/null && pwd) || { echo "docs: virtualenv not found; run 'make venv'" >&2; exit 1; }
-export PATH="$VENV/bin:$PATH"
-command -v antsibull-docs >/dev/null || { echo "docs: antsibull-docs missing; run 'make venv'" >&2; exit 1; }
-
-say() { printf 'docs: %s\n' "$*" >&2; }
 
 # antsibull-docs reads the collection through ansible-doc: lay out a copy as
 # ansible_collections/waldur/keycloak (only what the docs are made of) and point Ansible at it.

@@ -17,16 +17,8 @@
 # temp dir (the build context is in it).
 set -euo pipefail
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-cd "$REPO_ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" ee ansible-builder
 
-VENV=$(cd "${VENV:-.venv}" 2>/dev/null && pwd) || { echo "ee: virtualenv not found; run 'make venv'" >&2; exit 1; }
-export PATH="$VENV/bin:$PATH"
-command -v ansible-builder >/dev/null || { echo "ee: ansible-builder missing; run 'make venv'" >&2; exit 1; }
-
-say() { printf 'ee: %s\n' "$*" >&2; }
-die() { say "FAILED: $*"; exit 1; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/waldur-keycloak-ee.XXXXXX")
 cleanup() { if [[ ${EE_KEEP:-0} == 1 ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi; }

@@ -11,15 +11,8 @@
 #   INSTALL_TEST_SKIP_DEMO=1  only build, check and install (no Keycloak needed)
 set -euo pipefail
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-cd "$REPO_ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" install-test
 
-VENV=$(cd "${VENV:-.venv}" 2>/dev/null && pwd) || { echo "install-test: virtualenv not found; run 'make venv'" >&2; exit 1; }
-export PATH="$VENV/bin:$PATH"
-
-say() { printf 'install-test: %s\n' "$*" >&2; }
-die() { say "FAILED: $*"; exit 1; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/waldur-keycloak-install.XXXXXX")
 cleanup() { if [[ ${INSTALL_TEST_KEEP:-0} == 1 ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi; }
@@ -49,7 +42,7 @@ problems = []
 
 # Top level: only what a collection is made of.
 allowed_top = {
-    "FILES.json", "MANIFEST.json", "LICENSE", "README.md", "CHANGELOG.md", "requirements.txt", "bindep.txt",
+    "FILES.json", "MANIFEST.json", "LICENSE", "README.md", "CHANGELOG.md", "RELIABILITY.md", "requirements.txt", "bindep.txt",
     "changelogs", "docs", "extensions", "meta", "playbooks", "plugins", "roles", "tests",
 }
 for top in sorted({path.split("/", 1)[0] for path in content} - allowed_top):

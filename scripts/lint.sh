@@ -11,13 +11,7 @@
 # is linked to this tree; default $VENV/collections, set up by `make collection`).
 set -euo pipefail
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-cd "$REPO_ROOT"
-
-VENV=$(cd "${VENV:-.venv}" 2>/dev/null && pwd) || { echo "lint: virtualenv not found; run 'make venv'" >&2; exit 1; }
-export PATH="$VENV/bin:$PATH"
-command -v ansible-lint >/dev/null || { echo "lint: ansible-lint missing; run 'make venv'" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" lint ansible-lint
 COLLECTIONS_DIR=${COLLECTIONS_DIR:-$VENV/collections}
 [[ -d $COLLECTIONS_DIR/ansible_collections/waldur/keycloak ]] \
     || { echo "lint: $COLLECTIONS_DIR/ansible_collections/waldur/keycloak missing; run 'make collection'" >&2; exit 1; }
