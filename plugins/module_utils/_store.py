@@ -126,15 +126,19 @@ if HAS_PYYAML:
         mapping = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=deep)
-            try:
-                duplicate = key in mapping
-            except TypeError:
-                raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
-                                                        key_node.start_mark)
-            if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, "duplicate key '%s'" % shown(key), key_node.start_mark)
+            _refuse_duplicate(mapping, key, key_node)
             mapping[key] = loader.construct_object(value_node, deep=deep)
         return mapping
+
+    def _refuse_duplicate(mapping, key, key_node):
+        """PyYAML keeps the last of two equal keys silently; a store refuses them (both constructors)."""
+        try:
+            duplicate = key in mapping
+        except TypeError:
+            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
+                                                    key_node.start_mark)
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, "duplicate key '%s'" % shown(key), key_node.start_mark)
 
     _StoreLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
@@ -229,14 +233,7 @@ class _Constructor(object):
                     return result
                 else:
                     name = build(key_node)
-                try:
-                    duplicate = name in mapping
-                except TypeError:
-                    raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
-                                                            key_node.start_mark)
-                if duplicate:
-                    raise yaml.constructor.ConstructorError(None, None, "duplicate key '%s'" % name,
-                                                            key_node.start_mark)
+                _refuse_duplicate(mapping, name, key_node)
                 if value_node.__class__ is _SCALAR_NODE and value_node.tag == _STR_TAG:
                     mapping[name] = value_node.value
                 else:
