@@ -194,12 +194,12 @@ def _readme_every_operation(doc):
     data = doc.store_data()
     roles = dict((r["uuid"], r) for r in data["offerings"][0]["roles"])
     # The cluster admins' group was created, then deleted here and in Keycloak, as the last task says.
-    assert not [g for g in data["groups"] if roles[g["role"]]["name"] == "cluster-admin" and not g["scope_id"]]
+    assert not [g for g in data["groups"] if roles[g["role"]]["name"] == "cluster-admin" and not g.get("scope_id", "")]
     offering_group = doc.admin.group_by_path(doc.realm, OFFERING_PATH)
     assert offering_group is not None
     assert doc.admin.children(doc.realm, offering_group["id"]) == []
     # The hand-made group was adopted, unlinked and linked again by its id; Keycloak still holds it.
-    adopted = [g for g in data["groups"] if g["scope_id"] == "p-7xk2q"]
+    adopted = [g for g in data["groups"] if g.get("scope_id", "") == "p-7xk2q"]
     assert [(g["name"], g["backend_id"]) for g in adopted] == [("rancher-project-x", doc.hand_made)]
     assert doc.admin.member_names(doc.realm, doc.hand_made) == ["bob"]
 
@@ -223,8 +223,8 @@ def _readme_rancher_bindings(doc):
         path = doc.admin.group(doc.realm, group["backend_id"])["path"]  # Keycloak's own path of the group
         expected.append({
             "apiVersion": "management.cattle.io/v3", "kind": "ClusterRoleTemplateBinding",
-            "metadata": {"name": "waldur-" + group["uuid"], "namespace": group["scope_id"]},
-            "clusterName": group["scope_id"],
+            "metadata": {"name": "waldur-" + group["uuid"], "namespace": group.get("scope_id", "")},
+            "clusterName": group.get("scope_id", ""),
             "roleTemplateName": "cluster-owner" if role["name"] == "cluster-admin" else "cluster-member",
             "groupPrincipalName": "keycloakoidc_group://" + path,
         })
