@@ -1,5 +1,5 @@
 # Developer / CI entry points for the waldur.keycloak collection.
-#   make test      everything: unit, Keycloak, integration, reliability, stress, molecule, bench-smoke, install-test, sanity,
+#   make test      everything: unit, Keycloak, integration, doc-plays, reliability, stress, molecule, bench-smoke, install-test, sanity,
 #                  changelog, docs, lint, ee
 #   make stress    the heavy reliability tests (RELIABILITY.md); Keycloak must be up
 #   make demo      start Keycloak and run scripts/demo.sh
@@ -24,11 +24,11 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
-.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration reliability stress molecule \
+.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays reliability stress molecule \
 	sanity test demo clean bench-venv bench bench-smoke
 
 help:
-	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration reliability stress molecule sanity test demo clean bench bench-smoke"
+	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays reliability stress molecule sanity test demo clean bench bench-smoke"
 
 venv: $(VENV_STAMP)
 
@@ -61,6 +61,13 @@ integration: collection
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
 	eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) "$(VENV)/bin/pytest" tests/integration -q $(PYTEST_ARGS)
+
+# Every play of README.md and docs/*.md (tests/docs), run with ansible-playbook against the running Keycloak,
+# one fresh realm per play; only placeholders (URL, password, realm, example ids) are replaced.
+doc-plays: collection
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/docs -q $(PYTEST_ARGS)
 
 # Reliability and security tests (tests/reliability; figures in RELIABILITY.md), against the running Keycloak:
 #   make reliability  the light ones, a stage of `make test`: faults on the wire, concurrency, short tokens,
@@ -101,7 +108,7 @@ test:
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		stage unit || true; \
-		if stage keycloak-up; then stage integration || true; stage reliability || true; stage stress || true; stage molecule || true; stage bench-smoke || true; stage install-test || true; fi; \
+		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage reliability || true; stage stress || true; stage molecule || true; stage bench-smoke || true; stage install-test || true; fi; \
 		stage sanity || true; \
 		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
 	fi; \

@@ -45,6 +45,37 @@ def kind_of(data):
     return None
 
 
+def as_playbook(source, kind, text):
+    """The playbook file for an example: a play as written, a task list wrapped in PLAY_HEADER's play."""
+    if kind == "play":
+        return text if text.lstrip().startswith("---") else "---\n# " + source + "\n" + text
+    return PLAY_HEADER.format(source=source, label=source) + textwrap.indent(text.strip("\n") + "\n", "    ")
+
+
+def markdown_blocks(root=ROOT):
+    """Every ```yaml block of README.md, docs/*.md and roles/*/README.md that parses as YAML.
+
+    Yields (path relative to root, line of the block's first line, kind, text, data); kind is "play",
+    "tasks" (see kind_of) or None for anything else (stores, inventory configurations, CI jobs).
+    tests/docs runs the plays and task lists; this script lints them.
+    """
+    markdown = [root / "README.md", *sorted((root / "docs").glob("*.md")), *sorted(root.glob("roles/*/README.md"))]
+    fence = re.compile(r"^```ya?ml[^\n]*\n(.*?)^```", re.M | re.S)
+    for path in markdown:
+        if not path.exists():
+            continue
+        text = path.read_text()
+        rel = path.relative_to(root)
+        for match in fence.finditer(text):
+            line = text.count("\n", 0, match.start(1)) + 1
+            block = match.group(1)
+            try:
+                data = yaml.safe_load(block)
+            except yaml.YAMLError:
+                continue  # not YAML on its own (e.g. an excerpt); nothing to lint
+            yield rel, line, kind_of(data), block, data
+
+
 def main():
     out = pathlib.Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
@@ -52,12 +83,8 @@ def main():
     problems = []
 
     def write(stem, source, kind, text):
-        if kind == "play":
-            body = text if text.lstrip().startswith("---") else "---\n# " + source + "\n" + text
-        else:
-            body = PLAY_HEADER.format(source=source, label=source) + textwrap.indent(text.strip("\n") + "\n", "    ")
         target = out / (re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) + ".yml")
-        target.write_text(body)
+        target.write_text(as_playbook(source, kind, text))
         written.append((target.name, source))
 
     for path in sorted((ROOT / "plugins" / "modules").glob("*.py")):
@@ -80,23 +107,9 @@ def main():
         except yaml.YAMLError as exc:
             problems.append(f"{path.relative_to(ROOT)}: EXAMPLES is not valid YAML: {exc}")
 
-    markdown = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("roles/*/README.md"))]
-    fence = re.compile(r"^```ya?ml[^\n]*\n(.*?)^```", re.M | re.S)
-    for path in markdown:
-        if not path.exists():
-            continue
-        text = path.read_text()
-        rel = path.relative_to(ROOT)
-        for match in fence.finditer(text):
-            line = text.count("\n", 0, match.start(1)) + 1
-            block = match.group(1)
-            try:
-                data = yaml.safe_load(block)
-            except yaml.YAMLError:
-                continue  # not YAML on its own (e.g. an excerpt); nothing to lint
-            kind = kind_of(data)
-            if kind:
-                write(f"{rel}_L{line}", f"{rel} line {line}", kind, block)
+    for rel, line, kind, block, _data in markdown_blocks():
+        if kind:
+            write(f"{rel}_L{line}", f"{rel} line {line}", kind, block)
 
     for name, source in written:
         print(f"{name}\t{source}")

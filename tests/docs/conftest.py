@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+"""Fixtures of the documentation tests (tests/docs): every play of README.md and docs/*.md, run.
+
+They reuse the integration tests' raw-HTTP Keycloak client and fixtures (tests/integration: ``admin``,
+``realm``) and the reliability tests' realm set-up (tests/reliability/realmkit.py), and add
+``standin_collections``: a collections path holding the test-only ``kubernetes.core.k8s`` stand-in.
+"""
+
+import importlib.util
+import os
+import shutil
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+for _path in (os.path.join(REPO, "tests", "integration"), os.path.join(REPO, "tests", "reliability"), HERE):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+# The integration fixtures, loaded under another module name (both files are called conftest.py).
+_spec = importlib.util.spec_from_file_location("integration_conftest",
+                                               os.path.join(REPO, "tests", "integration", "conftest.py"))
+integration_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(integration_conftest)
+keycloak_url = integration_conftest.keycloak_url
+admin_credentials = integration_conftest.admin_credentials
+admin = integration_conftest.admin
+realm = integration_conftest.realm
+
+
+@pytest.fixture(scope="session")
+def standin_collections(tmp_path_factory):
+    """A collections path with ``kubernetes.core`` whose only module, ``k8s``, is tests/docs/k8s_standin.py."""
+    root = tmp_path_factory.mktemp("standin-collections")
+    modules = root / "ansible_collections" / "kubernetes" / "core" / "plugins" / "modules"
+    modules.mkdir(parents=True)
+    shutil.copy(os.path.join(HERE, "k8s_standin.py"), str(modules / "k8s.py"))
+    return str(root)
