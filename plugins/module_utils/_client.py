@@ -86,8 +86,9 @@ class InvalidId(KeycloakError):
     """An id or realm name that is not one URL path segment; nothing was sent."""
 
     def __init__(self, value, what="id"):
+        text = value if len(value) <= 80 else "%s... (%d characters)" % (value[:80], len(value))
         super(InvalidId, self).__init__("'%s' is not a valid Keycloak %s (it must be one URL path segment: "
-                                        "not empty, '.' or '..', and without '/')" % (value, what))
+                                        "not empty, '.' or '..', and without '/')" % (text, what))
         self.value = value
         self.what = what
 
@@ -160,7 +161,7 @@ def group_path_segments(path):
     """The names of ``/a/b/c``; InvalidId for a ``.`` or ``..``, which the server would normalise away."""
     segments = [s for s in str(path or "").split("/") if s]
     if "." in segments or ".." in segments:
-        raise InvalidId(path, "group path")
+        raise InvalidId(str(path), "group path")
     return segments
 
 
@@ -368,7 +369,7 @@ class KeycloakClient(object):
             return
         body = _error_body(response)
         said = None if body is None else (body.get("error") or body.get("errorMessage"))
-        if said == REALM_NOT_FOUND or is_realm:
+        if is_realm or (said or "").strip().lower() == REALM_NOT_FOUND.lower():
             self._realm_exists[realm] = False
         elif said is None and realm not in self._realm_exists:
             try:

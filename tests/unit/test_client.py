@@ -755,3 +755,9 @@ def test_odd_but_valid_ids_are_percent_encoded(clock):
     assert client.delete_group("hpc", "%2e%2e") is True
     client.add_user_to_group("h?pc", "u?1", "g#1")
     assert [c.method for c in session.admin_calls()] == ["GET", "DELETE", "PUT"]
+
+
+def test_a_huge_bad_id_is_not_repeated_in_full(clock):
+    with pytest.raises(_client.InvalidId) as raised:
+        token_client(FakeSession()).get_group("hpc", "a/" + "x" * 5000)
+    assert "(5002 characters)" in one_line(raised.value) and len(str(raised.value)) < 300
