@@ -25,7 +25,7 @@ description:
   - One planner computes an ordered plan of every operation. Check mode returns it as a drift report; apply
     executes the same plan. Writes for different groups run with bounded parallelism. A failure part-way leaves the
     store consistent with what was done, and a rerun finishes the job, unless the failure is one a rerun meets
-    again (a missing permission, a missing realm): the message then says what to fix first.
+    again (a missing permission, a missing realm); the message then says what to fix first.
 author:
   - Waldur Keycloak contributors (@waldur)
 extends_documentation_fragment:
