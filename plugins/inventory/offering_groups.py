@@ -454,8 +454,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             try:
                 users = clients[url].group_members(realm, group_id)
             except KeycloakError as exc:
-                # A vanished group is reported per group; a missing realm fails the source.
-                if exc.is_not_found and "realm not found" not in exc.message.lower():
+                # A vanished group is reported per group; a missing realm (RealmNotFound) fails the source.
+                if exc.is_not_found:
                     return job, None
                 raise AnsibleParserError("Unable to list remote group members. %s" % exc.message)
             return job, [u.get("username") for u in users if u.get("username")]

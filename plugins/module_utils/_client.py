@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 
-from ansible.module_utils.six.moves.urllib.parse import quote, quote_plus
+from ansible.module_utils.six.moves.urllib.parse import quote, quote_plus, unquote
 
 try:
     import requests
@@ -66,13 +66,50 @@ class KeycloakError(Exception):
         return self.status == 403
 
 
-def _error_text(response):
-    """Keycloak's own words for an error, from any of its body shapes."""
+class RealmNotFound(KeycloakError):
+    """The realm itself does not exist: nothing can be said of the groups and users in it.
+
+    It is a 404, but never "the group is missing": ``is_not_found`` is False, so every
+    "None on 404" path (get_json_or_none, delete_group's missing_ok, ...) raises it.
+    """
+
+    def __init__(self, realm, base_url):
+        super(RealmNotFound, self).__init__("realm '%s' does not exist on %s" % (realm, base_url), status=404)
+        self.realm = realm
+
+    @property
+    def is_not_found(self):
+        return False
+
+
+class InvalidId(KeycloakError):
+    """An id or realm name that is not one URL path segment; nothing was sent."""
+
+    def __init__(self, value, what="id"):
+        text = value if len(value) <= 80 else "%s... (%d characters)" % (value[:80], len(value))
+        super(InvalidId, self).__init__("'%s' is not a valid Keycloak %s (it must be one URL path segment: "
+                                        "not empty, '.' or '..', and without '/')" % (text, what))
+        self.value = value
+        self.what = what
+
+
+# Keycloak's words (AdminRoot, 24 to 26) for a realm that does not exist, on every admin path below it.
+REALM_NOT_FOUND = "Realm not found."
+REALM_PREFIX = "/admin/realms/"
+
+
+def _error_body(response):
     try:
         body = response.json()
     except ValueError:
-        body = None
-    if isinstance(body, dict):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _error_text(response):
+    """Keycloak's own words for an error, from any of its body shapes."""
+    body = _error_body(response)
+    if body is not None:
         # 409 bodies come as {"errorMessage": ...} or {"error": "conflict", "error_description": ...}
         for key in ("errorMessage", "error_description", "error"):
             if body.get(key):
@@ -106,6 +143,35 @@ def _forbidden_hint(status, method):
 
 def path_segment(value):
     return quote(str(value), safe="")
+
+
+def checked_segment(value, what="id"):
+    """``value`` as one percent-encoded path segment; InvalidId for what a URL would read as a path.
+
+    ``..`` and ``.`` are normalised away by the server (``/groups/..`` is the realm itself), an
+    empty id addresses the collection and a ``/`` another resource: none of them is ever sent.
+    """
+    text = "" if value is None else str(value)
+    if text in ("", ".", "..") or "/" in text:
+        raise InvalidId(text, what)
+    return path_segment(text)
+
+
+def group_path_segments(path):
+    """The names of ``/a/b/c``; InvalidId for a ``.`` or ``..``, which the server would normalise away."""
+    segments = [s for s in str(path or "").split("/") if s]
+    if "." in segments or ".." in segments:
+        raise InvalidId(str(path), "group path")
+    return segments
+
+
+def _realm_of(path):
+    """The realm a ``/admin/realms/<realm>[/...]`` path addresses, and whether the path is the realm itself."""
+    if not path.startswith(REALM_PREFIX):
+        return None, False
+    rest = path[len(REALM_PREFIX):]
+    segment, _slash, below = rest.partition("/")
+    return unquote(segment), not below
 
 
 class KeycloakClient(object):
@@ -146,6 +212,7 @@ class KeycloakClient(object):
         self._refresh_expires_at = None
         self._token_lock = threading.Lock()
         self._count_lock = threading.Lock()
+        self._realm_exists = {}
         if session is None:
             session = requests.Session()
             adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
@@ -180,7 +247,8 @@ class KeycloakClient(object):
         return bool(self._username or self._client_secret)
 
     def _token_url(self):
-        return "%s/realms/%s/protocol/openid-connect/token" % (self.base_url, path_segment(self.auth_realm))
+        return "%s/realms/%s/protocol/openid-connect/token" % (self.base_url,
+                                                               checked_segment(self.auth_realm, "realm name"))
 
     def _grant(self):
         data = {"client_id": self.client_id}
@@ -281,11 +349,38 @@ class KeycloakClient(object):
                 reauthenticated = True
                 token = self._current_token(stale=token)
                 continue
+            if response.status_code == 404:
+                self._raise_if_realm_missing(path, response)
             if response.status_code >= 400:
                 raise self._fail("Keycloak answered %s to %s %s: %s%s" % (
                     response.status_code, method, path, _error_text(response)[:ERROR_TEXT_LIMIT],
                     _forbidden_hint(response.status_code, method)), status=response.status_code)
             return response
+
+    def _raise_if_realm_missing(self, path, response):
+        """Raise RealmNotFound when a 404 below ``/admin/realms/<realm>`` means the realm is missing.
+
+        Keycloak says so in the body; a body that says nothing of Keycloak's (a proxy's page, an
+        empty answer) is settled by one GET of the realm, once per realm. A 403 there cannot
+        tell: the realm is taken to exist, and the 404 stays the object's.
+        """
+        realm, is_realm = _realm_of(path)
+        if realm is None:
+            return
+        body = _error_body(response)
+        said = None if body is None else (body.get("error") or body.get("errorMessage"))
+        if is_realm or (said or "").strip().lower() == REALM_NOT_FOUND.lower():
+            self._realm_exists[realm] = False
+        elif said is None and realm not in self._realm_exists:
+            try:
+                self.request("GET", self.realm_path(realm))
+                self._realm_exists[realm] = True
+            except RealmNotFound:
+                pass
+            except KeycloakError:
+                self._realm_exists[realm] = True
+        if self._realm_exists.get(realm) is False:
+            raise RealmNotFound(realm, self.base_url)
 
     def get_json(self, path, params=None):
         response = self.request("GET", path, params=params)
@@ -323,7 +418,13 @@ class KeycloakClient(object):
             first += size
 
     def realm_path(self, realm, *parts):
-        return "/admin/realms/%s%s" % (path_segment(realm), "".join("/" + path_segment(p) for p in parts))
+        """``/admin/realms/<realm>/<part>/...``, every piece one checked, percent-encoded segment."""
+        return "/admin/realms/%s%s" % (checked_segment(realm, "realm name"),
+                                       "".join("/" + checked_segment(p) for p in parts))
+
+    def group_path(self, realm, group_id, *rest):
+        checked_segment(group_id, "group id")  # first, so that the error says which kind of id
+        return self.realm_path(realm, "groups", group_id, *rest)
 
     # ---------------------------------------------------------------- server
 
@@ -338,7 +439,11 @@ class KeycloakClient(object):
         return (info.get("systemInfo") or {}).get("version")
 
     def get_realm(self, realm):
-        return self.get_json_or_none(self.realm_path(realm))
+        """The realm's representation, or None when there is no such realm."""
+        try:
+            return self.get_json(self.realm_path(realm))
+        except RealmNotFound:
+            return None
 
     # ---------------------------------------------------------------- groups
 
@@ -353,17 +458,15 @@ class KeycloakClient(object):
         params = {"briefRepresentation": str(bool(brief)).lower()}
         if search:
             params.update(search=search, exact="true")
-        return list(self.paged(self.realm_path(realm, "groups", group_id, "children"), params))
+        return list(self.paged(self.group_path(realm, group_id, "children"), params))
 
     def get_group(self, realm, group_id):
-        """The full group representation, or None when there is no such group."""
-        if not group_id:
-            return None
-        return self.get_json_or_none(self.realm_path(realm, "groups", group_id))
+        """The full group representation, or None when there is no such group (RealmNotFound: no such realm)."""
+        return self.get_json_or_none(self.group_path(realm, group_id))
 
     def group_by_path(self, realm, path):
         """The group at ``/a/b/c``, or None."""
-        segments = [s for s in path.split("/") if s]
+        segments = group_path_segments(path)
         if not segments:
             return None
         url = self.realm_path(realm) + "/group-by-path/" + "/".join(path_segment(s) for s in segments)
@@ -393,7 +496,7 @@ class KeycloakClient(object):
         body = {"name": name}
         if attributes:
             body["attributes"] = attributes
-        path = self.realm_path(realm, "groups", parent_id, "children") if parent_id else self.realm_path(realm, "groups")
+        path = self.group_path(realm, parent_id, "children") if parent_id else self.realm_path(realm, "groups")
         try:
             response = self.request("POST", path, json=body, retry=exist_ok)
         except KeycloakError as exc:
@@ -428,13 +531,13 @@ class KeycloakClient(object):
         representation = dict(current)
         representation.pop("subGroups", None)
         representation.update(changes)
-        self.request("PUT", self.realm_path(realm, "groups", group_id), json=representation)
+        self.request("PUT", self.group_path(realm, group_id), json=representation)
         return representation
 
     def delete_group(self, realm, group_id, missing_ok=True):
         """Delete a group; return False when it was already gone (and ``missing_ok``)."""
         try:
-            self.request("DELETE", self.realm_path(realm, "groups", group_id))
+            self.request("DELETE", self.group_path(realm, group_id))
         except KeycloakError as exc:
             if exc.is_not_found and missing_ok:
                 return False
@@ -442,7 +545,7 @@ class KeycloakClient(object):
         return True
 
     def group_members(self, realm, group_id, brief=True):
-        return list(self.paged(self.realm_path(realm, "groups", group_id, "members"),
+        return list(self.paged(self.group_path(realm, group_id, "members"),
                                {"briefRepresentation": str(bool(brief)).lower()}))
 
     # ----------------------------------------------------------------- users
@@ -467,11 +570,16 @@ class KeycloakClient(object):
                 return user
         return None
 
+    def membership_path(self, realm, user_id, group_id):
+        checked_segment(user_id, "user id")
+        checked_segment(group_id, "group id")
+        return self.realm_path(realm, "users", user_id, "groups", group_id)
+
     def add_user_to_group(self, realm, user_id, group_id):
-        self.request("PUT", self.realm_path(realm, "users", user_id, "groups", group_id))
+        self.request("PUT", self.membership_path(realm, user_id, group_id))
 
     def remove_user_from_group(self, realm, user_id, group_id):
-        self.request("DELETE", self.realm_path(realm, "users", user_id, "groups", group_id))
+        self.request("DELETE", self.membership_path(realm, user_id, group_id))
 
 
 def client_from_params(params, **overrides):

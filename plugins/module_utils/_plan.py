@@ -18,7 +18,7 @@ __metaclass__ = type
 import copy
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError, RealmNotFound
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 
@@ -326,6 +326,18 @@ def _run_lane(operations, ctx, done, unreachable=None):
     return None
 
 
+def _next_step(errors):
+    """What finishes the job: a rerun, unless a failure is one that a rerun would meet again."""
+    missing = sorted(set(e.realm for e in errors if isinstance(e, RealmNotFound)))
+    if missing:
+        return ("a rerun cannot finish the job while realm %s does not exist: correct the offering's "
+                "keycloak.realm in the store (or create the realm), then rerun"
+                % ", ".join("'%s'" % r for r in missing))
+    if any(e.is_forbidden for e in errors):
+        return "a rerun cannot finish the job until the account is granted the missing permission"
+    return "a rerun finishes the job"
+
+
 def execute(plan, store, check_mode, parallelism=1):
     """Carry out ``plan``; return the run context (with created ids) and whether the store changed.
 
@@ -333,7 +345,8 @@ def execute(plan, store, check_mode, parallelism=1):
     lane (the operations of one group) runs in order, up to ``parallelism`` lanes
     at a time. A lane stops at its first failure; the others go on. The store is
     then written once, with every record change whose remote operations all
-    succeeded, so it always matches what was done, and a rerun finishes the job.
+    succeeded, so it always matches what was done, and a rerun finishes the job (unless
+    the failure is one a rerun meets again: see _next_step).
     """
     ctx = RunContext(check_mode)
     done, failures, unreachable = set(), [], []
@@ -368,8 +381,9 @@ def execute(plan, store, check_mode, parallelism=1):
     if failures:
         operation, exc = failures[0]
         more = " (and %d more failures)" % (len(failures) - 1) if len(failures) > 1 else ""
-        raise PlanError("%s %s failed: %s%s; what succeeded is recorded in the store, a rerun finishes the job"
-                        % (operation.action, operation.target, exc.message, more),
+        raise PlanError("%s %s failed: %s%s; what succeeded is recorded in the store, %s"
+                        % (operation.action, operation.target, exc.message, more,
+                           _next_step([e for _op, e in failures])),
                         done=[op.describe(ctx) for op in plan.remote if id(op) in done],
                         failed=[op.describe(ctx) for op, _exc in failures], store_changed=store_changed)
     return ctx, store_changed

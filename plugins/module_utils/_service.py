@@ -18,7 +18,12 @@ import copy
 import string
 import uuid as uuidlib
 
-from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
+    InvalidId,
+    KeycloakError,
+    checked_segment,
+    group_path_segments,
+)
 from ansible_collections.waldur.keycloak.plugins.module_utils._plan import (
     AddMember,
     CreateGroup,
@@ -57,6 +62,22 @@ class ServiceError(Exception):
         super(ServiceError, self).__init__(text)
         self.message = text
         self.result = result
+
+
+def checked_id_argument(argument, value, path=False):
+    """A Keycloak group id (or, with ``path``, a group path) given as ``argument``, refused before any call.
+
+    ``..`` would address the realm itself, ``/`` another resource (see _client.checked_segment).
+    """
+    try:
+        if path:
+            group_path_segments(value)
+        else:
+            checked_segment(value, "group id")
+    except InvalidId as exc:
+        raise ServiceError("%s: '%s' is not a valid Keycloak %s." % (argument, shown(value), exc.what),
+                           "It must be one URL path segment%s: not empty, '.' or '..', and without '/'."
+                           % (" per name" if path else ""))
 
 
 def hex_uuid(value):
@@ -284,6 +305,7 @@ class OfferingGroups(object):
         offering = self.keycloak_offering(offering_ref)
         if not group_id:
             raise ServiceError("group_id: This field is required.")
+        checked_id_argument("group_id", group_id)
         try:
             client, realm = self.connect(offering)
             members = client.group_members(realm, group_id)
@@ -378,6 +400,10 @@ class OfferingGroups(object):
         scope_id = scope_id or ""
         if not remote_group_id and not remote_group_path:
             raise ServiceError("remote_group_id: This field is required.")
+        if remote_group_id:
+            checked_id_argument("remote_group_id", remote_group_id)
+        else:
+            checked_id_argument("remote_group_path", remote_group_path, path=True)
         try:
             client, realm = self.connect(offering)
             remote = (client.get_group(realm, remote_group_id) if remote_group_id
@@ -498,6 +524,7 @@ class OfferingGroups(object):
         if backend_id is not None:
             backend_id = backend_id.strip()
             if backend_id and backend_id != (record or {}).get("backend_id"):
+                checked_id_argument("backend_id", backend_id)
                 remote_group = client.get_group(realm, backend_id)
                 if remote_group is None:
                     raise ServiceError("backend_id: Remote group not found in Keycloak.",

@@ -24,7 +24,8 @@ description:
     attribute) and that the store no longer declares are deleted. Groups it did not create are never touched.
   - One planner computes an ordered plan of every operation. Check mode returns it as a drift report; apply
     executes the same plan. Writes for different groups run with bounded parallelism. A failure part-way leaves the
-    store consistent with what was done, and a rerun finishes the job.
+    store consistent with what was done, and a rerun finishes the job, unless the failure is one a rerun meets
+    again (a missing permission, a missing realm); the message then says what to fix first.
 author:
   - Waldur Keycloak contributors (@waldur)
 extends_documentation_fragment:
@@ -155,7 +156,7 @@ done_operations:
   elements: dict
   sample: [{action: create_group, target: /rancher-prod/cluster-a-admins, realm: hpc, name: cluster-a-admins}]
 failed_operations:
-  description: When some operations failed, those operations; a rerun finishes the job.
+  description: When some operations failed, those operations; the message says whether a rerun finishes the job.
   returned: on a partial failure
   type: list
   elements: dict

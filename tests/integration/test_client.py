@@ -12,7 +12,12 @@ import uuid
 import pytest
 import requests
 
-from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakClient, KeycloakError
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
+    InvalidId,
+    KeycloakClient,
+    KeycloakError,
+    RealmNotFound,
+)
 
 
 # ------------------------------------------------------------------ helpers
@@ -483,8 +488,10 @@ def test_get_group_unknown_is_none(admin, realm, client_factory):
     known = admin.create_group(realm, "known")
     client = client_factory().login()
     assert client.get_group(realm, str(uuid.uuid4())) is None
-    assert client.get_group(realm, "") is None
-    assert client.get_group(realm, None) is None
+    # No id is not "no group": /groups/ would be the whole list (see test_ids_that_are_paths_are_never_sent).
+    for empty in ("", None):
+        with pytest.raises(InvalidId):
+            client.get_group(realm, empty)
     group = client.get_group(realm, known)
     assert group["id"] == known and group["name"] == "known"
 
@@ -537,3 +544,90 @@ def test_client_constructor_needs_credentials(keycloak_url):
         KeycloakClient(keycloak_url, username="someone")
     with pytest.raises(KeycloakError):
         KeycloakClient("", username="someone", password="x")
+
+
+# ------------------------------------------------------------ missing realm
+
+
+def test_a_missing_realm_is_its_own_error_on_every_call(admin, realm, client_factory, keycloak_url):
+    """Keycloak answers 404 "Realm not found." below a missing realm: never read as "no such group"."""
+    group = admin.create_group(realm, "kept")
+    user = admin.create_user(realm, "alice")
+    admin.join(realm, user, group)
+    client = client_factory().login()
+    missing = realm + "-typo"
+    calls = {
+        "get_group": lambda: client.get_group(missing, group),
+        "group_by_path": lambda: client.group_by_path(missing, "/kept"),
+        "delete_group": lambda: client.delete_group(missing, group),
+        "group_members": lambda: client.group_members(missing, group),
+        "group_children": lambda: client.group_children(missing, group),
+        "list_groups": lambda: client.list_groups(missing),
+        "find_child_group": lambda: client.find_child_group(missing, None, "kept"),
+        "create_group": lambda: client.create_group(missing, "new", exist_ok=True),
+        "update_group": lambda: client.update_group(missing, group, {"name": "renamed"}),
+        "search_users": lambda: client.search_users(missing, "alice"),
+        "user_by_username": lambda: client.user_by_username(missing, "alice"),
+        "remove_user_from_group": lambda: client.remove_user_from_group(missing, user, group),
+    }
+    messages = {}
+    for name, call in sorted(calls.items()):
+        with pytest.raises(RealmNotFound) as info:
+            call()
+        messages[name] = str(info.value)
+        assert not info.value.is_not_found and info.value.status == 404
+    assert set(messages.values()) == {"realm '%s' does not exist on %s" % (missing, keycloak_url.rstrip("/"))}
+    assert client.get_realm(missing) is None
+    assert client.get_realm(realm)["realm"] == realm
+    # The real realm, seen through the raw client, is as it was.
+    assert admin.group(realm, group)["name"] == "kept"
+    assert admin.member_names(realm, group) == ["alice"]
+    # A missing group in an existing realm is still just that.
+    assert client.get_group(realm, str(uuid.uuid4())) is None
+    assert client.delete_group(realm, str(uuid.uuid4())) is False
+
+
+# ------------------------------------------------------- ids are path segments
+
+
+@pytest.mark.parametrize("bad", ["..", ".", "", None, "a/b", "/", "../..", "../../master"])
+def test_ids_that_are_paths_are_never_sent(admin, realm, client_factory, bad):
+    group = admin.create_group(realm, "kept")
+    user = admin.create_user(realm, "alice")
+    admin.join(realm, user, group)
+    client = client_factory().login()
+    sent = client.request_count
+    calls = [
+        lambda: client.get_group(realm, bad),
+        lambda: client.delete_group(realm, bad),
+        lambda: client.update_group(realm, bad, {"name": "x"}),
+        lambda: client.group_members(realm, bad),
+        lambda: client.group_children(realm, bad),
+        lambda: client.create_group(realm, "child", parent_id=bad or ".."),
+        lambda: client.add_user_to_group(realm, user, bad),
+        lambda: client.remove_user_from_group(realm, user, bad),
+        lambda: client.remove_user_from_group(realm, bad, group),
+        lambda: client.list_groups(bad),
+        lambda: client.delete_group(bad, group),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidId) as info:
+            call()
+        assert "one URL path segment" in str(info.value)
+    assert client.request_count == sent
+    assert admin.get("/realms/%s" % realm)["realm"] == realm
+    assert admin.group(realm, group)["name"] == "kept" and admin.member_names(realm, group) == ["alice"]
+
+
+def test_odd_ids_are_percent_encoded_and_address_nothing(admin, realm, client_factory):
+    """Ids that are one segment but look like paths once decoded or normalised: Keycloak sees them as ids."""
+    group = admin.create_group(realm, "kept")
+    client = client_factory().login()
+    for odd in ["%2e%2e", "%2E%2E", "..;", "..\\", "\\..", ".. ", "%2F", "..%2f..", ";", "?", "#", "..%00",
+                "\u2025", "%252e%252e"]:
+        assert client.get_group(realm, odd) is None, odd
+        assert client.delete_group(realm, odd) is False, odd
+    for path in ["/%2e%2e", "/..;", "/kept\\..", "/%2e"]:
+        assert client.group_by_path(realm, path) is None, path
+    assert admin.group(realm, group)["name"] == "kept"
+    assert admin.get("/realms/%s" % realm)["realm"] == realm

@@ -512,3 +512,82 @@ def test_write_through_yaml_alias_changes_only_that_record(tmp_path, keycloak_ur
     figure("hostile input: a member added to a group whose member list is a YAML alias", written=not result.get("failed"),
            other_record_unchanged=other_unchanged, refused_cleanly=refused_cleanly, members_after=groups)
     assert other_unchanged or refused_cleanly, "adding carol to g1 also added her to g2: %r" % groups
+
+
+# ------------------------------------------------- ids are path segments, never paths
+
+# Ids that a URL would read as a path: /groups/.. is the realm itself, /groups/ the collection.
+PATH_IDS = ["..", ".", "../..", "a/b", "/", "../../master"]
+
+
+def test_ids_that_are_paths_are_refused_against_the_real_keycloak(admin, realm, offering_store, figure):
+    """Every id argument (and a store's own backend_id and realm) that is not one path segment is refused in one
+    line naming it; the realm, every group and membership in it, and the store's bytes are left as they were."""
+    linked = helpers.create_path(admin, realm, "/rancher-prod/linked")
+    alice = admin.create_user(realm, "alice")
+    admin.join(realm, alice, linked)
+    path, ids = offering_store()
+    records = {
+        "linked": helpers.group_record(ids, "linked", backend_id=linked, members=[helpers.member("alice")]),
+        "unlinked": helpers.group_record(ids, "unlinked", role="role_member", resource="resource_b"),
+        # Written by hand: a link that is a path.
+        "dotdot": helpers.group_record(ids, "dotdot", role="role_member", resource="resource_a", backend_id=".."),
+    }
+    helpers.write_groups(path, list(records.values()))
+    bad_realm_store = path.replace("store.yml", "bad-realm.yml")
+    document = helpers.load_store(path)
+    document["offerings"][0]["keycloak"]["realm"] = ".."
+    document["groups"] = [records["linked"]]
+    helpers.write_store(bad_realm_store, document)
+    offering = ids["offering"]
+    cases = []
+    for bad in PATH_IDS:
+        cases += [
+            ("keycloak_offering_group", {"uuid": records["unlinked"]["uuid"], "backend_id": bad},
+             ["backend_id: '%s' is not a valid Keycloak group id." % bad]),
+            ("keycloak_group_import", {"offering": offering, "role": ids["role_member"], "resource": ids["resource_b"],
+                                       "scope_id": "imported", "remote_group_id": bad},
+             ["remote_group_id: '%s' is not a valid Keycloak group id." % bad]),
+            ("keycloak_remote_group_info", {"offering": offering, "group_id": bad},
+             ["group_id: '%s' is not a valid Keycloak group id." % bad]),
+        ]
+    for bad in ["/..", "/rancher-prod/..", "/./rancher-prod", "/rancher-prod/linked/../.."]:
+        cases.append(("keycloak_group_import", {"offering": offering, "role": ids["role_member"],
+                                                "resource": ids["resource_b"], "remote_group_path": bad},
+                      ["remote_group_path: '%s' is not a valid Keycloak group path." % bad]))
+    cases += [
+        # The store's own '..' link: never a DELETE of /groups/.., never dropped from the store.
+        ("keycloak_offering_group", {"uuid": records["dotdot"]["uuid"], "state": "absent"},
+         ["Unable to delete the remote Keycloak group.", "'..' is not a valid Keycloak group id",
+          "The local record is kept"]),
+        ("keycloak_offering_sync", {"offering": offering, "prune": True, "members_mode": "exact"},
+         ["'..' is not a valid Keycloak group id"]),
+        ("keycloak_offering_sync", {"store": bad_realm_store}, ["'..' is not a valid Keycloak realm name"]),
+        ("keycloak_offering_group", {"store": bad_realm_store, "uuid": records["linked"]["uuid"], "state": "absent"},
+         ["'..' is not a valid Keycloak realm name", "The local record is kept"]),
+        ("keycloak_connection_test", {"realm": ".."}, ["'..' is not a valid Keycloak realm name"]),
+        ("keycloak_connection_test", {"realm": ""}, ["'' is not a valid Keycloak realm name"]),
+    ]
+    stores = [args.get("store", path) for _module, args, _expected in cases]
+    before_store = dict((p, _snapshot(p)) for p in set(stores))
+    before_realm = helpers.kc_snapshot(admin, realm)
+    tasks = [dict({helpers.fqcn(module): dict(args, store=args.get("store", path))}, timeout=60)
+             for module, args, _expected in cases]
+    results, traceback = run_batched(tasks)
+    unclean = []
+    for (module, args, expected), result, store in zip(cases, results, stores):
+        problems = clean_problems(result, expected, before_store[store], _snapshot(store))
+        if problems:
+            unclean.append("%s %r: %s; msg: %r" % (module, args, "; ".join(problems), (result.get("msg") or "")[:300]))
+    realm_untouched = helpers.kc_snapshot(admin, realm) == before_realm
+    # Other tests create and delete realms on the same server: only these two are ours to check.
+    realms_after = set(r["realm"] for r in admin.get("/realms"))
+    realms_kept = realm in realms_after and "master" in realms_after
+    figure("hostile input: ids that are paths ('..', '.', '/', '') against the real Keycloak", inputs_tried=len(cases),
+           clean_errors=len(cases) - len(unclean), realm_untouched=realm_untouched,
+           realms_kept=realms_kept)
+    assert not traceback
+    assert not unclean, "\n".join(unclean)
+    assert realms_kept
+    assert realm_untouched
+    assert admin.member_names(realm, linked) == ["alice"]

@@ -621,3 +621,143 @@ def test_an_answer_that_is_not_json_is_a_keycloak_error(clock):
     with pytest.raises(KeycloakError) as exc_info:
         token_client(session).list_groups("hpc")
     one_line(exc_info.value)
+
+
+# ------------------------------------------------------------ missing realm
+
+REALM_GONE = FakeResponse(404, {"error": "Realm not found."}, reason="Not Found")
+
+
+def missing_realm_calls(client):
+    """Every call that answers None, False or an empty list when a *group* is missing."""
+    return {
+        "get_group": lambda: client.get_group("nosuch", "g1"),
+        "group_by_path": lambda: client.group_by_path("nosuch", "/a/b"),
+        "delete_group": lambda: client.delete_group("nosuch", "g1"),
+        "group_members": lambda: client.group_members("nosuch", "g1"),
+        "group_children": lambda: client.group_children("nosuch", "g1"),
+        "list_groups": lambda: client.list_groups("nosuch"),
+        "find_child_group": lambda: client.find_child_group("nosuch", "g1", "x"),
+        "update_group": lambda: client.update_group("nosuch", "g1", {"name": "y"}),
+        "user_by_username": lambda: client.user_by_username("nosuch", "alice"),
+        "search_users": lambda: client.search_users("nosuch", "alice"),
+        "add_user_to_group": lambda: client.add_user_to_group("nosuch", "u1", "g1"),
+        "create_group": lambda: client.create_group("nosuch", "x", exist_ok=True),
+    }
+
+
+@pytest.mark.parametrize("call", sorted(missing_realm_calls(None)))
+def test_a_missing_realm_is_never_a_missing_group(clock, call):
+    session = FakeSession()
+    session.request = _answer_everything(session, REALM_GONE)
+    client = token_client(session)
+    with pytest.raises(_client.RealmNotFound) as raised:
+        missing_realm_calls(client)[call]()
+    assert one_line(raised.value) == "realm 'nosuch' does not exist on %s" % BASE
+    assert raised.value.status == 404 and not raised.value.is_not_found
+    # Keycloak said so: no second call to confirm it.
+    assert len(session.admin_calls()) == 1
+
+
+def _answer_everything(session, answer):
+    def request(method, url, **kwargs):
+        call = Call(method, url, kwargs)
+        session.calls.append(call)
+        return answer
+    return request
+
+
+def test_a_missing_group_in_an_existing_realm_is_still_none(clock):
+    session = FakeSession().on("GET", "/admin/realms/hpc/groups/g1",
+                               FakeResponse(404, {"error": "Could not find group by id"}))
+    client = token_client(session)
+    assert client.get_group("hpc", "g1") is None
+    assert client.delete_group("hpc", "g1") is False
+    # Keycloak's own body named the group: the realm was not asked about.
+    assert [c.path for c in session.admin_calls()] == ["/admin/realms/hpc/groups/g1"] * 2
+
+
+@pytest.mark.parametrize("realm_answer, missing", [
+    (FakeResponse(404, None, text="", reason="Not Found"), True),
+    (FakeResponse(200, {"realm": "hpc"}), False),
+    (FakeResponse(403, {"error": "HTTP 403 Forbidden"}), False),   # cannot tell: taken to exist
+])
+def test_a_404_that_does_not_say_whose_is_settled_by_one_look_at_the_realm(clock, realm_answer, missing):
+    proxy_404 = FakeResponse(404, None, text="<html>Not Found</html>", reason="Not Found")
+    session = (FakeSession().on("GET", "/admin/realms/hpc/groups/g1", proxy_404)
+               .on("GET", "/admin/realms/hpc/groups/g2", proxy_404)
+               .on("GET", "/admin/realms/hpc", realm_answer))
+    client = token_client(session)
+    for group_id in ("g1", "g2"):
+        if missing:
+            with pytest.raises(_client.RealmNotFound):
+                client.get_group("hpc", group_id)
+        else:
+            assert client.get_group("hpc", group_id) is None
+    # The realm is looked at once, then remembered.
+    assert [c.path for c in session.admin_calls()] == [
+        "/admin/realms/hpc/groups/g1", "/admin/realms/hpc", "/admin/realms/hpc/groups/g2"]
+
+
+def test_get_realm_of_a_missing_realm_is_none(clock):
+    session = FakeSession().on("GET", "/admin/realms/nosuch", REALM_GONE)
+    assert token_client(session).get_realm("nosuch") is None
+
+
+# ------------------------------------------------------ ids are path segments
+
+BAD_IDS = ["..", ".", "", "a/b", "/", "../../master", None]
+
+
+def id_calls(client, bad):
+    return {
+        "get_group": lambda: client.get_group("hpc", bad),
+        "delete_group": lambda: client.delete_group("hpc", bad),
+        "update_group": lambda: client.update_group("hpc", bad, {"name": "x"}),
+        "group_members": lambda: client.group_members("hpc", bad),
+        "group_children": lambda: client.group_children("hpc", bad),
+        "create_group_under": lambda: client.create_group("hpc", "x", parent_id=bad or "..", exist_ok=True),
+        "add_user_to_group": lambda: client.add_user_to_group("hpc", "u1", bad),
+        "remove_user_from_group": lambda: client.remove_user_from_group("hpc", "u1", bad),
+        "remove_user_by_bad_user_id": lambda: client.remove_user_from_group("hpc", bad, "g1"),
+        "realm_name": lambda: client.list_groups(bad),
+        "realm_of_a_delete": lambda: client.delete_group(bad, "g1"),
+    }
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+@pytest.mark.parametrize("call", sorted(id_calls(None, None)))
+def test_ids_that_are_not_one_path_segment_are_refused_before_any_call(clock, call, bad):
+    session = FakeSession()
+    client = token_client(session)
+    with pytest.raises(_client.InvalidId) as raised:
+        id_calls(client, bad)[call]()
+    message = one_line(raised.value)
+    assert "is not a valid Keycloak" in message and "one URL path segment" in message, message
+    assert session.admin_calls() == []
+
+
+@pytest.mark.parametrize("path", ["/..", "/a/../b", "/.", "./a", "/a/."])
+def test_group_paths_with_dot_segments_are_refused(clock, path):
+    session = FakeSession()
+    with pytest.raises(_client.InvalidId) as raised:
+        token_client(session).group_by_path("hpc", path)
+    assert "is not a valid Keycloak group path" in one_line(raised.value)
+    assert session.admin_calls() == []
+
+
+def test_odd_but_valid_ids_are_percent_encoded(clock):
+    session = FakeSession().on("GET", "/admin/realms/hpc/groups/..%20/members", paged_answer([]))
+    session.on("DELETE", "/admin/realms/hpc/groups/%252e%252e", FakeResponse(204))
+    session.on("PUT", "/admin/realms/h%3Fpc/users/u%3F1/groups/g%231", FakeResponse(204))
+    client = token_client(session)
+    assert client.group_members("hpc", ".. ") == []
+    assert client.delete_group("hpc", "%2e%2e") is True
+    client.add_user_to_group("h?pc", "u?1", "g#1")
+    assert [c.method for c in session.admin_calls()] == ["GET", "DELETE", "PUT"]
+
+
+def test_a_huge_bad_id_is_not_repeated_in_full(clock):
+    with pytest.raises(_client.InvalidId) as raised:
+        token_client(FakeSession()).get_group("hpc", "a/" + "x" * 5000)
+    assert "(5002 characters)" in one_line(raised.value) and len(str(raised.value)) < 300
