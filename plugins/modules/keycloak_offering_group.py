@@ -82,7 +82,7 @@ options:
   relink_unlinked:
     description:
       - With O(create_remote=true), also create or adopt the remote group of a record that was unlinked on purpose
-        (O(backend_id=""), C(unlinked: true) in the store), and end its C(unlinked) mark.
+        (O(backend_id=""), C(unlinked=true) in the store), and end its C(unlinked) mark.
     type: bool
     default: false
   members:

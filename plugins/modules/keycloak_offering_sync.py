@@ -22,7 +22,7 @@ description:
   - Linked groups whose remote group vanished are reported in RV(offerings[].missing_remote), and re-created with
     O(relink=true).
   - Groups unlinked on purpose (C(backend_id) set to V("") by M(waldur.keycloak.keycloak_offering_group), so
-    C(unlinked: true) in the store) are left unlinked, reported in RV(offerings[].unlinked), and linked again only
+    C(unlinked=true) in the store) are left unlinked, reported in RV(offerings[].unlinked), and linked again only
     with O(relink_unlinked=true).
   - A declared group without C(created) gets it (with C(modified)) when the sync changes its record, for example
     when it links it.

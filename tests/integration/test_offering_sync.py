@@ -350,8 +350,8 @@ def test_a_group_imported_from_outside_the_offering_is_synced(admin, realm, offe
         "store": path, "offering": ids["offering"], "role": "cluster-admin", "remote_group_path": "/staff/x"}))
     record = store_groups(path)[0]
     assert record["backend_id"] == staff
-    info = assert_ok(playbook.run_module("keycloak_group_sync_info", {"store": path, "offering": ids["offering"],
-                                                                       "members": True}))
+    info = assert_ok(playbook.run_module("keycloak_group_sync_info",
+                                         {"store": path, "offering": ids["offering"], "members": True}))
     assert info["synced"] == [{"local_name": "x", "remote_name": "x", "backend_id": staff}]
     assert (info["local_only"], info["remote_only"], info["in_sync"]) == ([], [], True)
     assert info["members"] == [{"name": "x", "backend_id": staff, "local_only": [], "remote_only": []}]
@@ -373,8 +373,8 @@ def test_an_unlinked_record_is_not_readopted_by_a_sync(admin, realm, offering_st
     write_groups(path, [record])
     assert_ok(playbook.run_module(MODULE, sync(path)))
     remote = store_group(path, record["uuid"])["backend_id"]
-    assert_ok(playbook.run_module("keycloak_offering_group", {"store": path, "uuid": record["uuid"],
-                                                               "backend_id": ""}))
+    assert_ok(playbook.run_module("keycloak_offering_group",
+                                  {"store": path, "uuid": record["uuid"], "backend_id": ""}))
     assert store_group(path, record["uuid"])["unlinked"] is True
     before, snapshot = store_bytes(path), kc_snapshot(admin, realm)
 

@@ -701,8 +701,8 @@ def test_pull_members_of_a_vanished_group_fails_with_the_detail(kc):
 def test_pull_members_pushes_no_pending_member(kc):
     text = store_text().replace("      - {username: alice, state: active}",
                                 "      - {username: alice, state: active}\n      - {username: bob, state: pending}")
-    plan, after, pull = service(kc, text).plan_group_present(_present(uuid=G1, role=None, resource=None,
-                                                                       scope_id=None, pull_members=True))
+    args = _present(uuid=G1, role=None, resource=None, scope_id=None, pull_members=True)
+    plan, after, pull = service(kc, text).plan_group_present(args)
     assert plan.remote == []
     assert pull == {"created": 0, "updated": 1, "total_remote": 1}     # alice's names; bob is not counted
     assert dict((m["username"], m["state"]) for m in after["members"]) == {"alice": "active", "bob": "pending"}
