@@ -235,6 +235,7 @@ class OfferingGroups(object):
             "scope_id": group["scope_id"],
             "created": group["created"],
             "modified": group["modified"],
+            "unlinked": bool(group.get("unlinked")),
             "members": [dict(m) for m in group["members"]],
         }
 
@@ -333,14 +334,14 @@ class OfferingGroups(object):
             client, realm = self.connect(offering)
             root = self._offering_root(client, realm, offering)
             remote = client.group_children(realm, root["id"]) if root else []
-            remote_by_id = dict((g["id"], g) for g in remote)
+            linked = self._linked_groups(client, realm, local, remote)
             synced, local_only, member_drift = [], [], []
             linked_ids = set()
             for group in local:
                 backend_id = group["backend_id"]
-                if backend_id and backend_id in remote_by_id:
+                if linked.get(backend_id) is not None:
                     linked_ids.add(backend_id)
-                    synced.append({"local_name": group["name"], "remote_name": remote_by_id[backend_id]["name"],
+                    synced.append({"local_name": group["name"], "remote_name": linked[backend_id]["name"],
                                    "backend_id": backend_id})
                     if members:
                         member_drift.append(self._member_drift(client, realm, group))
@@ -363,6 +364,32 @@ class OfferingGroups(object):
             in_sync = in_sync and not drift
         result["in_sync"] = in_sync
         return result
+
+    @staticmethod
+    def _linked_groups(client, realm, records, listed):
+        """``{backend_id: remote group or None}`` for the linked ``records``.
+
+        A linked group lives anywhere in the realm (an import from /staff/...): the ids that the
+        offering's listing ``listed`` did not return are looked up one by one, and only those.
+        """
+        by_id = dict((g["id"], g) for g in listed)
+        linked = {}
+        for record in records:
+            backend_id = record["backend_id"]
+            if backend_id and backend_id not in linked:
+                linked[backend_id] = by_id[backend_id] if backend_id in by_id else client.get_group(realm, backend_id)
+        return linked
+
+    @staticmethod
+    def _stamp(change, record, after):
+        """``modified`` of a changed record is now, else as it was; a record without ``created`` gets it now."""
+        if record is not None and not change.changed:
+            after["modified"] = record["modified"]
+            return
+        if record is not None:
+            after["modified"] = now_iso()
+        if not after.get("created"):
+            after["created"] = after["modified"]
 
     @staticmethod
     def _member_drift(client, realm, group):
@@ -489,7 +516,7 @@ class OfferingGroups(object):
                 "name": params.get("name") or self.group_name(offering, role, resource, scope_id),
                 "backend_id": "", "offering": offering["uuid"], "role": role["uuid"],
                 "resource": resource["uuid"] if resource else None, "scope_id": scope_id,
-                "created": stamp, "modified": stamp, "members": [],
+                "created": stamp, "modified": stamp, "unlinked": False, "members": [],
             }
         else:
             after = copy.deepcopy(record)
@@ -511,18 +538,28 @@ class OfferingGroups(object):
             raise ServiceError("A local group with this offering, role, resource and scope_id already exists.",
                                "Group '%s' (%s)." % (taken["name"], taken["uuid"]))
 
-        needs_remote = bool(params.get("backend_id") or params.get("members") is not None
-                            or params.get("pull_members")
-                            or (params.get("create_remote") and params.get("backend_id") is None))
+        backend_id = params.get("backend_id")
+        backend_id = backend_id.strip() if backend_id is not None else None
+        pull = params.get("pull_members")
+        if pull and params.get("members") is not None:
+            raise ServiceError("pull_members: cannot be combined with members.",
+                               "A pull changes nothing in Keycloak; set the members in another task.")
+        if pull and not (backend_id if backend_id is not None else after["backend_id"]):
+            # A pull reads the linked group; it never creates nor adopts one.
+            raise ServiceError("Group is not linked to a remote Keycloak group. Remap it first to set a backend ID.")
+        # create_remote ensures the remote group, except in a pull (it pulls only) and for a record
+        # unlinked on purpose (it stays unlinked unless relink_unlinked says otherwise).
+        ensure = bool(params.get("create_remote") and backend_id is None and not pull
+                      and not (after.get("unlinked") and not after["backend_id"]
+                               and not params.get("relink_unlinked")))
+        needs_remote = bool(backend_id or params.get("members") is not None or pull or ensure)
         client = realm = None
         if needs_remote:
             offering = self.keycloak_offering(offering["uuid"])
             client, realm = self.connect(offering)
         needs = []
         remote_group = None
-        backend_id = params.get("backend_id")
         if backend_id is not None:
-            backend_id = backend_id.strip()
             if backend_id and backend_id != (record or {}).get("backend_id"):
                 checked_id_argument("backend_id", backend_id)
                 remote_group = client.get_group(realm, backend_id)
@@ -534,7 +571,9 @@ class OfferingGroups(object):
                     raise ServiceError("A local group already exists for this remote Keycloak group.",
                                        "Group '%s' (%s) is linked to %s." % (other["name"], other["uuid"], backend_id))
             after["backend_id"] = backend_id
-        elif params.get("create_remote"):
+            # backend_id "" unlinks on purpose: later runs leave it so; a link ends that.
+            after["unlinked"] = not backend_id
+        elif ensure:
             if after["backend_id"]:
                 remote_group = client.get_group(realm, after["backend_id"])
             if remote_group is None:
@@ -549,6 +588,7 @@ class OfferingGroups(object):
                 group_id, remote_group = self._plan_leaf(plan, client, realm, offering, after, root_id, existing,
                                                          needs)
                 after["backend_id"] = group_id
+                after["unlinked"] = False
             elif remote_group["name"] != after["name"] and record is not None and record["name"] != after["name"]:
                 # The declared name changed: the remote group follows it.
                 needs.append(plan.add(RenameGroup(client, realm, remote_group.get("path") or remote_group["id"],
@@ -556,19 +596,27 @@ class OfferingGroups(object):
 
         group_id = after["backend_id"]
         pull_counts = None
-        if client is not None and group_id and (params.get("members") is not None or params.get("pull_members")
-                                                or any(m["state"] == "pending" for m in after["members"])):
-            remote_members = self._plan_members(plan, client, realm, after, remote_group, params, needs)
-            if params.get("pull_members"):
-                pull_counts = self.pull_into(after, remote_members, before=record or {"members": []})
-        elif params.get("pull_members"):
-            raise ServiceError("Group is not linked to a remote Keycloak group. Remap it first to set a backend ID.")
+        if pull:
+            # Pull only: what Keycloak holds comes into the store; nothing (not even a pending member) goes out.
+            try:
+                if remote_group is None:
+                    remote_group = client.get_group(realm, group_id)
+                if remote_group is None:
+                    raise ServiceError("Unable to fetch members from Keycloak.",
+                                       "Group '%s' is linked to %s, which does not exist in realm '%s'; link it "
+                                       "again (backend_id) or recreate it (keycloak_offering_sync relink=true)."
+                                       % (after["name"], group_id, realm))
+                remote_members = client.group_members(realm, group_id)
+            except KeycloakError as exc:
+                raise ServiceError("Unable to fetch members from Keycloak.", exc.message)
+            pull_counts = self.pull_into(after, remote_members, before=record or {"members": []})
+        elif client is not None and group_id and (params.get("members") is not None
+                                                  or any(m["state"] == "pending" for m in after["members"])):
+            self._plan_members(plan, client, realm, after, remote_group, params, needs)
         elif params.get("members") is not None:
             # Not linked: the members wait as pending until the group exists.
             self._set_local_members(after, [u.strip() for u in params["members"]], params.get("members_mode"), set())
-        change = plan.record(record, after, needs=needs)
-        if record is not None and not change.changed:
-            after["modified"] = record["modified"]
+        self._stamp(plan.record(record, after, needs=needs), record, after)
         return plan, after, pull_counts
 
     def _plan_offering_root(self, plan, client, realm, offering, needs):
@@ -699,36 +747,44 @@ class OfferingGroups(object):
             return [self.keycloak_offering(offering_ref)]
         return [o for o in self.data.offerings if (o.get("keycloak") or {}).get("realm")]
 
-    def plan_sync(self, offerings, prune=False, relink=False, members_mode="additive"):
+    def plan_sync(self, offerings, prune=False, relink=False, members_mode="additive", relink_unlinked=False):
         """Make Keycloak match the store for ``offerings``: one plan, and a report per offering.
 
         Remote state is read in bulk (the offering's children in one paged
         listing); members are read only for groups that declare members, or
-        all of them with ``members_mode == "exact"``.
+        all of them with ``members_mode == "exact"``. Records unlinked on purpose stay so,
+        unless ``relink_unlinked``.
         """
         plan = Plan()
         reports = []
         for offering in offerings:
             try:
-                reports.append(self._plan_offering_sync(plan, offering, prune, relink, members_mode))
+                reports.append(self._plan_offering_sync(plan, offering, prune, relink, members_mode,
+                                                        relink_unlinked))
             except KeycloakError as exc:
                 raise ServiceError("Unable to retrieve sync status from Keycloak.",
                                    "Offering '%s': %s" % (offering["name"], exc.message))
         return plan, reports
 
-    def _plan_offering_sync(self, plan, offering, prune, relink, members_mode):
+    def _plan_offering_sync(self, plan, offering, prune, relink, members_mode, relink_unlinked=False):
         client, realm = self.connect(offering)
         report = {"offering": offering["name"], "offering_uuid": offering["uuid"], "realm": realm,
                   "path": self.offering_path(offering), "created": [], "adopted": [], "renamed": [],
-                  "missing_remote": [], "relinked": [], "pruned": [], "members_added": [],
+                  "missing_remote": [], "relinked": [], "unlinked": [], "pruned": [], "members_added": [],
                   "members_removed": [], "pending": []}
         root_needs = []
         root_id = self._plan_offering_root(plan, client, realm, offering, root_needs)
         children = [] if isinstance(root_id, Ref) else client.group_children(realm, root_id, brief=False)
         by_id = dict((g["id"], g) for g in children)
         by_name = dict((g["name"], g) for g in children)
-        records = self.data.offering_groups(offering["uuid"])
+        all_records = self.data.offering_groups(offering["uuid"])
+        # Unlinked on purpose: left alone (no create, no adoption, no prune of its namesake).
+        kept_apart = [] if relink_unlinked else [r for r in all_records if r["unlinked"] and not r["backend_id"]]
+        report["unlinked"] = [r["name"] for r in kept_apart]
+        kept_uuids = set(r["uuid"] for r in kept_apart)
+        records = [r for r in all_records if r["uuid"] not in kept_uuids]
         claimed = set(g["backend_id"] for g in records if g["backend_id"])
+        linked_remote = self._linked_groups(client, realm, records, children)
         # Siblings have unique names in Keycloak: two records that both live under the
         # offering's group cannot share a name (one would adopt the other's group).
         in_tree = {}
@@ -748,10 +804,8 @@ class OfferingGroups(object):
             lane = record["uuid"]
             remote = None
             if record["backend_id"]:
-                remote = by_id.get(record["backend_id"])
-                if remote is None:
-                    # Linked to a group outside the offering's tree (an import), or gone.
-                    remote = client.get_group(realm, record["backend_id"])
+                # Under the offering's group, or anywhere else in the realm (an import); None: gone.
+                remote = linked_remote[record["backend_id"]]
                 if remote is None:
                     report["missing_remote"].append(record["name"])
                     if not relink:
@@ -766,6 +820,7 @@ class OfferingGroups(object):
                                        % (record["name"], existing["path"], offering["name"]))
                 after["backend_id"], remote = self._plan_leaf(plan, client, realm, offering, after, root_id,
                                                               existing, needs, lane=lane)
+                after["unlinked"] = False
                 report["adopted" if remote is not None else "created"].append(after["name"])
             elif remote["name"] != after["name"]:
                 needs.append(plan.add(RenameGroup(client, realm, remote.get("path") or remote["id"], remote["id"],
@@ -783,15 +838,13 @@ class OfferingGroups(object):
                     report[key].append("%s: %s" % (after["name"], operation.details["username"]))
                 report["pending"].extend("%s: %s" % (after["name"], m["username"])
                                          for m in after["members"] if m["state"] == "pending")
-            change = plan.record(record, after, needs=needs)
-            if not change.changed:
-                after["modified"] = record["modified"]
-            elif change.action != "create_record":
-                after["modified"] = now_iso()
+            self._stamp(plan.record(record, after, needs=needs), record, after)
         if prune:
+            kept_names = set(r["name"] for r in kept_apart)
             for child in children:
                 marker = (child.get("attributes") or {}).get(OFFERING_ATTRIBUTE) or []
-                if child["id"] not in linked and child["id"] not in claimed and offering["uuid"] in marker:
+                if (child["id"] not in linked and child["id"] not in claimed and offering["uuid"] in marker
+                        and child["name"] not in kept_names):
                     members = [u.get("username") for u in client.group_members(realm, child["id"])]
                     plan.add(DeleteGroup(client, realm, child.get("path") or child["id"], child["id"], members),
                              lane=child["id"])

@@ -46,6 +46,8 @@ JSON_EXTENSIONS = (".json",)
 # Key order of records this module writes, so new records look like hand-written ones.
 GROUP_KEYS = ("uuid", "name", "backend_id", "offering", "role", "resource", "scope_id",
               "created", "modified", "members")
+# Optional group keys, written only when true (absent reads as false).
+FLAG_GROUP_KEYS = ("unlinked",)
 MEMBER_KEYS = ("username", "email", "first_name", "last_name", "state")
 SECRET_WORDS = ("password", "secret", "token")
 
@@ -412,6 +414,15 @@ def _timestamp(record, key, where):
     raise _Invalid(where + [key], "must be an ISO 8601 date-time string, not %s" % _type_name(value))
 
 
+def _flag(record, key, where):
+    value = record.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise _Invalid(where + [key], "must be true or false, not %s" % _type_name(value))
+    return value
+
+
 def _list(record, key, where):
     value = record.get(key)
     if value is None:
@@ -570,7 +581,7 @@ def validate(document, path):
     for index, raw in enumerate(_list(document, "groups", [])):
         where = ["groups", index]
         _require_mapping(raw, where, "a group")
-        _check_keys(raw, GROUP_KEYS, where)
+        _check_keys(raw, GROUP_KEYS + FLAG_GROUP_KEYS, where)
         group_uuid = _uuid(raw, "uuid", where)
         if group_uuid in seen_groups:
             raise _Invalid(where + ["uuid"], "group %s is declared twice (also at groups[%d])"
@@ -604,6 +615,8 @@ def validate(document, path):
             "scope_id": _string(raw, "scope_id", where),
             "created": _timestamp(raw, "created", where),
             "modified": _timestamp(raw, "modified", where),
+            # Unlinked on purpose (backend_id ""): no run links it again unless told to.
+            "unlinked": _flag(raw, "unlinked", where),
             "members": [],
         }
         if "/" in group["name"]:
@@ -682,6 +695,9 @@ class StoreEditor(object):
     def put_group(self, group_uuid, fields):
         """Create the group record or set the given fields on it; other fields stay as they are."""
         raw = self._find(group_uuid)
+        # A false flag is written only over one the file already has.
+        fields = dict((k, v) for k, v in fields.items()
+                      if k not in FLAG_GROUP_KEYS or v or (raw is not None and k in raw))
         if raw is None:
             fields = dict(fields, uuid=group_uuid)
             record = _ordered(dict((k, v) for k, v in fields.items() if k != "members"), GROUP_KEYS)

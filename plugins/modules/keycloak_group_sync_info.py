@@ -14,6 +14,8 @@ version_added: 0.1.0
 description:
   - Matches the offering's local groups and the remote groups under its Keycloak group by C(backend_id) only,
     never by name.
+  - A linked group whose Keycloak group exists is synced wherever that group lives in the realm (for example one
+    imported from C(/staff/...) with M(waldur.keycloak.keycloak_group_import)); such groups are looked up by id.
   - The collection's form of the C(sync_status) operation of the Offering Keycloak Groups API.
   - Reads only.
 author:
@@ -52,13 +54,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 synced:
-  description: Groups linked on both sides, sorted by local name.
+  description: Groups linked on both sides (the remote one under the offering's group or elsewhere), sorted by local name.
   returned: success
   type: list
   elements: dict
   sample: [{local_name: cluster-admins, remote_name: cluster-admins, backend_id: 3f1c3a1e-2b8d-4c55-a0f5-0d7e9c1b2a44}]
 local_only:
-  description: Names of local groups whose backend_id is not among the remote groups, and of unlinked ones; sorted.
+  description:
+    - Names of local groups whose linked Keycloak group does not exist, and of those not linked (unlinked on purpose
+      too), each once; sorted.
   returned: success
   type: list
   elements: str

@@ -64,7 +64,10 @@ options:
   backend_id:
     description:
       - Link the record to this existing Keycloak group id (it must exist).
-      - V("") unlinks the record without any call to Keycloak.
+      - V("") unlinks the record without any call to Keycloak, and marks it C(unlinked) in the store, so that
+        no later run (this module's O(create_remote), M(waldur.keycloak.keycloak_offering_sync)) links it again
+        by creating or adopting a group, unless told to with O(relink_unlinked). Linking it by O(backend_id)
+        ends the mark too.
       - When omitted, the link is left as it is (or made by O(create_remote)).
     type: str
   create_remote:
@@ -72,8 +75,16 @@ options:
       - Ensure the remote group under C(/<base_group>/<offering slug>/) and link it, when the record is not linked
         or its remote group has vanished. Missing parents are created; a group of the right name that already
         exists there is adopted, never duplicated.
+      - Does nothing for a record unlinked on purpose (O(backend_id="")) unless O(relink_unlinked=true),
+        and nothing with O(pull_members=true).
     type: bool
     default: true
+  relink_unlinked:
+    description:
+      - With O(create_remote=true), also create or adopt the remote group of a record that was unlinked on purpose
+        (O(backend_id=""), C(unlinked=true) in the store), and end its C(unlinked) mark.
+    type: bool
+    default: false
   members:
     description:
       - Usernames that should be members. Each is added in Keycloak (found by exact username);
@@ -89,11 +100,15 @@ options:
     default: additive
   pull_members:
     description:
-      - Copy the remote group's members into the store (new ones as C(active); names and emails updated;
-        pending ones activated), and return RV(created), RV(updated) and RV(total_remote).
-        The option itself pushes nothing to Keycloak (every O(state=present) run does retry pending members).
-      - On a group that is not linked, with O(create_remote=false), fails with C(Group is not linked to a remote
-        Keycloak group. Remap it first to set a backend ID.); with O(create_remote=true) the group is created first.
+      - Copy the linked remote group's members into the store (new ones as C(active); names and emails updated;
+        pending ones that Keycloak has activated; local ones that Keycloak lacks are kept), and return RV(created),
+        RV(updated) and RV(total_remote).
+      - It pulls only, and changes nothing in Keycloak. It never creates nor adopts a group (O(create_remote) does
+        not apply), never renames one, and pending members are not added to Keycloak by it (a later run without
+        O(pull_members) does that). It cannot be combined with O(members).
+      - On a group that is not linked (and that O(backend_id) does not link in the same task), fails with
+        C(Group is not linked to a remote Keycloak group. Remap it first to set a backend ID.); when the linked
+        group no longer exists in Keycloak, fails with C(Unable to fetch members from Keycloak.) and the detail.
     type: bool
     default: false
   delete_remote:
@@ -121,11 +136,17 @@ EXAMPLES = r"""
     uuid: 0b5e7c1e-8d4f-5a43-9d0e-6f1f5f9a2b11
     backend_id: 3f1c3a1e-2b8d-4c55-a0f5-0d7e9c1b2a44
 
-- name: Unlink it again (no call to Keycloak)
+- name: Unlink it again (no call to Keycloak); later runs leave it unlinked
   waldur.keycloak.keycloak_offering_group:
     store: "{{ playbook_dir }}/offerings.yml"
     uuid: 0b5e7c1e-8d4f-5a43-9d0e-6f1f5f9a2b11
     backend_id: ""
+
+- name: Link it again to its group under the offering (created, or adopted by name)
+  waldur.keycloak.keycloak_offering_group:
+    store: "{{ playbook_dir }}/offerings.yml"
+    uuid: 0b5e7c1e-8d4f-5a43-9d0e-6f1f5f9a2b11
+    relink_unlinked: true
 
 - name: Pull the members that Keycloak has into the store
   waldur.keycloak.keycloak_offering_group:
@@ -151,6 +172,7 @@ group:
     - The group record with every field of the original API, as it is after the task (before it, for O(state=absent)).
     - C(url), C(offering), C(role) and C(resource) hold URNs (C(urn:waldur:<kind>:<uuid>)), as there is no API server.
     - In check mode, a C(backend_id) that only a create would give reads C((known after apply)).
+    - C(unlinked) is true for a record unlinked on purpose (see O(backend_id)).
   returned: when the group exists before or after the task
   type: dict
   sample:
@@ -170,6 +192,7 @@ group:
     scope_id: ""
     created: "2026-11-28T12:00:00Z"
     modified: "2026-11-28T12:00:00Z"
+    unlinked: false
     members: [{username: alice, email: alice@example.com, first_name: Alice, last_name: Liddell, state: active}]
 plan:
   description: The operations, in order, that the task made (or, in check mode, would make).
@@ -191,7 +214,7 @@ updated:
   type: int
   sample: 1
 total_remote:
-  description: With O(pull_members), how many members the remote group has, those without a username too.
+  description: With O(pull_members), how many members the remote group has in Keycloak, those without a username too.
   returned: when O(pull_members=true)
   type: int
   sample: 3
@@ -211,6 +234,7 @@ def main():
             name=dict(type="str"),
             backend_id=dict(type="str"),
             create_remote=dict(type="bool", default=True),
+            relink_unlinked=dict(type="bool", default=False),
             members=dict(type="list", elements="str"),
             members_mode=dict(type="str", choices=["additive", "exact"], default="additive"),
             pull_members=dict(type="bool", default=False),

@@ -17,8 +17,15 @@ description:
     group without C(backend_id), adopting a group of the right name under the right parent rather than making a
     duplicate; renames remote groups whose name drifted from the declared one; adds declared members that are
     missing in Keycloak (a user that does not exist yet stays C(pending)).
+  - A linked group counts as synced wherever its remote group lives in the realm (a group imported with
+    M(waldur.keycloak.keycloak_group_import) from outside the offering's group is neither moved nor duplicated).
   - Linked groups whose remote group vanished are reported in RV(offerings[].missing_remote), and re-created with
     O(relink=true).
+  - Groups unlinked on purpose (C(backend_id) set to V("") by M(waldur.keycloak.keycloak_offering_group), so
+    C(unlinked=true) in the store) are left unlinked, reported in RV(offerings[].unlinked), and linked again only
+    with O(relink_unlinked=true).
+  - A declared group without C(created) gets it (with C(modified)) when the sync changes its record, for example
+    when it links it.
   - With O(members_mode=exact), members that the store does not declare are removed from Keycloak.
   - With O(prune=true), remote groups under the offering that this collection created (they carry its marker
     attribute) and that the store no longer declares are deleted. Groups it did not create are never touched.
@@ -50,6 +57,13 @@ options:
     default: false
   relink:
     description: Re-create (or adopt by name) the remote group of a linked record whose remote group vanished.
+    type: bool
+    default: false
+  relink_unlinked:
+    description:
+      - Create (or adopt by name) the remote group of records unlinked on purpose, and end their C(unlinked) mark.
+      - Without it, such records stay unlinked, and O(prune) never deletes the group of their name under the
+        offering.
     type: bool
     default: false
   members_mode:
@@ -128,6 +142,10 @@ offerings:
       description: Of those, the ones re-created or adopted (O(relink=true)).
       type: list
       elements: str
+    unlinked:
+      description: Declared groups left unlinked on purpose (C(unlinked) in the store, without O(relink_unlinked)).
+      type: list
+      elements: str
     pruned:
       description: Remote groups deleted by O(prune).
       type: list
@@ -146,8 +164,8 @@ offerings:
       elements: str
   sample:
     - {offering: Rancher production, path: /rancher-prod, created: [cluster-a-admins], adopted: [], renamed: [],
-       missing_remote: [], relinked: [], pruned: [], members_added: ["cluster-a-admins: alice"], members_removed: [],
-       pending: ["cluster-a-admins: carol"]}
+       missing_remote: [], relinked: [], unlinked: [], pruned: [], members_added: ["cluster-a-admins: alice"],
+       members_removed: [], pending: ["cluster-a-admins: carol"]}
 done_operations:
   description:
     - When some operations failed, the ones that succeeded (and are recorded in the store). C(changed) is then true.
@@ -175,6 +193,7 @@ def main():
     module = KeycloakModule(argument_spec=dict(
         prune=dict(type="bool", default=False),
         relink=dict(type="bool", default=False),
+        relink_unlinked=dict(type="bool", default=False),
         members_mode=dict(type="str", choices=["additive", "exact"], default="additive"),
         parallelism=dict(type="int", default=4),
     ))
@@ -183,7 +202,8 @@ def main():
     def action():
         service = module.service()
         plan, reports = service.plan_sync(service.sync_offerings(params["offering"]), prune=params["prune"],
-                                          relink=params["relink"], members_mode=params["members_mode"])
+                                          relink=params["relink"], members_mode=params["members_mode"],
+                                          relink_unlinked=params["relink_unlinked"])
         result, _ctx = module.apply(plan, parallelism=max(1, params["parallelism"]))
         result["offerings"] = reports
         result["drift"] = plan.changed or any(r["missing_remote"] for r in reports)

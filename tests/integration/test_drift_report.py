@@ -302,3 +302,31 @@ def test_a_read_only_service_account_is_enough(tmp_path, admin, realm, applied_s
     assert secret not in report.stdout + report.stderr
     with open(report.path("drift-report.json"), encoding="utf-8") as stream:
         assert secret not in stream.read()
+
+
+def test_a_group_imported_from_outside_the_offering_is_no_drift(tmp_path, admin, realm, offering_store):
+    """The README's import of a /staff/... group, then a sync: the report clears (it used to fail forever)."""
+    store, ids = offering_store()
+    staff = admin.create_group(realm, "staff")
+    admin.join(realm, admin.create_user(realm, "alice"), admin.create_group(realm, "project-x", parent_id=staff))
+    run = playbook.run_tasks([
+        {"waldur.keycloak.keycloak_group_import": {"store": store, "offering": ids["offering"],
+                                                   "role": "project-member", "scope_id": "p-x",
+                                                   "remote_group_path": "/staff/project-x"}},
+        {"waldur.keycloak.keycloak_offering_group": {"store": store, "offering": ids["offering"],
+                                                     "role": "project-member", "scope_id": "p-x",
+                                                     "pull_members": True}},
+        {"waldur.keycloak.keycloak_offering_sync": {"store": store}},
+    ])
+    for result in run.results:
+        assert not result.get("failed"), result.get("msg")
+    snapshot = kc_snapshot(admin, realm)
+
+    report = run_report(tmp_path, store)
+    assert report.returncode == 0, report.output()
+    entry = report.offering("Rancher production")
+    assert (entry["status"], entry["plan"]) == ("in_sync", [])
+    assert entry["sync_info"]["synced"] == [{"local_name": "project-x", "remote_name": "project-x",
+                                             "backend_id": load_store(store)["groups"][0]["backend_id"]}]
+    assert entry["sync_info"]["local_only"] == []
+    assert kc_snapshot(admin, realm) == snapshot

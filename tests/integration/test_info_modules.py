@@ -16,6 +16,7 @@ from helpers import (
     create_path,
     fqcn,
     group_record,
+    load_store,
     member,
     second_offering,
     store_bytes,
@@ -263,7 +264,7 @@ def test_sync_status(admin, realm, offering_store):
     renamed = create_path(admin, realm, "/rancher-prod/remote-name")
     create_path(admin, realm, "/rancher-prod/same-name")     # same name as a local group, other id
     create_path(admin, realm, "/rancher-prod/handmade")      # no local group at all
-    outside = create_path(admin, realm, "/elsewhere/outside")  # linked, but not the offering's
+    outside = create_path(admin, realm, "/elsewhere/outside")  # linked, not under the offering: still synced
     gone = create_path(admin, realm, "/rancher-prod/gone")
     admin.delete_group(realm, gone)
     for username in ("alice", "carol"):
@@ -288,12 +289,13 @@ def test_sync_status(admin, realm, offering_store):
     assert status["synced"] == [
         {"local_name": "alpha", "remote_name": "alpha", "backend_id": alpha},
         {"local_name": "local-name", "remote_name": "remote-name", "backend_id": renamed},
+        {"local_name": "outside", "remote_name": "outside", "backend_id": outside},
         {"local_name": "zeta", "remote_name": "zeta", "backend_id": zeta},
     ]
     # Matched by backend_id only: "same-name" exists on both sides under different ids.
-    assert status["local_only"] == ["outside", "same-name", "unlinked-b"]
+    assert status["local_only"] == ["same-name", "unlinked-b"]
     assert status["remote_only"] == ["handmade", "same-name"]
-    assert status["counts"] == {"synced": 3, "local_only": 3, "remote_only": 2}
+    assert status["counts"] == {"synced": 4, "local_only": 2, "remote_only": 2}
     assert status["in_sync"] is False
     assert "members" not in status
 
@@ -301,6 +303,7 @@ def test_sync_status(admin, realm, offering_store):
     drift = dict((d["name"], d) for d in with_members["members"])
     assert drift["zeta"]["local_only"] == ["bob"] and drift["zeta"]["remote_only"] == ["carol"]
     assert drift["alpha"]["local_only"] == [] and drift["alpha"]["remote_only"] == []
+    assert drift["outside"] == {"name": "outside", "backend_id": outside, "local_only": [], "remote_only": []}
     assert store_bytes(path) == before
 
 
@@ -329,3 +332,20 @@ def test_sync_status_in_sync(admin, realm, offering_store):
     assert results[0]["in_sync"] is True
     assert results[1]["in_sync"] is False
     assert results[1]["members"][0]["remote_only"] == ["mallory"]
+
+
+def test_sync_status_lists_an_unlinked_record_once(admin, realm, offering_store):
+    """Unlinked on purpose (backend_id "" through the module): local only, once; its old group is remote only."""
+    path, ids = offering_store()
+    kept = create_path(admin, realm, "/rancher-prod/kept")
+    write_groups(path, [group_record(ids, "kept", backend_id=kept)])
+    group_uuid = load_store(path)["groups"][0]["uuid"]
+    results = run_all([
+        ("keycloak_offering_group", {"store": path, "uuid": group_uuid, "backend_id": ""}),
+        ("keycloak_group_sync_info", {"store": path, "offering": ids["offering"], "members": True}),
+    ])
+    assert assert_ok(results[0])["group"]["unlinked"] is True
+    status = assert_ok(results[1])
+    assert (status["synced"], status["local_only"], status["remote_only"]) == ([], ["kept"], ["kept"])
+    assert status["counts"] == {"synced": 0, "local_only": 1, "remote_only": 1}
+    assert (status["members"], status["in_sync"]) == ([], False)

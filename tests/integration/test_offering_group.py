@@ -215,7 +215,7 @@ def test_set_backend_id_link_resource_change_unlink(admin, realm, offering_store
     _check, real, _rerun = check_apply_rerun(
         MODULE, {"store": path, "uuid": local["uuid"], "backend_id": "", "auth_keycloak_url": broken_url},
         path, admin, realm, expect_plan=[("unlink", local["uuid"])])
-    assert real["plan"][0]["changes"] == {"backend_id": [handmade, ""]}
+    assert real["plan"][0]["changes"] == {"backend_id": [handmade, ""], "unlinked": [False, True]}
     assert store_group(path, local["uuid"])["backend_id"] == ""
     assert store_group(path, local["uuid"])["scope_id"] == "p-1"
     assert admin.group(realm, handmade) is not None
@@ -298,6 +298,98 @@ def test_pull_members_of_an_unlinked_group_fails(admin, realm, offering_store):
                                   "create_remote": False}, NOT_LINKED, path)
     assert result["msg"] == NOT_LINKED
     assert kc_snapshot(admin, realm) == snapshot
+
+
+def test_pull_members_never_creates_or_adopts(admin, realm, offering_store):
+    """An unlinked record: pull_members fails, whatever create_remote says; a same-named group is not adopted."""
+    path, ids = offering_store()
+    name = default_name(ids)
+    create_path(admin, realm, "/rancher-prod/" + name)     # the group a create_remote would adopt
+    admin.create_user(realm, "alice")
+    record = group_record(ids, name, members=[member("alice", state="pending")])
+    write_groups(path, [record])
+    snapshot = kc_snapshot(admin, realm)
+    results = run_failures(MODULE, [
+        ({"store": path, "uuid": record["uuid"], "pull_members": True}, NOT_LINKED),
+        ({"store": path, "uuid": record["uuid"], "pull_members": True, "create_remote": True}, NOT_LINKED),
+        # A record that does not exist yet is not created by a pull either.
+        (key_args(path, ids, role="project-member", pull_members=True), NOT_LINKED),
+    ], path, check_mode=True)
+    assert all(r["msg"] == NOT_LINKED for r in results)
+    assert kc_snapshot(admin, realm) == snapshot
+
+
+def test_pull_members_of_a_vanished_remote_group_fails(admin, realm, offering_store):
+    """The linked group is gone: the spec's failure with the detail, and no empty group made in its place."""
+    path, ids = offering_store()
+    gone = create_path(admin, realm, "/rancher-prod/gone")
+    admin.delete_group(realm, gone)
+    record = group_record(ids, "gone", backend_id=gone, members=[member("alice")])
+    write_groups(path, [record])
+    snapshot = kc_snapshot(admin, realm)
+    result = run_failing(MODULE, {"store": path, "uuid": record["uuid"], "pull_members": True},
+                         "Unable to fetch members from Keycloak. ", path)
+    assert gone in result["msg"]
+    assert kc_snapshot(admin, realm) == snapshot
+    assert store_group(path, record["uuid"])["backend_id"] == gone
+
+
+def test_pull_members_pulls_only(admin, realm, offering_store):
+    """A pending member who exists in Keycloak is not pushed by a pull; total_remote is what Keycloak holds."""
+    path, ids = offering_store()
+    remote = create_path(admin, realm, "/rancher-prod/pulled")
+    bulk_users(admin, realm, [{"username": "alice", "groups": ["/rancher-prod/pulled"]}, {"username": "bob"}])
+    record = group_record(ids, "pulled", backend_id=remote, members=[member("bob", state="pending")])
+    write_groups(path, [record])
+    _check, real, rerun = check_apply_rerun(MODULE, {"store": path, "uuid": record["uuid"], "pull_members": True},
+                                            path, admin, realm, expect_plan=[("update_record", record["uuid"])],
+                                            same_fields=("created", "updated", "total_remote"))
+    assert admin.member_names(realm, remote) == ["alice"]
+    assert store_members(path, record["uuid"]) == {"alice": "active", "bob": "pending"}
+    assert (real["created"], real["updated"], real["total_remote"]) == (1, 0, 1)
+    assert (rerun["created"], rerun["updated"], rerun["total_remote"]) == (0, 0, 1)
+
+
+# ------------------------------------------------------------------ unlinking lasts
+
+def test_an_unlinked_record_stays_unlinked_until_relink_unlinked(admin, realm, offering_store):
+    path, ids = offering_store()
+    group = create_group(path, ids)
+    remote = group["backend_id"]
+    _check, real, _rerun = check_apply_rerun(MODULE, {"store": path, "uuid": group["uuid"], "backend_id": ""},
+                                             path, admin, realm, expect_plan=[("unlink", group["uuid"])])
+    assert real["plan"][0]["changes"] == {"backend_id": [remote, ""], "unlinked": [False, True]}
+    stored = store_group(path, group["uuid"])
+    assert (stored["backend_id"], stored["unlinked"]) == ("", True)
+    assert real["group"]["unlinked"] is True
+
+    # Later runs (create_remote defaults to true) leave it unlinked: no adoption of the same-named group.
+    check_apply_rerun(MODULE, key_args(path, ids), path, admin, realm, expect_changed=False)
+    check_apply_rerun(MODULE, key_args(path, ids, create_remote=True, members=["nobody-yet"]), path, admin, realm,
+                      expect_plan=[("update_record", group["uuid"])])
+    stored = store_group(path, group["uuid"])
+    assert (stored["backend_id"], stored["unlinked"]) == ("", True)
+    assert store_members(path, group["uuid"]) == {"nobody-yet": "pending"}
+    assert admin.member_names(realm, remote) == []
+
+    # Until a run says otherwise.
+    _check, real, _rerun = check_apply_rerun(MODULE, key_args(path, ids, relink_unlinked=True), path, admin, realm,
+                                             expect_plan=[("link", group["uuid"])])
+    assert real["plan"][0]["changes"] == {"backend_id": ["", remote], "unlinked": [True, False]}
+    stored = store_group(path, group["uuid"])
+    assert stored["backend_id"] == remote and not stored.get("unlinked")
+    assert admin.group(realm, remote) is not None
+
+
+def test_linking_by_backend_id_clears_unlinked(admin, realm, offering_store):
+    path, ids = offering_store()
+    handmade = create_path(admin, realm, "/staff/admins")
+    record = dict(group_record(ids, "admins"), unlinked=True)
+    write_groups(path, [record])
+    _check, real, _rerun = check_apply_rerun(MODULE, {"store": path, "uuid": record["uuid"], "backend_id": handmade},
+                                             path, admin, realm, expect_plan=[("link", record["uuid"])])
+    stored = store_group(path, record["uuid"])
+    assert stored["backend_id"] == handmade and not stored.get("unlinked")
 
 
 # ------------------------------------------------------------------ delete

@@ -6,6 +6,8 @@ bytes. The central test builds a state that needs every kind of operation at onc
 shown in check mode is exactly what the real run then does, as seen by that independent client.
 """
 
+import re
+
 import playbook
 from helpers import (
     assert_ok,
@@ -338,6 +340,82 @@ def test_missing_remote_is_reported_and_only_relinked_when_asked(admin, realm, o
     _check, real, _rerun = check_apply_rerun(MODULE, sync(path, relink=True), path, admin, realm)
     assert [e["action"] for e in real["plan"]] == ["create_group", "link"]
     assert store_group(path, record["uuid"])["backend_id"] == admin.group_by_path(realm, "/rancher-prod/gone")["id"]
+
+
+def test_a_group_imported_from_outside_the_offering_is_synced(admin, realm, offering_store):
+    """The README's import of /staff/...: sync status says synced, and a sync has nothing to do, not even a create."""
+    path, ids = offering_store()
+    staff = create_path(admin, realm, "/staff/x")
+    assert_ok(playbook.run_module("keycloak_group_import", {
+        "store": path, "offering": ids["offering"], "role": "cluster-admin", "remote_group_path": "/staff/x"}))
+    record = store_groups(path)[0]
+    assert record["backend_id"] == staff
+    info = assert_ok(playbook.run_module("keycloak_group_sync_info",
+                                         {"store": path, "offering": ids["offering"], "members": True}))
+    assert info["synced"] == [{"local_name": "x", "remote_name": "x", "backend_id": staff}]
+    assert (info["local_only"], info["remote_only"], info["in_sync"]) == ([], [], True)
+    assert info["members"] == [{"name": "x", "backend_id": staff, "local_only": [], "remote_only": []}]
+
+    # The offering's own group is made (it is the sync's job), nothing else; then the sync is a no-op.
+    assert_ok(playbook.run_module(MODULE, sync(path)))
+    assert sorted(kc_tree(admin, realm)) == ["/rancher-prod", "/staff", "/staff/x"]
+    before, snapshot = store_bytes(path), kc_snapshot(admin, realm)
+    for extra in ({}, {"relink": True, "relink_unlinked": True, "prune": True}):
+        report = assert_ok(playbook.run_module(MODULE, sync(path, **extra)))
+        assert (report["changed"], report["plan"], report["drift"]) == (False, [], False)
+        assert report["offerings"][0]["missing_remote"] == [] and report["offerings"][0]["created"] == []
+    assert store_bytes(path) == before and kc_snapshot(admin, realm) == snapshot
+
+
+def test_an_unlinked_record_is_not_readopted_by_a_sync(admin, realm, offering_store):
+    path, ids = offering_store()
+    record = group_record(ids, "kept-apart")
+    write_groups(path, [record])
+    assert_ok(playbook.run_module(MODULE, sync(path)))
+    remote = store_group(path, record["uuid"])["backend_id"]
+    assert_ok(playbook.run_module("keycloak_offering_group",
+                                  {"store": path, "uuid": record["uuid"], "backend_id": ""}))
+    assert store_group(path, record["uuid"])["unlinked"] is True
+    before, snapshot = store_bytes(path), kc_snapshot(admin, realm)
+
+    # Not adopted, not pruned (it is the group relink_unlinked would take back), not drift for the sync.
+    for extra in ({}, {"relink": True, "prune": True, "members_mode": "exact"}):
+        report = assert_ok(playbook.run_module(MODULE, sync(path, **extra)))
+        assert (report["changed"], report["plan"], report["drift"]) == (False, [], False)
+        assert report["offerings"][0]["unlinked"] == ["kept-apart"]
+        assert report["offerings"][0]["adopted"] == [] and report["offerings"][0]["pruned"] == []
+    assert store_bytes(path) == before and kc_snapshot(admin, realm) == snapshot
+
+    # The sync status lists it once, as local only; the group it left is remote only.
+    info = assert_ok(playbook.run_module("keycloak_group_sync_info", {"store": path, "offering": ids["offering"]}))
+    assert (info["local_only"], info["remote_only"], info["synced"]) == (["kept-apart"], ["kept-apart"], [])
+    assert info["counts"] == {"synced": 0, "local_only": 1, "remote_only": 1}
+
+    _check, real, _rerun = check_apply_rerun(MODULE, sync(path, relink_unlinked=True), path, admin, realm,
+                                             expect_plan=[("link", record["uuid"])])
+    assert real["offerings"][0]["adopted"] == ["kept-apart"] and real["offerings"][0]["unlinked"] == []
+    stored = store_group(path, record["uuid"])
+    assert stored["backend_id"] == remote and not stored.get("unlinked")
+
+
+def test_a_sync_fills_created_of_a_declared_record(admin, realm, offering_store):
+    """docs/gitops.md: a declared group needs no created; the collection fills it in when it links the record."""
+    path, ids = offering_store()
+    record = group_record(ids, "declared")
+    del record["created"], record["modified"]
+    write_groups(path, [record])
+    check = assert_ok(playbook.run_module(MODULE, sync(path), check=True))
+    changes = [e for e in check["plan"] if e["action"] == "link"][0]["changes"]
+    assert changes["created"][0] == "" and changes["created"][1]
+    assert_ok(playbook.run_module(MODULE, sync(path)))
+    stored = store_group(path, record["uuid"])
+    assert stored["backend_id"] == admin.group_by_path(realm, "/rancher-prod/declared")["id"]
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", str(stored["created"])), stored
+    assert stored["modified"] == stored["created"]
+    before = store_bytes(path)
+    rerun = assert_ok(playbook.run_module(MODULE, sync(path)))
+    assert (rerun["changed"], rerun["plan"]) == (False, [])
+    assert store_bytes(path) == before
 
 
 def test_two_records_with_the_same_name_fail_before_any_write(admin, realm, offering_store):

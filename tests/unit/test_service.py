@@ -444,6 +444,20 @@ def test_sync_status_matches_by_backend_id_only(kc):
     assert kc.writes == []
 
 
+def test_sync_status_finds_linked_groups_outside_the_offering_by_id_only_when_not_listed(kc):
+    kc.make_group("/staff/x", group_id="kc-staff")
+    text = store_text().replace("backend_id: kc-gone", "backend_id: kc-staff")
+    asked = []
+    get_group = kc.get_group
+    kc.get_group = lambda realm, group_id: asked.append(group_id) or get_group(realm, group_id)
+    status = service(kc, text).sync_status(O1, members=True)
+    assert status["synced"] == [{"local_name": "admins-a", "remote_name": "admins-a", "backend_id": "kc-g1"},
+                                {"local_name": "members-p2", "remote_name": "x", "backend_id": "kc-staff"}]
+    assert (status["local_only"], status["remote_only"]) == (["members-p1"], [])
+    assert [d["name"] for d in status["members"]] == ["admins-a", "members-p2"]
+    assert asked == ["kc-staff"]      # kc-g1 came with the offering's listing
+
+
 def test_sync_status_lists_are_sorted(kc):
     for name in ("delta", "Alpha", "charlie", "bravo"):
         kc.make_group("/rancher-prod/" + name)
@@ -660,6 +674,46 @@ def test_pull_members_needs_a_linked_group(kc):
     assert message == "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
 
 
+@pytest.mark.parametrize("create_remote", [True, False])
+def test_pull_members_never_creates_nor_adopts(kc, create_remote):
+    kc.make_group("/rancher-prod/members-p1")              # what create_remote would adopt for G2
+    svc = service(kc)
+    message = error_of(svc.plan_group_present, _present(uuid=G2, role=None, resource=None, scope_id=None,
+                                                        pull_members=True, create_remote=create_remote))
+    assert message == "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
+    message = error_of(svc.plan_group_present, _present(pull_members=True, create_remote=create_remote))
+    assert message == "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
+    assert kc.writes == []
+
+
+def test_pull_members_of_a_vanished_group_fails_with_the_detail(kc):
+    message = error_of(service(kc).plan_group_present, _present(uuid=G3, role=None, resource=None, scope_id=None,
+                                                                pull_members=True))
+    assert message.startswith("Unable to fetch members from Keycloak. Group 'members-p2' is linked to kc-gone, "
+                              "which does not exist in realm 'hpc'")
+    kc.fail = KeycloakError("Keycloak answered 500")
+    message = error_of(service(kc).plan_group_present, _present(uuid=G1, role=None, resource=None, scope_id=None,
+                                                                pull_members=True))
+    assert message == "Unable to fetch members from Keycloak. Keycloak answered 500"
+    assert kc.writes == []
+
+
+def test_pull_members_pushes_no_pending_member(kc):
+    text = store_text().replace("      - {username: alice, state: active}",
+                                "      - {username: alice, state: active}\n      - {username: bob, state: pending}")
+    args = _present(uuid=G1, role=None, resource=None, scope_id=None, pull_members=True)
+    plan, after, pull = service(kc, text).plan_group_present(args)
+    assert plan.remote == []
+    assert pull == {"created": 0, "updated": 1, "total_remote": 1}     # alice's names; bob is not counted
+    assert dict((m["username"], m["state"]) for m in after["members"]) == {"alice": "active", "bob": "pending"}
+
+
+def test_pull_members_with_members_is_refused(kc):
+    message = error_of(service(kc).plan_group_present, _present(uuid=G1, role=None, resource=None, scope_id=None,
+                                                                pull_members=True, members=["bob"]))
+    assert message.startswith("pull_members: cannot be combined with members.")
+
+
 def test_unknown_backend_id_is_refused(kc):
     message = error_of(service(kc).plan_group_present, _present(backend_id="nope", create_remote=False))
     assert message.startswith("backend_id: Remote group not found in Keycloak.")
@@ -759,3 +813,70 @@ def test_delete_keeps_the_record_when_keycloak_fails_unless_forced(kc, store_fil
     plan, _record = svc.plan_group_absent({"uuid": G1, "delete_remote": True, "force": True})
     _plan.execute(plan, Store(store_file), check_mode=False)
     assert G1 not in Store(store_file).load().groups_by_uuid
+
+
+# ------------------------------------------------------------ unlinked on purpose
+
+
+UNLINKED_G2 = "    scope_id: p1\n    unlinked: true\n"
+
+
+def unlinked_text():
+    text = store_text()
+    assert "    scope_id: p1\n" in text
+    return text.replace("    scope_id: p1\n", UNLINKED_G2)
+
+
+def test_unlinking_marks_the_record_and_linking_clears_the_mark(kc):
+    plan, after, _pull = service(kc).plan_group_present(_present(uuid=G1, role=None, resource=None, scope_id=None,
+                                                                 backend_id=""))
+    assert (after["backend_id"], after["unlinked"]) == ("", True)
+    assert plan.remote == [] and plan.records[0].action == "unlink"
+    kc.make_group("/staff/p1", group_id="kc-staff")
+    plan, after, _pull = service(kc, unlinked_text()).plan_group_present(
+        _present(uuid=G2, role=None, resource=None, scope_id=None, backend_id="kc-staff"))
+    assert (after["backend_id"], after["unlinked"]) == ("kc-staff", False)
+    assert plan.records[0].changed_fields() == ["backend_id", "unlinked"]
+
+
+def test_create_remote_leaves_an_unlinked_record_alone_unless_relink_unlinked(kc):
+    kc.make_group("/rancher-prod/members-p1", group_id="kc-p1")
+    svc = service(kc, unlinked_text())
+    args = _present(uuid=G2, role=None, resource=None, scope_id=None)
+    plan, after, _pull = svc.plan_group_present(args)
+    assert plan.changed is False and after["backend_id"] == "" and after["unlinked"] is True
+    plan, after, _pull = svc.plan_group_present(dict(args, relink_unlinked=True))
+    assert (after["backend_id"], after["unlinked"]) == ("kc-p1", False)
+    assert plan.remote == [] and plan.records[0].action == "link"
+
+
+def test_sync_leaves_an_unlinked_record_alone_and_prunes_not_its_group(kc):
+    kc.make_group("/rancher-prod/members-p1", group_id="kc-p1", attributes={OFFERING_ATTRIBUTE: [O1]})
+    kc.make_group("/rancher-prod/stray", group_id="kc-stray", attributes={OFFERING_ATTRIBUTE: [O1]})
+    svc = service(kc, unlinked_text())
+    offering = svc.keycloak_offering(O1)
+    plan, reports = svc.plan_sync([offering], prune=True)
+    assert reports[0]["unlinked"] == ["members-p1"] and reports[0]["adopted"] == []
+    assert reports[0]["pruned"] == ["stray"]
+    assert G2 not in [c.uuid for c in plan.records]
+    plan, reports = svc.plan_sync([offering], prune=True, relink_unlinked=True)
+    assert reports[0]["unlinked"] == [] and reports[0]["adopted"] == ["members-p1"]
+    change = [c for c in plan.records if c.uuid == G2][0]
+    assert (change.action, change.after["backend_id"], change.after["unlinked"]) == ("link", "kc-p1", False)
+
+
+def test_sync_fills_created_of_a_record_it_changes(kc):
+    text = store_text().replace('    created: "2026-01-03T00:00:00Z"\n', "")
+    plan, _reports = service(kc, text).plan_sync([service(kc, text).keycloak_offering(O1)])
+    change = [c for c in plan.records if c.uuid == G2][0]
+    assert change.action == "link"
+    assert change.after["created"] and change.after["created"] == change.after["modified"]
+    assert change.changed_fields() == ["backend_id", "created"]
+
+
+def test_unlinked_must_be_a_boolean():
+    with pytest.raises(Exception) as exc_info:
+        parse(store_text().replace("    scope_id: p1\n", "    scope_id: p1\n    unlinked: sometimes\n"))
+    assert "unlinked" in str(exc_info.value) and "true or false" in str(exc_info.value)
+    assert parse(unlinked_text()).groups_by_uuid[G2]["unlinked"] is True
+    assert parse().groups_by_uuid[G1]["unlinked"] is False
