@@ -55,12 +55,11 @@ if not re.search(r"module_defaults:\n\s+group/waldur\.keycloak\.keycloak:", read
 # 2. environment fallbacks
 from ansible_collections.waldur.keycloak.plugins.module_utils import _module  # noqa: E402
 
-from ansible_collections.waldur.keycloak.plugins.doc_fragments.auth import ModuleDocFragment  # noqa: E402
-
 argspec = {**_module.auth_argument_spec(), **_module.store_argument_spec()}
+fragment_path = ROOT / "plugins" / "doc_fragments" / "auth.py"
 documented = {}
 for name in ("DOCUMENTATION", "STORE"):
-    for option, spec in yaml.safe_load(getattr(ModuleDocFragment, name))["options"].items():
+    for option, spec in yaml.safe_load(doc_string(fragment_path, name, "ModuleDocFragment"))["options"].items():
         text = " ".join(spec.get("description") or [])
         documented[option] = re.findall(r"E\((\w+)\)", text)
 inventory_doc = yaml.safe_load(doc_string(ROOT / "plugins" / "inventory" / "offering_groups.py", "DOCUMENTATION"))

@@ -7,9 +7,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-# The connection options, written once: DOCUMENTATION is them for the modules that
-# connect, CONNECTION_IGNORED the same options for those that only accept them.
-_CONNECTION_OPTIONS = r"""
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r"""
 options:
   auth_keycloak_url:
     description:
@@ -70,24 +70,10 @@ options:
       - Falls back to the E(KEYCLOAK_TIMEOUT) environment variable.
     type: int
     default: 10
-"""
-
-
-class ModuleDocFragment(object):
-
-    DOCUMENTATION = _CONNECTION_OPTIONS + r"""
 requirements:
   - requests
 notes:
   - The token is obtained once per task and reused for every call; it is refreshed before it expires.
-"""
-
-    # For a module of the action group that never contacts Keycloak.
-    CONNECTION_IGNORED = _CONNECTION_OPTIONS + r"""
-notes:
-  - This module does not contact Keycloak. It accepts the connection options only so that one
-    C(module_defaults) entry for the action group C(group/waldur.keycloak.keycloak) can set them
-    for every module of the collection; their values are ignored.
 """
 
     STORE = r"""
@@ -109,4 +95,12 @@ options:
       - The offering, by UUID or by its name in the store.
     type: str
     aliases: [offering_uuid]
+"""
+
+    # Added to DOCUMENTATION by a module of the action group that never contacts Keycloak.
+    CONNECTION_IGNORED = r"""
+notes:
+  - This module does not contact Keycloak and does not need C(requests). It accepts the connection
+    options only so that one C(module_defaults) entry for the action group C(group/waldur.keycloak.keycloak)
+    can set them for every module of the collection; their values are ignored.
 """

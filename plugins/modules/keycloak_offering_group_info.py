@@ -18,6 +18,7 @@ description:
 author:
   - Waldur Keycloak contributors (@waldur)
 extends_documentation_fragment:
+  - waldur.keycloak.auth
   - waldur.keycloak.auth.CONNECTION_IGNORED
   - waldur.keycloak.auth.STORE
   - waldur.keycloak.auth.OFFERING
@@ -37,13 +38,14 @@ options:
       - Only groups of this role, by UUID or by name.
       - Without O(offering), a name is looked up in every offering; a name that several offerings declare
         fails and asks for O(offering) or the role's UUID.
-      - An unknown role fails with C(role_uuid: Role not found.).
+      - "An unknown role fails with C(role_uuid: Role not found.)."
     type: str
     aliases: [role_uuid]
   resource:
     description:
       - Only groups of this resource, by UUID or by name, looked up like O(role).
-      - An unknown resource fails with C(resource_uuid: Resource not found for this offering.).
+      - "An unknown resource fails with C(resource_uuid: Resource not found for this offering.) (with O(offering))
+        or C(resource_uuid: Resource not found.)."
     type: str
     aliases: [resource_uuid]
   page:
