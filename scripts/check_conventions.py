@@ -5,6 +5,8 @@
 - Every connection option and ``store`` falls back to the environment variable that the doc
   fragment documents (E(...)), the inventory plugin reads the same variable (``env:``), and the
   README's "Connection and credentials" names it.
+- Every module of that action group accepts every shared option (auth, store, offering): a
+  group's ``module_defaults`` reach every module of the group.
 - ``requires_ansible`` is true to the tests: the ansible-core running now satisfies it, and its
   lower bound is not older than the ansible-core that requirements-test.txt installs (what CI runs).
 
@@ -13,6 +15,7 @@ PYTHONPATH to the collections dir that `make collection` links).
 """
 
 import ast
+import importlib
 import pathlib
 import re
 import sys
@@ -77,7 +80,43 @@ for option, spec in argspec.items():
         if f"`{option}` (`{var}`" not in connection:
             problems.append(f"README.md, Connection and credentials: `{option}` (`{var}`...) missing")
 
-# 3. requires_ansible
+# 3. every module of the action group accepts every shared option: module_defaults for the
+# group hand all of them to each module, and one unsupported option fails the task.
+# The argument spec is read by running each module's main() up to its AnsibleModule.
+
+
+class _Spec(Exception):
+    pass
+
+
+def _capture(argument_spec, **_kwargs):
+    raise _Spec(argument_spec)
+
+
+def accepted_options(spec):
+    return set(spec) | {alias for option in spec.values() for alias in option.get("aliases") or ()}
+
+
+shared = accepted_options(_module.shared_argument_spec())
+real_ansible_module = _module.AnsibleModule
+_module.AnsibleModule = _capture
+try:
+    for name in sorted(group & modules):
+        module = importlib.import_module(f"ansible_collections.waldur.keycloak.plugins.modules.{name}")
+        try:
+            module.main()
+            problems.append(f"plugins/modules/{name}.py: main() never built its AnsibleModule")
+            continue
+        except _Spec as captured:
+            spec = captured.args[0]
+        missing = shared - accepted_options(spec)
+        if missing:
+            problems.append(f"plugins/modules/{name}.py: in the action group keycloak but does not accept "
+                            f"{', '.join(sorted(missing))}")
+finally:
+    _module.AnsibleModule = real_ansible_module
+
+# 4. requires_ansible
 requires = SpecifierSet(runtime["requires_ansible"])
 running = Version(ansible_core_version)
 if running not in requires:
@@ -96,5 +135,6 @@ if f"requires_ansible: {runtime['requires_ansible']}" not in readme:
 if problems:
     print("\n".join("conventions: " + p for p in problems), file=sys.stderr)
     sys.exit(1)
-print(f"conventions: {len(modules)} modules in the action group keycloak; {len(argspec)} options with documented "
+print(f"conventions: {len(modules)} modules in the action group keycloak, each accepting the "
+      f"{len(shared)} shared option names; {len(argspec)} options with documented "
       f"environment fallbacks; requires_ansible {requires} holds for ansible-core {running}", file=sys.stderr)

@@ -96,3 +96,12 @@ options:
     type: str
     aliases: [offering_uuid]
 """
+
+    # Added to DOCUMENTATION by a module of the action group that never contacts Keycloak.
+    CONNECTION_IGNORED = r"""
+options: {}
+notes:
+  - This module does not contact Keycloak and does not need C(requests). It accepts the connection
+    options only so that one C(module_defaults) entry for the action group C(group/waldur.keycloak.keycloak)
+    can set them for every module of the collection; their values are ignored.
+"""

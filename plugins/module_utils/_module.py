@@ -60,25 +60,53 @@ def offering_argument_spec(required=False):
     return dict(offering=dict(type="str", aliases=["offering_uuid"], required=required))
 
 
-class KeycloakModule(object):
-    """AnsibleModule with this collection's shared options and error handling."""
+def shared_argument_spec():
+    """The options of the action group ``waldur.keycloak.keycloak``: every module accepts all of them.
 
-    def __init__(self, argument_spec, use_auth=True, use_store=True, use_offering=True, **kwargs):
-        spec = {}
-        if use_auth:
-            spec.update(auth_argument_spec())
-        if use_store:
-            spec.update(store_argument_spec())
-        if use_offering:
-            spec.update(offering_argument_spec())
+    Ansible applies a group's ``module_defaults`` to every module of the group, so a
+    module that refused one of these would break a play that sets it once.
+    """
+    spec = auth_argument_spec()
+    spec.update(store_argument_spec())
+    spec.update(offering_argument_spec())
+    return spec
+
+
+def out_of_range(name, value, minimum, maximum):
+    """The one-line message for an int option outside [minimum, maximum], or None (also when not given).
+
+    An out-of-range page or size would otherwise answer with an empty or a full list.
+    """
+    if value is None:
+        return None
+    if value < minimum:
+        return "%s: Ensure this value is greater than or equal to %d. Got %d." % (name, minimum, value)
+    if maximum is not None and value > maximum:
+        return "%s: Ensure this value is less than or equal to %d. Got %d." % (name, maximum, value)
+    return None
+
+
+class KeycloakModule(object):
+    """AnsibleModule with this collection's shared options and error handling.
+
+    ``connects=False``: the module never contacts Keycloak; it still accepts the
+    connection options (see shared_argument_spec) and ignores them.
+    """
+
+    def __init__(self, argument_spec, connects=True, int_ranges=None, **kwargs):
+        spec = shared_argument_spec()
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
         self.params = self.module.params
         self.check_mode = self.module.check_mode
-        if use_auth and not HAS_REQUESTS:
+        for name, (minimum, maximum) in sorted((int_ranges or {}).items()):
+            message = out_of_range(name, self.params.get(name), minimum, maximum)
+            if message:
+                self.module.fail_json(msg=message)
+        if connects and not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-        if use_store and not HAS_PYYAML:
+        if not HAS_PYYAML:
             self.module.fail_json(msg=missing_required_lib("PyYAML"), exception=PYYAML_IMPORT_ERROR)
         self._clients = {}
         self._store = None

@@ -80,6 +80,30 @@ def checked_id_argument(argument, value, path=False):
                            % (" per name" if path else ""))
 
 
+def check_group_name(name, argument, detail=""):
+    """``name`` if the store and Keycloak can hold it as a group name; else an error naming ``argument``.
+
+    Checked before planning, so that the message names the module argument the
+    name came from, not a line of a store file that was never written.
+    """
+    rule = "A group name is 1 to %d characters without '/'." % NAME_MAX_LENGTH
+    if not name.strip():
+        raise ServiceError("%s: This field may not be blank." % argument, (rule + " " + detail).strip())
+    if "/" in name or len(name) > NAME_MAX_LENGTH:
+        raise ServiceError("%s: '%s' is not a valid group name." % (argument, shown(name)),
+                           (rule + " " + detail).strip())
+    return name
+
+
+def check_usernames(usernames):
+    """The ``members`` argument, stripped; an empty username is an error naming the argument."""
+    stripped = [u.strip() for u in usernames]
+    if not all(stripped):
+        raise ServiceError("members: a username must not be empty.",
+                           "Got %s." % ", ".join(repr(u) for u in usernames))
+    return stripped
+
+
 def hex_uuid(value):
     return uuidlib.UUID(value).hex if value else ""
 
@@ -193,10 +217,7 @@ class OfferingGroups(object):
             parts = [hex_uuid(offering["uuid"]), scope_id or (hex_uuid(resource["uuid"]) if resource else ""),
                      role["name"]]
             name = "_".join(p for p in parts if p)
-        if not name.strip() or "/" in name or len(name) > NAME_MAX_LENGTH:
-            raise ServiceError("name: '%s' is not a valid group name." % shown(name),
-                               "A group name is 1 to %d characters without '/'." % NAME_MAX_LENGTH)
-        return name
+        return check_group_name(name, "name")
 
     @staticmethod
     def offering_path(offering):
@@ -242,30 +263,45 @@ class OfferingGroups(object):
     # ------------------------------------------------------ local reading
 
     def list_groups(self, offering=None, role=None, resource=None, group_uuid=None, page=None, page_size=None):
-        """Local records, newest first, filtered and paged like the original list."""
+        """Local records, newest first, filtered and paged like the original list.
+
+        Without ``offering``, a role or resource given by name is looked up in every
+        offering: one match filters by it, several are an error (never a guess).
+        """
         groups = self.data.groups
         if group_uuid:
             groups = [self.group(group_uuid)]
-        if offering:
-            offering_record = self.offering(offering)
+        offering_record = self.offering(offering) if offering else None
+        if offering_record is not None:
             groups = [g for g in groups if g["offering"] == offering_record["uuid"]]
-            if role:
-                role_uuid = self.role(offering_record, role)["uuid"]
-                groups = [g for g in groups if g["role"] == role_uuid]
-            if resource:
-                resource_uuid = self.resource(offering_record, resource)["uuid"]
-                groups = [g for g in groups if g["resource"] == resource_uuid]
-        else:
-            if role:
-                groups = [g for g in groups if g["role"] == normalize_uuid(role)]
-            if resource:
-                groups = [g for g in groups if g["resource"] == normalize_uuid(resource)]
+        if role:
+            role_uuid = (self.role(offering_record, role) if offering_record is not None
+                         else self._declared_anywhere("role", role))["uuid"]
+            groups = [g for g in groups if g["role"] == role_uuid]
+        if resource:
+            resource_uuid = (self.resource(offering_record, resource) if offering_record is not None
+                             else self._declared_anywhere("resource", resource))["uuid"]
+            groups = [g for g in groups if g["resource"] == resource_uuid]
         groups = sorted(groups, key=lambda g: (g["created"], g["uuid"]), reverse=True)
         count = len(groups)
         if page_size:
-            start = (max(page or 1, 1) - 1) * page_size
+            start = ((page or 1) - 1) * page_size
             groups = groups[start:start + page_size]
         return {"groups": [self.group_view(g) for g in groups], "count": count}
+
+    def _declared_anywhere(self, kind, ref):
+        """The role or resource that ``ref`` (UUID or name) names in any offering; exactly one, or an error."""
+        items = "roles" if kind == "role" else "resources"
+        key = normalize_uuid(ref)
+        found = [(o, item) for o in self.data.offerings for item in o[items]
+                 if (key and item["uuid"] == key) or item["name"] == ref]
+        message = "role_uuid: Role not found." if kind == "role" else "resource_uuid: Resource not found."
+        if not found:
+            raise ServiceError(message, "No %s with UUID or name '%s' in %s." % (kind, ref, self.data.path))
+        if len(found) > 1:
+            raise ServiceError("%s_uuid: '%s' names a %s of several offerings (%s); give offering or the %s's UUID."
+                               % (kind, ref, kind, ", ".join("'%s'" % o["name"] for o, _item in found), kind))
+        return found[0][1]
 
     # ----------------------------------------------------- remote reading
 
@@ -454,9 +490,8 @@ class OfferingGroups(object):
                                "Group '%s' (%s) is linked to '%s'; link it to another remote group with "
                                "waldur.keycloak.keycloak_offering_group backend_id instead."
                                % (taken["name"], taken["uuid"], taken["backend_id"]))
-        if len(remote["name"]) > NAME_MAX_LENGTH:
-            raise ServiceError("name: Ensure this field has no more than %d characters." % NAME_MAX_LENGTH,
-                               "The remote group's name is %d characters long." % len(remote["name"]))
+        check_group_name(remote["name"], "remote_group_id" if remote_group_id else "remote_group_path",
+                         "The Keycloak group %s cannot be imported under this name." % remote.get("path", remote["id"]))
         stamp = now_iso()
         record = {
             "uuid": normalize_uuid(group_uuid) if group_uuid else self.new_record_uuid(offering, role, resource, scope_id),
@@ -470,7 +505,13 @@ class OfferingGroups(object):
         return plan, record
 
     def find_group(self, params):
-        """The record addressed by ``uuid`` or by its natural key, or None; with its offering, role, resource."""
+        """The record addressed by ``uuid`` or by its natural key, or None; with its offering, role, resource.
+
+        A ``uuid`` is the address when given: an unknown one never falls back to the
+        natural key, as that would act on another record. With an unknown ``uuid``,
+        the offering, role and resource are returned (when ``role`` is given) for a
+        create, provided no other record holds the natural key; otherwise all None.
+        """
         if params.get("uuid"):
             key = normalize_uuid(params["uuid"])
             if key is None:
@@ -486,28 +527,37 @@ class OfferingGroups(object):
                                        % (key, role["name"]))
                 resource = self.data.resources_by_uuid.get(record["resource"]) if record["resource"] else None
                 return record, offering, role, resource
-            if not params.get("offering"):
-                # An unknown uuid alone: nothing to find (absent is then a no-op).
+            if not (params.get("offering") and params.get("role")):
+                # An unknown uuid and no natural key to create it with: nothing to find
+                # (absent is then a no-op, present says Not found.).
                 return None, None, None, None
         offering = self.offering(params.get("offering"))
         role = self.role(offering, params.get("role"))
         resource = self.resource(offering, params.get("resource"))
         scope_id = params.get("scope_id") or ""
         key = (offering["uuid"], role["uuid"], resource["uuid"] if resource else None, scope_id)
-        return self.data.groups_by_key.get(key), offering, role, resource
+        record = self.data.groups_by_key.get(key)
+        if params.get("uuid") and record is not None:
+            raise ServiceError("Not found.", "No offering group with UUID %s in %s; group '%s' (%s) has this "
+                               "offering, role, resource and scope_id, and is left alone."
+                               % (params["uuid"], self.data.path, record["name"], record["uuid"]))
+        return record, offering, role, resource
 
     def plan_group_present(self, params):
         """keycloak_offering_group state=present: record, remote group, link, members, pull.
 
         Returns the plan, the record as it will be, and the pull_members counts (or None).
         """
+        if params.get("name") is not None:
+            check_group_name(params["name"], "name")
+        if params.get("members") is not None:
+            check_usernames(params["members"])
         record, offering, role, resource = self.find_group(params)
         plan = Plan()
         stamp = now_iso()
         if offering is None:
-            raise ServiceError("offering_uuid: This field is required.",
-                               "No group with UUID %s in %s; give offering and role to create it."
-                               % (params.get("uuid"), self.data.path))
+            raise ServiceError("Not found.", "No offering group with UUID %s in %s; give offering and role to "
+                               "create it." % (params.get("uuid"), self.data.path))
         if record is None:
             scope_id = params.get("scope_id") or ""
             after = {
@@ -530,9 +580,6 @@ class OfferingGroups(object):
                     after["resource"] = changed_resource["uuid"] if changed_resource else None
                 if params.get("scope_id") is not None:
                     after["scope_id"] = params["scope_id"]
-        if len(after["name"]) > NAME_MAX_LENGTH or "/" in after["name"]:
-            raise ServiceError("name: '%s' is not a valid group name." % shown(after["name"]),
-                               "A group name is 1 to %d characters without '/'." % NAME_MAX_LENGTH)
         taken = self._key_taken(group_key(after), after["uuid"])
         if taken is not None:
             raise ServiceError("A local group with this offering, role, resource and scope_id already exists.",
@@ -862,7 +909,16 @@ class OfferingGroups(object):
             return plan, None
         needs = []
         if record["backend_id"] and params.get("delete_remote", True):
-            offering = self.keycloak_offering(offering["uuid"])
+            try:
+                offering = self.keycloak_offering(offering["uuid"])
+            except ServiceError as exc:
+                # Without Keycloak settings the remote group cannot be reached: only force drops the record.
+                if not params.get("force"):
+                    raise ServiceError(exc.message, "The local record is linked to Keycloak group %s and is kept; "
+                                       "use force=true to delete it anyway, or delete_remote=false to keep the "
+                                       "remote group." % record["backend_id"])
+                plan.record(record, None)
+                return plan, record
             try:
                 client, realm = self.connect(offering)
                 remote = client.get_group(realm, record["backend_id"])

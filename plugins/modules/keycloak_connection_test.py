@@ -31,8 +31,9 @@ attributes:
 options:
   realm:
     description:
-      - Realm to list, when no O(offering) is given.
-      - With O(offering), the realm comes from the offering's C(keycloak.realm) in the store.
+      - Realm to list instead of the offering's.
+      - It wins over O(offering), so that a play whose C(module_defaults) set an offering can still test a realm.
+      - Without it, the realm comes from the O(offering)'s C(keycloak.realm) in the store.
     type: str
 notes:
   - On failure the task fails with C(Unable to connect to Keycloak.) followed by the cause, and returns C(status=error).
@@ -90,14 +91,13 @@ def main():
     module = KeycloakModule(
         argument_spec=dict(realm=dict(type="str")),
         required_one_of=[("offering", "realm")],
-        mutually_exclusive=[("offering", "realm")],
     )
     params = module.params
 
     def action():
-        if params["offering"]:
-            return module.service().test_connection(offering_ref=params["offering"])
-        return OfferingGroups(None, client_for=module.client).test_connection(realm=params["realm"])
+        if params["realm"]:
+            return OfferingGroups(None, client_for=module.client).test_connection(realm=params["realm"])
+        return module.service().test_connection(offering_ref=params["offering"])
 
     module.run(action)
 

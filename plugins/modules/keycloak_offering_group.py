@@ -40,6 +40,9 @@ options:
   uuid:
     description:
       - UUID of the local group. When it is given and the record exists, O(resource) and O(scope_id) change it.
+      - An unknown UUID is never taken for the record that holds the natural key; it fails with C(Not found.),
+        except that with O(offering) and O(role) and a natural key no record holds, a new record gets this UUID.
+        With O(state=absent), an unknown UUID whose natural key no record holds is a no-op.
       - A new record without O(uuid) gets a UUID derived from its natural key, the same on every run.
     type: str
   role:
@@ -60,6 +63,7 @@ options:
       - Name of the group. Defaults to the offering's C(group_name_template), or to
         C(<offering uuid hex>_<scope_id or resource uuid hex>_<role name>).
       - Changing it renames the remote group too, when O(create_remote=true).
+      - It must not be blank nor contain C(/).
     type: str
   backend_id:
     description:
@@ -89,6 +93,7 @@ options:
     description:
       - Usernames that should be members. Each is added in Keycloak (found by exact username);
         a user that does not exist yet stays C(pending) in the store and is added by a later run.
+      - An empty username fails.
     type: list
     elements: str
   members_mode:
@@ -116,7 +121,9 @@ options:
     type: bool
     default: true
   force:
-    description: With O(state=absent), remove the local record even when deleting the remote group fails.
+    description:
+      - With O(state=absent), remove the local record even when deleting the remote group fails, or when
+        its offering has no Keycloak settings to reach it.
     type: bool
     default: false
 """

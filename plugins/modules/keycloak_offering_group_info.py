@@ -18,6 +18,8 @@ description:
 author:
   - Waldur Keycloak contributors (@waldur)
 extends_documentation_fragment:
+  - waldur.keycloak.auth
+  - waldur.keycloak.auth.CONNECTION_IGNORED
   - waldur.keycloak.auth.STORE
   - waldur.keycloak.auth.OFFERING
 attributes:
@@ -32,19 +34,25 @@ options:
     description: Retrieve this one group; an unknown UUID fails with C(Not found.).
     type: str
   role:
-    description: Only groups of this role (UUID, or name together with O(offering)).
+    description:
+      - Only groups of this role, by UUID or by name.
+      - Without O(offering), a name is looked up in every offering; a name that several offerings declare
+        fails and asks for O(offering) or the role's UUID.
+      - "An unknown role fails with C(role_uuid: Role not found.)."
     type: str
     aliases: [role_uuid]
   resource:
-    description: Only groups of this resource (UUID, or name together with O(offering)).
+    description:
+      - Only groups of this resource, by UUID or by name, looked up like O(role).
+      - "An unknown resource fails with C(resource_uuid: Resource not found for this offering.) (with O(offering))
+        or C(resource_uuid: Resource not found.)."
     type: str
     aliases: [resource_uuid]
   page:
-    description: Page number, from 1, when O(page_size) is given.
+    description: Page number, from 1. Needs O(page_size). A page past the last one is empty.
     type: int
-    default: 1
   page_size:
-    description: Groups per page; all of them when omitted.
+    description: Groups per page, from 1 to 1000; all of them when omitted.
     type: int
 """
 
@@ -78,6 +86,8 @@ count:
 """
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._module import KeycloakModule
+
+MAX_PAGE_SIZE = 1000
 from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups
 
 
@@ -87,10 +97,12 @@ def main():
             uuid=dict(type="str"),
             role=dict(type="str", aliases=["role_uuid"]),
             resource=dict(type="str", aliases=["resource_uuid"]),
-            page=dict(type="int", default=1),
+            page=dict(type="int"),
             page_size=dict(type="int"),
         ),
-        use_auth=False,
+        connects=False,
+        int_ranges={"page": (1, None), "page_size": (1, MAX_PAGE_SIZE)},
+        required_by={"page": "page_size"},
     )
     params = module.params
 

@@ -35,7 +35,7 @@ options:
     required: true
     aliases: [query]
   max:
-    description: At most this many users.
+    description: At most this many users, from 1 to 1000.
     type: int
     default: 25
 """
@@ -60,12 +60,14 @@ users:
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._module import KeycloakModule
 
+MAX_USERS = 1000
+
 
 def main():
     module = KeycloakModule(argument_spec=dict(
         q=dict(type="str", required=True, aliases=["query"]),
         max=dict(type="int", default=25),
-    ))
+    ), int_ranges={"max": (1, MAX_USERS)})
     params = module.params
     module.run(lambda: module.service().search_remote_users(params["offering"], params["q"], params["max"]))
 

@@ -22,7 +22,7 @@ class PlaybookResult(object):
         return self.results[-1]
 
 
-def run_tasks(tasks, check=False, diff=False, env=None, extra_args=(), workdir=None):
+def run_tasks(tasks, check=False, diff=False, env=None, extra_args=(), workdir=None, module_defaults=None):
     """Run ``tasks`` (dicts, each one module call) in one play; return every registered result.
 
     Each task's result is registered and written to a JSON file by a task that
@@ -45,7 +45,10 @@ def run_tasks(tasks, check=False, diff=False, env=None, extra_args=(), workdir=N
         "check_mode": False,
         "diff": False,
     })
-    playbook = [{"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}]
+    play = {"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}
+    if module_defaults:
+        play["module_defaults"] = module_defaults
+    playbook = [play]
     path = os.path.join(workdir, "play.yml")
     with open(path, "w") as stream:
         yaml.safe_dump(playbook, stream, sort_keys=False)

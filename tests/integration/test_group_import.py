@@ -4,6 +4,7 @@
 import playbook
 from helpers import (
     SEED_FIELDS,
+    assert_failed,
     assert_ok,
     check_apply_rerun,
     create_path,
@@ -109,3 +110,14 @@ def test_import_by_path_outside_the_offering(admin, realm, offering_store):
     assert_ok(again)
     assert again["changed"] is False
     assert store_bytes(path) == before
+
+
+def test_a_keycloak_group_named_with_a_slash_names_the_argument(admin, realm, offering_store):
+    """Keycloak allows '/' in a group name; the store cannot hold it: the error names remote_group_id."""
+    path, ids = offering_store()
+    slashed = admin.create_group(realm, "a/b")
+    before = store_bytes(path)
+    result = playbook.run_module("keycloak_group_import", {"store": path, "offering": ids["offering"],
+                                                           "role": "cluster-admin", "remote_group_id": slashed})
+    assert_failed(result, "remote_group_id: 'a/b' is not a valid group name.", path, before)
+    assert " line " not in result["msg"], result["msg"]

@@ -110,6 +110,73 @@ def test_list_and_retrieve(realm, offering_store):
     assert store_bytes(path) == before
 
 
+def test_role_and_resource_names_without_offering(realm, offering_store):
+    """A name given without offering is looked up in every offering: one match filters, several fail."""
+    hpc, hpc_ids = second_offering(role_name="cluster-admin", resource_name="login-node")
+    path, ids = offering_store(extra_offerings=[hpc])
+    g1 = group_record(ids, "g1-admins-a", created="2026-01-01T10:00:00Z")
+    g2 = group_record(ids, "g2-members-a", role="role_member", created="2026-01-03T10:00:00Z")
+    g3 = group_record(ids, "g3-admins-b", resource="resource_b", created="2026-01-02T10:00:00Z")
+    g4 = group_record(ids, "g4-members-none", role="role_member", resource=None, created="2026-01-05T10:00:00Z")
+    h1 = group_record(hpc_ids, "h1-hpc", role="role", resource="resource", created="2026-01-06T10:00:00Z")
+    h2 = group_record(hpc_ids, "h2-hpc-none", role="role", resource=None, created="2026-01-07T10:00:00Z")
+    write_groups(path, [g1, g2, g3, g4, h1, h2])
+    before = store_bytes(path)
+
+    module = "keycloak_offering_group_info"
+    results = run_all([
+        (module, {"store": path, "role": "project-member"}),                        # 0 a role name of one offering
+        (module, {"store": path, "resource": "cluster-b"}),                         # 1 a resource name
+        (module, {"store": path, "resource": "login-node"}),                        # 2 the other offering's
+        (module, {"store": path, "role": "project-member", "resource": "cluster-a"}),  # 3 both names
+        (module, {"store": path, "role": "cluster-admin", "offering": "HPC allocations"}),  # 4 disambiguated
+        (module, {"store": path, "role": hpc_ids["role"]}),                         # 5 or by uuid
+        (module, {"store": path, "role": "cluster-admin"}),                         # 6 ambiguous
+        (module, {"store": path, "role": "no-such-role"}),                          # 7 unknown name
+        (module, {"store": path, "resource": "no-such-resource"}),                  # 8 unknown name
+        (module, {"store": path, "role": "00000000-0000-4000-8000-000000000000"}),  # 9 unknown uuid
+    ])
+
+    def names(result):
+        return [g["name"] for g in assert_ok(result)["groups"]]
+
+    assert names(results[0]) == ["g4-members-none", "g2-members-a"]
+    assert names(results[1]) == ["g3-admins-b"]
+    assert names(results[2]) == ["h1-hpc"]
+    assert names(results[3]) == ["g2-members-a"]
+    assert names(results[4]) == ["h2-hpc-none", "h1-hpc"]
+    assert names(results[5]) == ["h2-hpc-none", "h1-hpc"]
+    failed = assert_failed(results[6], "role_uuid: 'cluster-admin' names a role of several offerings", path, before)
+    assert "'Rancher production'" in failed["msg"] and "'HPC allocations'" in failed["msg"], failed["msg"]
+    assert "give offering" in failed["msg"]
+    assert_failed(results[7], "role_uuid: Role not found. No role with UUID or name 'no-such-role'", path, before)
+    assert_failed(results[8], "resource_uuid: Resource not found. No resource with UUID or name 'no-such-resource'",
+                  path, before)
+    assert_failed(results[9], "role_uuid: Role not found.", path, before)
+
+
+def test_paging_arguments_are_validated(realm, offering_store):
+    """Out-of-range page and page_size fail naming the argument, never an empty or a full list."""
+    path, ids = offering_store()
+    write_groups(path, [group_record(ids, "g%d" % i, scope_id="s%d" % i, created="2026-01-0%dT10:00:00Z" % i)
+                        for i in range(1, 4)])
+    before = store_bytes(path)
+    module = "keycloak_offering_group_info"
+    base = {"store": path, "offering": ids["offering"]}
+    cases = [
+        (dict(base, page=0, page_size=2), "page: Ensure this value is greater than or equal to 1. Got 0."),
+        (dict(base, page=-1, page_size=2), "page: Ensure this value is greater than or equal to 1. Got -1."),
+        (dict(base, page=1, page_size=0), "page_size: Ensure this value is greater than or equal to 1. Got 0."),
+        (dict(base, page_size=-1), "page_size: Ensure this value is greater than or equal to 1. Got -1."),
+        (dict(base, page_size=1001), "page_size: Ensure this value is less than or equal to 1000. Got 1001."),
+        (dict(base, page=2), "missing parameter(s) required by 'page': page_size"),
+    ]
+    results = run_all([(module, args) for args, _msg in cases] + [(module, dict(base, page_size=1000))])
+    for result, (_args, message) in zip(results, cases):
+        assert_failed(result, message, path, before)
+    assert [g["name"] for g in assert_ok(results[-1])["groups"]] == ["g3", "g2", "g1"]
+
+
 # ------------------------------------------------------------------ remote_groups
 
 def test_remote_groups_are_the_children_of_the_offering_group(admin, realm, offering_store):
@@ -250,6 +317,23 @@ def test_search_remote_users(admin, realm, offering_store):
 
     assert_failed(results[7], "q: This field is required.")
     assert_failed(results[8], "q: This field is required.")
+
+
+def test_search_max_is_validated(admin, realm, offering_store):
+    """max outside 1..1000 fails naming it; Keycloak is not asked."""
+    path, ids = offering_store()
+    bulk_users(admin, realm, [{"username": "crowd-%02d" % i} for i in range(3)])
+    module = "keycloak_remote_user_info"
+    base = {"store": path, "offering": ids["offering"], "q": "crowd"}
+    cases = [
+        (0, "max: Ensure this value is greater than or equal to 1. Got 0."),
+        (-1, "max: Ensure this value is greater than or equal to 1. Got -1."),
+        (1001, "max: Ensure this value is less than or equal to 1000. Got 1001."),
+    ]
+    results = run_all([(module, dict(base, max=value)) for value, _msg in cases] + [(module, dict(base, max=1))])
+    for result, (_value, message) in zip(results, cases):
+        assert_failed(result, message)
+    assert len(assert_ok(results[-1])["users"]) == 1
 
 
 # ------------------------------------------------------------------ sync_status

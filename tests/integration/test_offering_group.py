@@ -461,3 +461,99 @@ def test_delete_remote_failure_keeps_the_record_unless_forced(admin, realm, offe
                                              expect_plan=[("delete_record", group["uuid"])])
     assert store_groups(path) == []
     assert admin.group(realm, group["backend_id"]) is not None
+
+
+# ------------------------------------------------------------------ an unknown uuid
+
+def test_unknown_uuid_never_acts_on_the_record_holding_the_natural_key(admin, realm, offering_store):
+    """A mistyped uuid with offering/role/resource: Not found., and the other record is left alone."""
+    path, ids = offering_store()
+    admin.create_user(realm, "alice")
+    admin.create_user(realm, "bob")
+    other = create_group(path, ids, members=["alice"])
+    assert admin.member_names(realm, other["backend_id"]) == ["alice"]
+    snapshot = kc_snapshot(admin, realm)
+    before = store_bytes(path)
+    typo = "0b5e7c1e-8d4f-5a43-9d0e-6f1f5f9a2b11"
+    results = run_failures(MODULE, [
+        (key_args(path, ids, uuid=typo, members=["bob"]), "Not found."),
+        (key_args(path, ids, uuid=typo, members=["bob"], members_mode="exact"), "Not found."),
+        (key_args(path, ids, uuid=typo, name="renamed"), "Not found."),
+        (key_args(path, ids, uuid=typo, state="absent"), "Not found."),
+        (key_args(path, ids, uuid=typo, state="absent", force=True), "Not found."),
+        # Without role there is no natural key: still Not found., never a create or a guess.
+        ({"store": path, "uuid": typo, "offering": ids["offering"], "members": ["bob"]}, "Not found."),
+    ], path, check_mode=True)
+    for result in results[:5]:
+        assert typo in result["msg"] and other["uuid"] in result["msg"], result["msg"]
+    assert "give offering and role" in results[5]["msg"], results[5]["msg"]
+    # Keycloak (groups, attributes, members) and the store's bytes are exactly as before.
+    assert kc_snapshot(admin, realm) == snapshot
+    assert admin.member_names(realm, other["backend_id"]) == ["alice"]
+    assert store_bytes(path) == before
+
+
+def test_unknown_uuid_with_a_free_natural_key(admin, realm, offering_store):
+    """A free natural key with a new uuid creates that record; absent by an unknown uuid is a no-op."""
+    path, ids = offering_store()
+    other = create_group(path, ids)
+    new = "0b5e7c1e-8d4f-5a43-9d0e-6f1f5f9a2b12"
+    _check, real, _rerun = check_apply_rerun(MODULE, key_args(path, ids, uuid=new, resource="cluster-b"),
+                                             path, admin, realm)
+    assert real["group"]["uuid"] == new and real["group"]["resource_name"] == "cluster-b"
+    assert admin.group(realm, real["group"]["backend_id"])["attributes"]["waldur_group_uuid"] == [new]
+    snapshot = kc_snapshot(admin, realm)
+    before = store_bytes(path)
+    gone = "0b5e7c1e-8d4f-5a43-9d0e-6f1f5f9a2b13"
+    played = playbook.run_tasks([
+        {"waldur.keycloak." + MODULE: {"store": path, "uuid": gone, "state": "absent"}},
+        # An offering alone (as module_defaults may give it) is no natural key.
+        {"waldur.keycloak." + MODULE: {"store": path, "uuid": gone, "offering": ids["offering"], "state": "absent"}},
+        {"waldur.keycloak." + MODULE: key_args(path, ids, uuid=gone, scope_id="free", state="absent")},
+    ])
+    for result in played.results:
+        assert_ok(result)
+        assert result["changed"] is False and result["plan"] == []
+    assert kc_snapshot(admin, realm) == snapshot
+    assert store_bytes(path) == before
+    assert store_group(path, other["uuid"]) is not None
+
+
+# ------------------------------------------------------------------ force without Keycloak settings
+
+def test_force_deletes_a_linked_record_of_an_offering_without_keycloak(admin, realm, offering_store):
+    path, ids = offering_store(keycloak=False)
+    remote_id = admin.create_group(realm, "linked-elsewhere")
+    record = group_record(ids, "linked", backend_id=remote_id, members=[member("alice")])
+    write_groups(path, [record])
+    snapshot = kc_snapshot(admin, realm)
+
+    result = run_failing(MODULE, key_args(path, ids, state="absent"),
+                         "Keycloak integration is not enabled for this offering.", path)
+    assert "force=true" in result["msg"] and remote_id in result["msg"], result["msg"]
+
+    _check, real, _rerun = check_apply_rerun(MODULE, key_args(path, ids, state="absent", force=True), path,
+                                             admin, realm, expect_plan=[("delete_record", record["uuid"])])
+    assert real["group"]["uuid"] == record["uuid"]
+    assert store_groups(path) == []
+    assert kc_snapshot(admin, realm) == snapshot
+
+
+# ------------------------------------------------------------------ messages name the argument
+
+def test_bad_name_and_members_name_the_argument(admin, realm, offering_store):
+    path, ids = offering_store()
+    existing = create_group(path, ids, resource="cluster-b", create_remote=False)
+    snapshot = kc_snapshot(admin, realm)
+    results = run_failures(MODULE, [
+        (key_args(path, ids, members=[""]), "members: a username must not be empty."),
+        (key_args(path, ids, members=["alice", "  "]), "members: a username must not be empty."),
+        (key_args(path, ids, name=""), "name: This field may not be blank."),
+        (key_args(path, ids, name="   "), "name: This field may not be blank."),
+        (key_args(path, ids, name="a/b"), "name: 'a/b' is not a valid group name."),
+        ({"store": path, "uuid": existing["uuid"], "name": " "}, "name: This field may not be blank."),
+        ({"store": path, "uuid": existing["uuid"], "members": [""]}, "members: a username must not be empty."),
+    ], path, check_mode=True)
+    for result in results:
+        assert " line " not in result["msg"] and "groups[" not in result["msg"], result["msg"]
+    assert kc_snapshot(admin, realm) == snapshot

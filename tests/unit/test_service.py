@@ -17,6 +17,8 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._service import (
     OFFERING_ATTRIBUTE,
     OfferingGroups,
     ServiceError,
+    check_group_name,
+    check_usernames,
 )
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
 
@@ -880,3 +882,97 @@ def test_unlinked_must_be_a_boolean():
     assert "unlinked" in str(exc_info.value) and "true or false" in str(exc_info.value)
     assert parse(unlinked_text()).groups_by_uuid[G2]["unlinked"] is True
     assert parse().groups_by_uuid[G1]["unlinked"] is False
+
+
+# ------------------------------------------------------------ an unknown uuid
+
+
+def test_unknown_uuid_never_falls_back_to_the_record_holding_the_natural_key(kc, store_file, file_state):
+    before = file_state(store_file)
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    key = {"uuid": UNKNOWN, "offering": O1, "role": R1, "resource": X1, "scope_id": ""}
+    for message in (error_of(svc.find_group, key),
+                    error_of(svc.plan_group_absent, dict(key, delete_remote=True, force=True)),
+                    error_of(svc.plan_group_present, _present(members=["bob"], **key))):
+        assert message.startswith("Not found. No offering group with UUID %s" % UNKNOWN), message
+        assert G1 in message
+    assert file_state(store_file) == before
+    assert "kc-g1" in kc.groups and svc.data.groups_by_uuid[G1]["members"][0]["username"] == "alice"
+
+
+def test_unknown_uuid_without_a_natural_key(kc):
+    svc = service(kc)
+    # An offering alone (module_defaults may give one) is no natural key: absent is a no-op, present Not found.
+    for params in ({"uuid": UNKNOWN}, {"uuid": UNKNOWN, "offering": O1}):
+        assert svc.find_group(params) == (None, None, None, None)
+        plan, record = svc.plan_group_absent(dict(params, delete_remote=True, force=False))
+        assert record is None and not plan.changed
+    message = error_of(svc.plan_group_present, _present(uuid=UNKNOWN, role=None))
+    assert message.startswith("Not found. No offering group with UUID %s" % UNKNOWN)
+    assert "give offering and role to create it" in message
+
+
+def test_unknown_uuid_with_a_free_natural_key_is_the_new_record_uuid(kc):
+    _plan_, after, _pull = service(kc).plan_group_present(_present(uuid=UNKNOWN, create_remote=False))
+    assert after["uuid"] == UNKNOWN and after["scope_id"] == "p5"
+
+
+# ------------------------------------------------------------ force without Keycloak settings
+
+
+def test_force_deletes_a_linked_record_of_an_offering_without_keycloak(kc, store_file):
+    text = store_text().replace("offering: %s\n    role: %s\n    resource: %s\n    scope_id: \"\"" % (O1, R1, X1),
+                                "offering: %s\n    role: %s\n    resource: null\n    scope_id: \"\"" % (O3, R4))
+    with open(store_file, "w") as stream:
+        stream.write(text)
+    svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
+    assert svc.data.groups_by_uuid[G1]["offering"] == O3
+    message = error_of(svc.plan_group_absent, {"uuid": G1, "delete_remote": True, "force": False})
+    assert message.startswith("Keycloak integration is not enabled for this offering.")
+    assert "kc-g1" in message and "force=true" in message
+    plan, record = svc.plan_group_absent({"uuid": G1, "delete_remote": True, "force": True})
+    assert [(s["action"], s["target"]) for s in plan.describe(_plan.RunContext(True))] == [("delete_record", G1)]
+    _plan.execute(plan, Store(store_file), check_mode=False)
+    assert G1 not in Store(store_file).load().groups_by_uuid
+    assert "kc-g1" in kc.groups
+
+
+# ------------------------------------------------------------ names without offering
+
+
+def test_list_resolves_role_and_resource_names_across_offerings(kc):
+    svc = service(kc)
+    assert [g["uuid"] for g in svc.list_groups(role="project-member")["groups"]] == [G2, G3]
+    assert [g["uuid"] for g in svc.list_groups(resource="cluster-a")["groups"]] == [G2, G3, G1]
+    assert svc.list_groups(resource="cluster-b")["groups"] == []
+    assert [g["uuid"] for g in svc.list_groups(role="cluster-admin", resource=X1)["groups"]] == [G1]
+    assert error_of(svc.list_groups, role="nope").startswith("role_uuid: Role not found. No role with UUID or name")
+    assert error_of(svc.list_groups, role=UNKNOWN).startswith("role_uuid: Role not found.")
+    assert error_of(svc.list_groups, resource="nope").startswith("resource_uuid: Resource not found.")
+    ambiguous = service(kc, store_text().replace("name: pi,", "name: cluster-admin,"))
+    message = error_of(ambiguous.list_groups, role="cluster-admin")
+    assert message == ("role_uuid: 'cluster-admin' names a role of several offerings ('Rancher production', "
+                       "'HPC allocations'); give offering or the role's UUID.")
+    assert [g["uuid"] for g in ambiguous.list_groups(offering=O1, role="cluster-admin")["groups"]] == [G1]
+
+
+# ------------------------------------------------------------ arguments named in messages
+
+
+@pytest.mark.parametrize("name, message", [
+    ("", "name: This field may not be blank."),
+    ("  ", "name: This field may not be blank."),
+    ("a/b", "name: 'a/b' is not a valid group name."),
+    ("x" * 151, "name: '%s... (151 characters)' is not a valid group name." % ("x" * 80)),
+])
+def test_check_group_name(name, message):
+    assert error_of(check_group_name, name, "name").startswith(message)
+
+
+def test_check_group_name_accepts_a_valid_name():
+    assert check_group_name("x" * 150, "name") == "x" * 150
+
+
+def test_check_usernames():
+    assert check_usernames([" alice ", "bob"]) == ["alice", "bob"]
+    assert error_of(check_usernames, ["alice", " "]) == "members: a username must not be empty. Got 'alice', ' '."
