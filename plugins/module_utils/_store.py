@@ -44,10 +44,12 @@ YAML_EXTENSIONS = (".yml", ".yaml")
 JSON_EXTENSIONS = (".json",)
 
 # Key order of records this module writes, so new records look like hand-written ones.
-GROUP_KEYS = ("uuid", "name", "backend_id", "offering", "role", "resource", "scope_id",
+GROUP_KEYS = ("uuid", "name", "backend_id", "unlinked", "offering", "role", "resource", "scope_id",
               "created", "modified", "members")
 MEMBER_KEYS = ("username", "email", "first_name", "last_name", "state")
 SECRET_WORDS = ("password", "secret", "token")
+# Optional boolean keys of a group record that the writer writes only when true.
+_OMITTED_WHEN_FALSE = ("unlinked",)
 
 
 class StoreError(Exception):
@@ -412,6 +414,16 @@ def _timestamp(record, key, where):
     raise _Invalid(where + [key], "must be an ISO 8601 date-time string, not %s" % _type_name(value))
 
 
+def _bool(record, key, where):
+    """An optional boolean: absent or empty reads as False."""
+    value = record.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise _Invalid(where + [key], "must be true or false, not %s" % _type_name(value))
+    return value
+
+
 def _list(record, key, where):
     value = record.get(key)
     if value is None:
@@ -598,6 +610,8 @@ def validate(document, path):
             "uuid": group_uuid,
             "name": name,
             "backend_id": _string(raw, "backend_id", where),
+            # True when a run unlinked the group on purpose: it must not be re-adopted by name.
+            "unlinked": _bool(raw, "unlinked", where),
             "offering": offering_uuid,
             "role": role_uuid,
             "resource": resource_uuid,
@@ -684,6 +698,8 @@ class StoreEditor(object):
         raw = self._find(group_uuid)
         if raw is None:
             fields = dict(fields, uuid=group_uuid)
+            if not fields.get("unlinked", True):
+                del fields["unlinked"]   # written only when true
             record = _ordered(dict((k, v) for k, v in fields.items() if k != "members"), GROUP_KEYS)
             self._groups(create=True).append(record)
             self._index[group_uuid] = record
@@ -693,7 +709,12 @@ class StoreEditor(object):
                 self.put_member(group_uuid, member)
             return
         for key, value in fields.items():
-            if key != "members" and (key not in raw or raw[key] != value):
+            if key in _OMITTED_WHEN_FALSE and not value:
+                # Absent means false: the key leaves the record instead of reading "false".
+                if raw.get(key):
+                    self._touch(group_uuid, raw)
+                    del raw[key]
+            elif key != "members" and (key not in raw or raw[key] != value):
                 self._touch(group_uuid, raw)
                 raw[key] = value
 
@@ -912,6 +933,11 @@ class _YamlText(object):
                                      render_scalar(value, value_node.style), 0))
             else:
                 appended.append("%s%s: %s\n" % (" " * key_column, key, render_scalar(value)))
+        for key_node, value_node in node.value:
+            if key_node.value in before and key_node.value not in after and key_node.value != "members":
+                # A key that left the record (``unlinked`` turned false): its lines go.
+                self.patches.append((self._line_start(key_node.start_mark.index), self._line_end(_last_mark(value_node)),
+                                     "", 0))
         end = self._line_end(_last_mark(node))
         if (before.get("members") or []) != (after.get("members") or []):
             self._patch_members(node, after.get("members") or [], key_column, end)
