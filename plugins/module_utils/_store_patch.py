@@ -363,7 +363,10 @@ class _YamlText(object):
             self._delete_flow_entry(node, index, key_node.start_mark.index, value_node.end_mark.index)
             return
         if self._only_space_before(key_node.start_mark.index):
-            self._patch(self._line_start(key_node.start_mark.index), self._line_end(_last_mark(value_node)), "")
+            start, end = self._line_start(key_node.start_mark.index), self._line_end(_last_mark(value_node))
+            # A comment on the key's line outlives the key, on a line of its own.
+            comment = re.search(r"#.*", self.text[_last_mark(value_node).index:self._eol(_last_mark(value_node).index)])
+            self._patch(start, end, "%s%s\n" % (" " * key_node.start_mark.column, comment.group(0)) if comment else "")
         else:
             # The first key on its dash line ("- key: v"): the next key moves up onto the dash line.
             self._patch(key_node.start_mark.index, node.value[index + 1][0].start_mark.index, "")

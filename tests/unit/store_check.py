@@ -5,7 +5,7 @@
 """What a store write must keep, checked from outside the writer (tests of the store's layouts).
 
 ``Change`` applies a module's kind of change twice: through ``Store.update`` and, independently,
-to the plain document that PyYAML's own pure-Python loader reads. ``check_write`` then asserts
+to the plain document that PyYAML's own safe loader reads. ``check_write`` then asserts
 that the file reads back (with that loader, not the store's) as exactly the intended document,
 that every line outside the changed records is byte-identical, and that every comment survives
 (a removed record's own comments may go with it).
@@ -21,6 +21,7 @@ import yaml
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
 
 BOM = "\ufeff"
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 COMMENT = re.compile(r"#\s*(c\d+)\b")
 
 
@@ -109,16 +110,19 @@ def load_plain(text, name):
     text = text[1:] if text.startswith(BOM) else text
     if name.endswith(".json"):
         return json.loads(text)
-    return yaml.load(text, Loader=yaml.SafeLoader)  # nosec B506 - the pure-Python safe loader, not the store's
+    return yaml.load(text, Loader=LOADER)  # nosec B506 - PyYAML's own safe loader, not the store's
 
 
 def record_lines(text, uuids):
     """Line numbers (0-based) that the records of ``uuids`` own in a YAML text: their own lines, the
     comment lines just above them, and, in a flow list, the line before (its comma may move)."""
     text = text[1:] if text.startswith(BOM) else text
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml.compose(text, Loader=LOADER)
     owned = set()
     groups = next((v for k, v in root.value if k.value == "groups"), None)
+    if groups is not None and not groups.value:
+        # An empty list ([], null or nothing) is rewritten as a whole.
+        return set(range(groups.start_mark.line, groups.end_mark.line + 1))
     if not isinstance(groups, yaml.SequenceNode):
         return owned
     lines = text.splitlines()
