@@ -138,6 +138,9 @@ if HAS_PYYAML:
         # one ("<<: *defaults" then "key: other") is what merge keys are for. flatten_mapping puts
         # the merged pairs first, the mapping's own after them.
         own = len([1 for key_node, _value in node.value if key_node.tag != _MERGE_TAG])
+        if own < len(node.value):
+            # Flattened on a copy: the node tree keeps its merge key, as the text writer reads it.
+            node = yaml.MappingNode(node.tag, list(node.value), node.start_mark, node.end_mark, node.flow_style)
         loader.flatten_mapping(node)
         merged = len(node.value) - own
         mapping, written = {}, {}
@@ -712,6 +715,9 @@ class StoreEditor(object):
     def _touch(self, group_uuid, raw):
         if group_uuid not in self.originals:
             self.originals[group_uuid] = _copy_record(raw)
+            # A member list may be a YAML alias, one object in two records: the changed record gets its own.
+            if isinstance(raw.get("members"), list):
+                raw["members"] = [dict(m) if isinstance(m, dict) else m for m in raw["members"]]
         self.changed = True
 
     def put_group(self, group_uuid, fields):
@@ -762,12 +768,13 @@ class StoreEditor(object):
             raise KeyError(group_uuid)
         members = raw.get("members")
         wanted = member["username"].lower()
-        for existing in members if isinstance(members, list) else []:
+        for position, existing in enumerate(members if isinstance(members, list) else []):
             if isinstance(existing, dict) and str(existing.get("username", "")).lower() == wanted:
                 for key, value in member.items():
                     # An empty optional field may stay absent: absent reads as "".
                     if key != "username" and existing.get(key, "") != value:
                         self._touch(group_uuid, raw)
+                        existing = raw["members"][position]
                         existing[key] = value
                 return
         self._touch(group_uuid, raw)
@@ -783,7 +790,7 @@ class StoreEditor(object):
         for position, existing in enumerate(members):
             if isinstance(existing, dict) and str(existing.get("username", "")).lower() == wanted:
                 self._touch(group_uuid, raw)
-                del members[position]
+                del raw["members"][position]
                 return True
         return False
 

@@ -27,6 +27,14 @@ except ImportError:
     yaml = None
 
 
+class _Mark(object):
+    """A text position, as a node's end mark gives it."""
+
+    def __init__(self, index, column):
+        self.index = index
+        self.column = column
+
+
 class Unpatchable(Exception):
     """A change the text writer cannot make without changing something else too."""
 
@@ -113,14 +121,6 @@ def _mapping_pair(node, key):
     return None
 
 
-def _last_mark(node):
-    """Where a node's own text ends. A block collection's end mark lies at the next
-    token (past any comments), so the last value's end is taken instead."""
-    while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style and node.value:
-        node = node.value[-1][1] if _is_mapping(node) else node.value[-1]
-    return node.end_mark
-
-
 def _shared_nodes(root):
     """ids of the nodes reached more than once: an anchored node and its aliases are one node."""
     seen, shared, stack = set(), set(), [root]
@@ -172,6 +172,8 @@ class _YamlText(object):
         first = text.find("\n")
         self.newline = "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
         self.offset = 2   # where a list's dash stands, relative to its key (the file's own habit)
+        self.shared = ()  # ids of the nodes that an alias reaches too
+        self.position = None
 
     # ------------------------------------------------------------- entry
 
@@ -196,22 +198,78 @@ class _YamlText(object):
                 nodes[_uuid_key(uuid_node[2].value)] = item
                 positions[_uuid_key(uuid_node[2].value)] = position
         # No anchor (&), no alias: the walk over the whole tree is only needed when the text has one.
-        shared = _shared_nodes(root) if "&" in self.text else ()
-        for group_uuid in list(editor.originals) + list(editor.removed):
-            if group_uuid in nodes and _reaches(nodes[group_uuid], shared):
-                # An anchor and its aliases are one text: patching it would change the other records too.
-                raise Unpatchable(positions[group_uuid], "this group shares YAML anchors or aliases (& and *) "
-                                  "with another part of the store, so changing it would change that too; write it "
-                                  "out in full, without them (the file is unchanged)")
+        self.shared = _shared_nodes(root) if "&" in self.text else ()
         for group_uuid, original in editor.originals.items():
             if original is not None and group_uuid in nodes:
+                self.position = positions[group_uuid]
+                self._guard(nodes[group_uuid])
                 self._patch_mapping(nodes[group_uuid], original, final[group_uuid])
         removed = [nodes[u] for u in editor.removed if u in nodes]
-        for node in removed:
-            self._delete_item(groups_node, node)
+        for group_uuid in editor.removed:
+            if group_uuid in nodes:
+                self.position = positions[group_uuid]
+                self._guard_anchors_inside(nodes[group_uuid])
+                self._delete_item(groups_node, nodes[group_uuid])
         if new_records:
             self._append_items(groups_node, new_records)
         return self._apply()
+
+    # ------------------------------------------------- anchors and aliases
+
+    def _guard(self, node):
+        """A node reached through an alias too is one text for several places: it is never patched."""
+        if id(node) in self.shared:
+            raise Unpatchable(self.position, "this group shares YAML anchors or aliases (& and *) with another "
+                              "part of the store, so changing it would change that too; write it out in full, "
+                              "without them (the file is unchanged)")
+
+    def _alias(self, key_node, value_node):
+        """(start, end) of an alias (``*name``) written as this key's value, or None.
+
+        The node tree knows no alias positions (an alias is its anchor's node), but the text does:
+        the value of a key starts after its colon."""
+        if id(value_node) not in self.shared:
+            return None
+        index = self._skip_space_and_comments(key_node.end_mark.index)
+        if not self.text.startswith(":", index):
+            return None
+        index = self._skip_space_and_comments(index + 1)
+        match = re.compile(r"\*[^\s,\[\]{}]+").match(self.text, index)
+        return (match.start(), match.end()) if match else None
+
+    def _end(self, node):
+        """Where a node's own text ends. A block collection's end mark lies at the next token (past
+        any comments), so the last value's end is taken instead; an alias ends where its name ends."""
+        while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style and node.value:
+            if _is_mapping(node):
+                key_node, value_node = node.value[-1]
+                alias = self._alias(key_node, value_node)
+                if alias is not None:
+                    return _Mark(alias[1], 1)
+                node = value_node
+            else:
+                item = node.value[-1]
+                if id(item) in self.shared:
+                    match = re.compile(r"-\s*(\*[^\s,\[\]{}]+)").match(self.text, self._dash(node, item))
+                    if match:
+                        return _Mark(match.end(), 1)
+                node = item
+        return node.end_mark
+
+    def _guard_anchors_inside(self, item):
+        """A removed record may use aliases, but not define an anchor that another place uses."""
+        if not _reaches(item, self.shared):
+            return
+        start, end = item.start_mark.index, self._end(item).index
+        stack = [item]
+        while stack:
+            node = stack.pop()
+            if id(node) in self.shared and start <= node.start_mark.index < end:
+                self._guard(node)
+            if _is_mapping(node):
+                stack.extend(value for pair in node.value for value in pair)
+            elif _is_sequence(node):
+                stack.extend(node.value)
 
     # --------------------------------------------------- text positions
 
@@ -295,7 +353,7 @@ class _YamlText(object):
         position = sequence.value.index(item)
         if position == 0:
             return sequence.start_mark.index
-        index = self._skip_space_and_comments(_last_mark(sequence.value[position - 1]).index)
+        index = self._skip_space_and_comments(self._end(sequence.value[position - 1]).index)
         return index if self.text.startswith("-", index) else self._line_start(item.start_mark.index)
 
     def _learn_offset(self, root, groups_node):
@@ -334,6 +392,13 @@ class _YamlText(object):
             if key == "members" or (key in before and _same(before[key], value)):
                 continue
             found = _mapping_pair(node, key)
+            alias = self._alias(found[1], found[2]) if found is not None else None
+            if alias is not None:
+                # An alias in this record: the value is written out here; the anchor stays as it is.
+                self._patch(alias[0], alias[1], render_scalar(value))
+                continue
+            if found is not None:
+                self._guard(found[2])
             if found is not None and isinstance(found[2], yaml.ScalarNode):
                 self._replace_scalar(found[2], value)
             elif found is not None:
@@ -341,8 +406,10 @@ class _YamlText(object):
                 added.append((key, value))
             else:
                 added.append((key, value))
-        for index, (key_node, _value_node) in enumerate(node.value):
+        for index, (key_node, value_node) in enumerate(node.value):
             if key_node.value not in after and key_node.value in before:
+                if self._alias(key_node, value_node) is None:
+                    self._guard(value_node)
                 self._delete_pair(node, index)
         if added:
             self._add_pairs(node, added)
@@ -352,6 +419,12 @@ class _YamlText(object):
             found = _mapping_pair(node, "members")
             members_node = found[2] if found else None
             members = [m for m in after_members if isinstance(m, dict)]
+            alias = self._alias(found[1], members_node) if found is not None else None
+            if alias is not None:
+                self._patch(alias[0], alias[1], "[%s]" % ", ".join(flow_map(m) for m in members))
+                return
+            if members_node is not None:
+                self._guard(members_node)
             if _is_sequence(members_node) and members_node.value:
                 self._patch_members(members_node, before_members, members)
             elif members:
@@ -359,13 +432,15 @@ class _YamlText(object):
 
     def _delete_pair(self, node, index):
         key_node, value_node = node.value[index]
+        alias = self._alias(key_node, value_node)
+        value_end = self._end(value_node) if alias is None else _Mark(alias[1], 1)
         if node.flow_style:
-            self._delete_flow_entry(node, index, key_node.start_mark.index, value_node.end_mark.index)
+            self._delete_flow_entry(node, index, key_node.start_mark.index, value_end.index)
             return
         if self._only_space_before(key_node.start_mark.index):
-            start, end = self._line_start(key_node.start_mark.index), self._line_end(_last_mark(value_node))
+            start, end = self._line_start(key_node.start_mark.index), self._line_end(value_end)
             # A comment on the key's line outlives the key, on a line of its own.
-            comment = re.search(r"#.*", self.text[_last_mark(value_node).index:self._eol(_last_mark(value_node).index)])
+            comment = re.search(r"#.*", self.text[value_end.index:self._eol(value_end.index)])
             self._patch(start, end, "%s%s\n" % (" " * key_node.start_mark.column, comment.group(0)) if comment else "")
         else:
             # The first key on its dash line ("- key: v"): the next key moves up onto the dash line.
@@ -387,7 +462,7 @@ class _YamlText(object):
 
     def _block_end(self, node):
         """Just after a block node's own lines, its trailing comment lines included."""
-        end = self._line_end(_last_mark(node))
+        end = self._line_end(self._end(node))
         return self._comment_lines_after(end, node.start_mark.column - 1) if end < len(self.text) else end
 
     # ------------------------------------------------------- collections
@@ -463,7 +538,7 @@ class _YamlText(object):
             if not _COMMENT_LINE.match(line) or len(line) - len(line.lstrip(" ")) != column:
                 break
             start = previous
-        end = self._line_end(_last_mark(item))
+        end = self._line_end(self._end(item))
         end = self._comment_lines_after(end, column) if end < len(self.text) else end
         self._patch(start, end, "")
 
@@ -538,7 +613,7 @@ class _YamlText(object):
 
     def _document_end(self, root):
         """Where a new top-level key goes: after the document's text, before a '...' end marker."""
-        index = self._line_end(_last_mark(root))
+        index = self._line_end(self._end(root))
         while index < len(self.text):
             end = self._next_line(index)
             if re.match(r"\.\.\.(\s|$)", self.text[index:end]):
@@ -557,8 +632,11 @@ class _YamlText(object):
         written = _plain_members(members_node)
         for name, item in existing.items():
             if name not in after_by_name:
+                self._guard(item)
+                self._guard_anchors_inside(item)
                 self._delete_item(members_node, item)
             elif (before_by_name.get(name) or written.get(name)) != after_by_name[name]:
+                self._guard(item)
                 self._patch_mapping(item, before_by_name.get(name) or written.get(name) or {}, after_by_name[name])
         added = [m for name, m in after_by_name.items() if name not in existing]
         if not added:

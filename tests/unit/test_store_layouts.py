@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
 
 from store_check import Change, check_write
 
@@ -247,3 +247,49 @@ def test_compact_json_stays_compact(write_file, change, separators):
     text = json.dumps(document, separators=separators)
     new = check_write(write_file, text, change, name="store.json")
     assert new == json.dumps(_json_store(new), separators=separators), "the layout changed"
+
+
+ALIASED = fmt("""\
+version: 1
+offerings:
+  - uuid: &o1 {O1}
+    name: o
+    roles:
+      - {{uuid: &r1 {R1}, name: r}}
+groups:
+  - uuid: {G1}  # c1
+    name: &n g1
+    offering: *o1
+    role: *r1
+    members: &team
+      - {{username: bob}}
+  - uuid: {G2}
+    name: *n
+    offering: *o1
+    role: *r1
+    scope_id: s2
+    members: *team  # c2
+""")
+
+
+# Changes that would reach the anchors g1 defines for g2 (&n, &team): refused, cleanly.
+REACHES_G2 = ("rename", "remove-group", "add-member", "change-member", "remove-member")
+
+
+@pytest.mark.parametrize("change", EVERY_CHANGE + [
+    pytest.param(Change(("put_group", G2, {"name": "renamed"})), id="rename-alias"),
+    pytest.param(Change(("put_member", G2, ALICE)), id="add-member-to-alias"),
+    pytest.param(Change(("remove_member", G2, "bob")), id="remove-member-of-alias"),
+    pytest.param(Change(("remove_group", G2)), id="remove-alias-user")])
+def test_records_that_use_aliases(write_file, file_state, request, change):
+    """A record that uses aliases is changed (the value is written out in it); a change to a value that
+    g1 anchors and g2 uses is refused with a clean error, the file untouched."""
+    path = write_file("first.yml", ALIASED)
+    before = file_state(path)
+    if request.node.callspec.id in REACHES_G2:
+        with pytest.raises(StoreError) as exc_info:
+            Store(path).update(change.mutate)
+        assert "shares YAML anchors or aliases" in str(exc_info.value) and "groups[0]" in str(exc_info.value)
+        assert file_state(path) == before
+        return
+    check_write(write_file, ALIASED, change, owners={"c1": G1, "c2": G2})
