@@ -10,6 +10,10 @@ place in the document in one line. Writing happens under an exclusive lock on
 the file, re-reads it first, changes only the touched records (keeping the
 comments and layout of a hand-edited YAML file), and replaces the file
 atomically. This module knows nothing of Keycloak.
+
+Three jobs, one file each: parsing, validation and the update cycle here (the
+public entry point); the YAML text patcher in _store_patch.py; the file itself
+(reading, locking, atomic replacement) in _store_file.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,22 +22,16 @@ __metaclass__ = type
 
 import copy
 import datetime
-import fcntl
 import gc
 import json
 import os
 import re
-import tempfile
 import traceback
 import uuid as uuidlib
 from contextlib import contextmanager
 
-from ansible_collections.waldur.keycloak.plugins.module_utils._store_patch import (  # noqa: F401 (names kept here)
-    Unpatchable,
-    _YamlText,
-    flow_map as _flow_map,
-    render_scalar,
-)
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_file import FileError, check_path, locked, read_text, replace
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_patch import Unpatchable, _YamlText
 
 try:
     import yaml
@@ -868,29 +866,6 @@ class Store(object):
         # under the lock reuses that parse instead of parsing the file a second time.
         self._last_parse = None
 
-    def _read_text(self, handle=None):
-        try:
-            if handle is None:
-                with open(self.path, "rb") as stream:
-                    raw = stream.read()
-            else:
-                raw = handle.read()
-        except (IOError, OSError) as exc:
-            raise StoreError("cannot read store %s: %s" % (self.display_path, exc.strerror or exc))
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise StoreError("store %s is not UTF-8 text (byte %d)" % (self.display_path, exc.start))
-
-    def _check_path(self):
-        if os.path.isdir(self.path):
-            raise StoreError("store %s is a directory, not a file" % self.display_path)
-        if not os.path.exists(self.path):
-            raise StoreError("store %s does not exist" % self.display_path)
-        if not os.path.isfile(self.path):
-            # A FIFO or a device would block or never end: only a regular file is a store.
-            raise StoreError("store %s is not a regular file" % self.display_path)
-
     def parse(self, text):
         return self._parse_validated(text)[0]
 
@@ -919,34 +894,6 @@ class Store(object):
         data, _document, root = self._parse_validated(text)
         self._last_parse = (text, root, data)
         return data
-
-    @contextmanager
-    def _locked(self):
-        """An exclusive lock on the store file itself, then its handle.
-
-        An atomic save replaces the file, so a writer that waited on the old
-        inode tries again on the new one; no lock file is left beside the store.
-        """
-        self._check_path()
-        while True:
-            try:
-                handle = open(self.path, "rb")
-            except (IOError, OSError) as exc:
-                raise StoreError("cannot open store %s: %s" % (self.display_path, exc.strerror or exc))
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-                opened = os.fstat(handle.fileno())
-                current = os.stat(self.path)
-            except (IOError, OSError):
-                handle.close()
-                continue
-            if (opened.st_ino, opened.st_dev) == (current.st_ino, current.st_dev):
-                break
-            handle.close()
-        try:
-            yield handle
-        finally:
-            handle.close()
 
     def update(self, mutate, check_mode=False):
         """Apply ``mutate(data, editor)`` to the current store; return ``(result, changed)``.
@@ -1024,28 +971,27 @@ class Store(object):
             raise StoreError("the change to store %s was not saved: its text would not read back as the change "
                              "(a bug in the writer; please report it)" % self.display_path)
 
+    # The file itself: _store_file.py (its one-line messages become StoreErrors).
+
+    def _read_text(self, handle=None):
+        try:
+            return read_text(self.path, self.display_path, handle)
+        except FileError as exc:
+            raise StoreError(str(exc))
+
+    def _check_path(self):
+        try:
+            check_path(self.path, self.display_path)
+        except FileError as exc:
+            raise StoreError(str(exc))
+
+    @contextmanager
+    def _locked(self):
+        try:
+            with locked(self.path, self.display_path) as handle:
+                yield handle
+        except FileError as exc:
+            raise StoreError(str(exc))
+
     def _replace(self, text):
-        directory = os.path.dirname(self.path)
-        mode = os.stat(self.path)
-        handle, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(self.path) + ".")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(text.encode("utf-8"))
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temp_path, mode.st_mode & 0o7777)
-            if os.geteuid() == 0:
-                os.chown(temp_path, mode.st_uid, mode.st_gid)
-            os.rename(temp_path, self.path)
-        except BaseException:
-            if os.path.exists(temp_path):
-                os.unlink(temp_path)
-            raise
-        try:
-            directory_fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(directory_fd)
-        finally:
-            os.close(directory_fd)
+        replace(self.path, text)
