@@ -293,3 +293,20 @@ def test_records_that_use_aliases(write_file, file_state, request, change):
         assert file_state(path) == before
         return
     check_write(write_file, ALIASED, change, owners={"c1": G1, "c2": G2})
+
+
+MORE = [
+    pytest.param(fmt("{{version: 1, offerings: [{{uuid: {O1}, name: o, roles: [{{uuid: {R1}, name: r}}]}}],\n"
+                     " groups: [{{uuid: {G1}, name: g1, offering: {O1}, role: {R1}, members: [{{username: bob}}]}}]}}\n"),
+                 id="flow-document"),
+    pytest.param(ONE + "    members:\n      # the team\n      - username: bob  # c1\n        email: b@example.com\n"
+                 "      - username: zoe\n", id="members-as-block-mappings"),
+    pytest.param(ONE + "    members: [  # c2 nobody yet\n    ]\n", id="empty-flow-members-with-a-comment"),
+    pytest.param(ONE + "    created: 2026-01-02T03:04:05Z\n    modified: 2026-01-02T03:04:05Z\n", id="unquoted-dates"),
+]
+
+
+@pytest.mark.parametrize("text", MORE)
+@pytest.mark.parametrize("change", EVERY_CHANGE)
+def test_more_layouts(write_file, text, change):
+    check_write(write_file, text, change, owners={"c1": (G1, "bob"), "c2": G1})
