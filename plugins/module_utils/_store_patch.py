@@ -173,6 +173,7 @@ class _YamlText(object):
         self.newline = "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
         self.offset = 2   # where a list's dash stands, relative to its key (the file's own habit)
         self.shared = ()  # ids of the nodes that an alias reaches too
+        self.deleted = set()  # ids of the flow entries (items, keys) this write removes
         self.position = None
 
     # ------------------------------------------------------------- entry
@@ -470,6 +471,8 @@ class _YamlText(object):
     def _delete_flow_entry(self, collection, index, start, end):
         """Remove a flow entry (``key: value`` or an item) with one of its commas; comments stay."""
         entries = collection.value
+        entry = entries[index]
+        self.deleted.add(id(entry[0] if isinstance(entry, tuple) else entry))
         comma = self._skip_space_and_comments(end)
         if self.text.startswith(",", comma):
             stop = comma + 1
@@ -495,7 +498,8 @@ class _YamlText(object):
 
     def _add_flow_entry(self, collection, text):
         """Append an entry to a flow collection, on a line of its own when its entries stand so."""
-        entries = collection.value
+        # After the last entry that stays (one removed in the same write is no place to stand on).
+        entries = [e for e in collection.value if id(e[0] if isinstance(e, tuple) else e) not in self.deleted]
         if not entries:
             self._insert(collection.start_mark.index + 1, text)
             return

@@ -224,9 +224,10 @@ def changes(draw, records):
     calls = []
     kinds = ["create"]
     if records:
-        kinds += ["put", "put", "remove", "add-member", "remove-member", "change-member", "put-and-create"]
+        kinds += ["put", "put", "remove", "add-member", "remove-member", "change-member", "put-and-create",
+                  "remove-and-create", "replace-members"]
     kind = draw(st.sampled_from(kinds))
-    if kind in ("create", "put-and-create"):
+    if kind in ("create", "put-and-create", "remove-and-create"):
         members = [{"username": "new-%d" % j, "email": "", "first_name": "", "last_name": "", "state": "pending"}
                    for j in range(draw(st.integers(0, 2)))]
         calls.append(("put_group", NEW, {"name": draw(st.sampled_from(NAMES)), "backend_id": "",
@@ -245,6 +246,13 @@ def changes(draw, records):
         calls.insert(0, ("put_group", uuid, wanted))
     elif kind == "remove":
         calls.append(("remove_group", uuid))
+    elif kind == "remove-and-create":
+        # A sync: every record goes, a new one comes.
+        calls[:0] = [("remove_group", record[0]) for record in records]
+    elif kind == "replace-members":
+        # members_mode exact: the old members go, a new one comes.
+        calls += [("remove_member", uuid, m[0]) for m in members]
+        calls.append(("put_member", uuid, {"username": "replacement", "state": "pending"}))
     elif kind == "add-member":
         calls.append(("put_member", uuid, {"username": draw(st.sampled_from(["zed", "@odd", "yes", "é"])),
                                            "email": draw(st.sampled_from(["", "z@example.com"])),

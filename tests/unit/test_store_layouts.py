@@ -58,6 +58,8 @@ EVERY_CHANGE = [
     pytest.param(Change(("put_member", G1, ALICE)), id="add-member"),
     pytest.param(Change(("put_member", G1, {"username": "bob", "state": "active"})), id="change-member"),
     pytest.param(Change(("remove_member", G1, "bob")), id="remove-member"),
+    pytest.param(Change(("remove_member", G1, "bob"), ("put_member", G1, ALICE)), id="replace-members"),
+    pytest.param(Change(("remove_group", G1), ("remove_group", G2), NEW_GROUP), id="replace-groups"),
 ]
 
 
@@ -273,7 +275,8 @@ groups:
 
 
 # Changes that would reach the anchors g1 defines for g2 (&n, &team): refused, cleanly.
-REACHES_G2 = ("rename", "remove-group", "add-member", "change-member", "remove-member")
+REACHES_G2 = ("rename", "remove-group", "add-member", "change-member", "remove-member", "replace-members",
+              "replace-groups")
 
 
 @pytest.mark.parametrize("change", EVERY_CHANGE + [
