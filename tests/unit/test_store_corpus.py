@@ -203,8 +203,8 @@ def _block_record(draw, w, uuid, fields, members, offset, wide):
             lines.append("members: [\n%s%s]" % (body, key))
         elif style == "flow-items":
             lines.append("members:")
-            lines += ["%s- {username: %s, state: %s}%s" % (member_dash[len(key):], m[0], m[1],
-                                                          w.comment((uuid, m[0]))) for m in members]
+            lines += ["%s- {username: %s, state: %s}%s" % (member_dash[len(key):], m[0], m[1], w.comment((uuid, m[0])))
+                      for m in members]
         else:
             lines.append("members:")
             for m in members:
