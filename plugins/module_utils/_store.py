@@ -10,6 +10,10 @@ place in the document in one line. Writing happens under an exclusive lock on
 the file, re-reads it first, changes only the touched records (keeping the
 comments and layout of a hand-edited YAML file), and replaces the file
 atomically. This module knows nothing of Keycloak.
+
+Three jobs, one file each: parsing, validation and the update cycle here (the
+public entry point); the YAML text patcher in _store_patch.py; the file itself
+(reading, locking, atomic replacement) in _store_file.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,15 +22,16 @@ __metaclass__ = type
 
 import copy
 import datetime
-import fcntl
 import gc
 import json
 import os
 import re
-import tempfile
 import traceback
 import uuid as uuidlib
 from contextlib import contextmanager
+
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_file import FileError, check_path, locked, read_text, replace
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_patch import Unpatchable, _YamlText
 
 try:
     import yaml
@@ -38,18 +43,19 @@ else:
     PYYAML_IMPORT_ERROR = None
 
 STORE_VERSION = 1
+BOM = "\ufeff"
 NAME_MAX_LENGTH = 150
 MEMBER_STATES = ("pending", "active")
 YAML_EXTENSIONS = (".yml", ".yaml")
 JSON_EXTENSIONS = (".json",)
 
 # Key order of records this module writes, so new records look like hand-written ones.
-GROUP_KEYS = ("uuid", "name", "backend_id", "offering", "role", "resource", "scope_id",
+GROUP_KEYS = ("uuid", "name", "backend_id", "unlinked", "offering", "role", "resource", "scope_id",
               "created", "modified", "members")
-# Optional group keys, written only when true (absent reads as false).
-FLAG_GROUP_KEYS = ("unlinked",)
 MEMBER_KEYS = ("username", "email", "first_name", "last_name", "state")
 SECRET_WORDS = ("password", "secret", "token")
+# Optional boolean keys of a group record that the writer writes only when true.
+_OMITTED_WHEN_FALSE = ("unlinked",)
 
 
 class StoreError(Exception):
@@ -101,6 +107,8 @@ def slugify(text):
 
 # ----------------------------------------------------------------- parsing
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
 if HAS_PYYAML:
     _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -124,11 +132,21 @@ if HAS_PYYAML:
             return super(_StoreLoader, self).resolve(kind, value, implicit)
 
     def _construct_mapping(loader, node, deep=False):
+        # A key written twice in one mapping is refused; a written key that overrides a merged
+        # one ("<<: *defaults" then "key: other") is what merge keys are for. flatten_mapping puts
+        # the merged pairs first, the mapping's own after them.
+        own = len([1 for key_node, _value in node.value if key_node.tag != _MERGE_TAG])
+        if own < len(node.value):
+            # Flattened on a copy: the node tree keeps its merge key, as the text writer reads it.
+            node = yaml.MappingNode(node.tag, list(node.value), node.start_mark, node.end_mark, node.flow_style)
         loader.flatten_mapping(node)
-        mapping = {}
-        for key_node, value_node in node.value:
+        merged = len(node.value) - own
+        mapping, written = {}, {}
+        for position, (key_node, value_node) in enumerate(node.value):
             key = loader.construct_object(key_node, deep=deep)
-            _refuse_duplicate(mapping, key, key_node)
+            if position >= merged:
+                _refuse_duplicate(written, key, key_node)
+                written[key] = True
             mapping[key] = loader.construct_object(value_node, deep=deep)
         return mapping
 
@@ -187,7 +205,6 @@ if HAS_PYYAML:
     _BOOL_TAG = "tag:yaml.org,2002:bool"
     _MAP_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
     _SEQ_TAG = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG
-    _MERGE_TAG = "tag:yaml.org,2002:merge"
     _BOOL_VALUES = yaml.constructor.SafeConstructor.bool_values
 
 
@@ -257,7 +274,12 @@ def _yaml_error(path, exc):
 
 
 def _parse_nodes(path, text, fmt):
-    """The plain document and, for YAML, its node tree (positions for the text writer): one parse."""
+    """The plain document and, for YAML, its node tree (positions for the text writer): one parse.
+
+    A byte-order mark is not part of the document (positions count from after it).
+    """
+    if text.startswith(BOM):
+        text = text[1:]
     if fmt == "json":
         try:
             return json.loads(text, object_pairs_hook=_json_pairs), None
@@ -414,7 +436,8 @@ def _timestamp(record, key, where):
     raise _Invalid(where + [key], "must be an ISO 8601 date-time string, not %s" % _type_name(value))
 
 
-def _flag(record, key, where):
+def _bool(record, key, where):
+    """An optional boolean: absent or empty reads as False."""
     value = record.get(key)
     if value is None:
         return False
@@ -581,7 +604,7 @@ def validate(document, path):
     for index, raw in enumerate(_list(document, "groups", [])):
         where = ["groups", index]
         _require_mapping(raw, where, "a group")
-        _check_keys(raw, GROUP_KEYS + FLAG_GROUP_KEYS, where)
+        _check_keys(raw, GROUP_KEYS, where)
         group_uuid = _uuid(raw, "uuid", where)
         if group_uuid in seen_groups:
             raise _Invalid(where + ["uuid"], "group %s is declared twice (also at groups[%d])"
@@ -609,14 +632,14 @@ def validate(document, path):
             "uuid": group_uuid,
             "name": name,
             "backend_id": _string(raw, "backend_id", where),
+            # True when a run unlinked the group on purpose: it must not be re-adopted by name.
+            "unlinked": _bool(raw, "unlinked", where),
             "offering": offering_uuid,
             "role": role_uuid,
             "resource": resource_uuid,
             "scope_id": _string(raw, "scope_id", where),
             "created": _timestamp(raw, "created", where),
             "modified": _timestamp(raw, "modified", where),
-            # Unlinked on purpose (backend_id ""): no run links it again unless told to.
-            "unlinked": _flag(raw, "unlinked", where),
             "members": [],
         }
         if "/" in group["name"]:
@@ -690,16 +713,18 @@ class StoreEditor(object):
     def _touch(self, group_uuid, raw):
         if group_uuid not in self.originals:
             self.originals[group_uuid] = _copy_record(raw)
+            # A member list may be a YAML alias, one object in two records: the changed record gets its own.
+            if isinstance(raw.get("members"), list):
+                raw["members"] = [dict(m) if isinstance(m, dict) else m for m in raw["members"]]
         self.changed = True
 
     def put_group(self, group_uuid, fields):
         """Create the group record or set the given fields on it; other fields stay as they are."""
         raw = self._find(group_uuid)
-        # A false flag is written only over one the file already has.
-        fields = dict((k, v) for k, v in fields.items()
-                      if k not in FLAG_GROUP_KEYS or v or (raw is not None and k in raw))
         if raw is None:
             fields = dict(fields, uuid=group_uuid)
+            if not fields.get("unlinked", True):
+                del fields["unlinked"]   # written only when true
             record = _ordered(dict((k, v) for k, v in fields.items() if k != "members"), GROUP_KEYS)
             self._groups(create=True).append(record)
             self._index[group_uuid] = record
@@ -709,7 +734,12 @@ class StoreEditor(object):
                 self.put_member(group_uuid, member)
             return
         for key, value in fields.items():
-            if key != "members" and (key not in raw or raw[key] != value):
+            if key in _OMITTED_WHEN_FALSE and not value:
+                # Absent means false: the key leaves the record instead of reading "false".
+                if raw.get(key):
+                    self._touch(group_uuid, raw)
+                    del raw[key]
+            elif key != "members" and (key not in raw or raw[key] != value):
                 self._touch(group_uuid, raw)
                 raw[key] = value
 
@@ -736,12 +766,13 @@ class StoreEditor(object):
             raise KeyError(group_uuid)
         members = raw.get("members")
         wanted = member["username"].lower()
-        for existing in members if isinstance(members, list) else []:
+        for position, existing in enumerate(members if isinstance(members, list) else []):
             if isinstance(existing, dict) and str(existing.get("username", "")).lower() == wanted:
                 for key, value in member.items():
                     # An empty optional field may stay absent: absent reads as "".
                     if key != "username" and existing.get(key, "") != value:
                         self._touch(group_uuid, raw)
+                        existing = raw["members"][position]
                         existing[key] = value
                 return
         self._touch(group_uuid, raw)
@@ -757,7 +788,7 @@ class StoreEditor(object):
         for position, existing in enumerate(members):
             if isinstance(existing, dict) and str(existing.get("username", "")).lower() == wanted:
                 self._touch(group_uuid, raw)
-                del members[position]
+                del raw["members"][position]
                 return True
         return False
 
@@ -785,302 +816,6 @@ def _ordered(fields, order):
     return record
 
 
-# ------------------------------------------------------- YAML text writer
-
-# Characters a YAML reader refuses even inside double quotes, or reads as line breaks.
-_YAML_UNSAFE = re.compile("[\x7f-\x84\x86-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
-_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./@+(][A-Za-z0-9 _./@+()-]*$")
-_JSON_VERBATIM = re.compile(r'[ !#-\[\]-~]*\Z')
-# PyYAML's own implicit resolver: a plain scalar is written only when it reads back as a string.
-_RESOLVER = yaml.resolver.Resolver() if HAS_PYYAML else None
-
-
-def render_scalar(value, style=None):
-    """One scalar as YAML text that PyYAML reads back as exactly ``value``.
-
-    ``style`` is the original's (None: plain, "'" or '"'), kept where it can be.
-    """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, datetime.datetime):
-        value = value.isoformat()
-    text = str(value)
-    if style != '"' and text and _PLAIN_SAFE.match(text) and not text.endswith(" ") and \
-            _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str":
-        return "'%s'" % text if style == "'" else text
-    if style == "'" and text and "\n" not in text and not _YAML_UNSAFE.search(text) and text.isprintable():
-        return "'%s'" % text.replace("'", "''")
-    if _JSON_VERBATIM.match(text):
-        return '"%s"' % text     # what json.dumps gives for printable ASCII without '"' or backslash
-    quoted = json.dumps(text, ensure_ascii=False)
-    return _YAML_UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group(0)), quoted)
-
-
-def _flow_map(record):
-    return "{%s}" % ", ".join("%s: %s" % (k, render_scalar(v)) for k, v in record.items())
-
-
-class _YamlText(object):
-    """Rewrites only the touched group records of a YAML store, as text.
-
-    libyaml gives every node's position; a changed value is replaced in place,
-    a new key or member becomes a new line, a removed record loses its lines
-    (and the comment lines just above it), a new record is appended. Every
-    other byte of the file, comments and layout included, stays as it was.
-    """
-
-    def __init__(self, text):
-        self.text = text
-        self.patches = []
-        self.offset = 2  # where a list's dash stands, relative to its key
-
-    def render(self, document, editor, root=None):
-        """The new text; ``root`` is the node tree of ``self.text`` when the caller has it already."""
-        if root is None:
-            root = yaml.compose(self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        groups_key, groups_node = None, None
-        for key_node, value_node in root.value:
-            if key_node.value == "groups":
-                groups_key, groups_node = key_node, value_node
-        block = isinstance(groups_node, yaml.SequenceNode) and not groups_node.flow_style and groups_node.value
-        if not block:
-            return self._rewrite_groups(root, groups_key, groups_node, document)
-        nodes, positions = {}, {}
-        for position, item in enumerate(groups_node.value):
-            uuid_node = _mapping_get(item, "uuid")
-            if uuid_node is not None:
-                nodes[normalize_uuid(uuid_node.value)] = item
-                positions[normalize_uuid(uuid_node.value)] = position
-        # No anchor (&), no alias: the walk over the whole tree is only needed when the text has one.
-        shared = _shared_nodes(root) if "&" in self.text else ()
-        for group_uuid in list(editor.originals) + list(editor.removed):
-            if group_uuid in nodes and _reaches(nodes[group_uuid], shared):
-                # An anchor and its aliases are one text: patching it would change the other records too.
-                raise _Invalid(["groups", positions[group_uuid]], "this group shares YAML anchors or aliases "
-                               "(& and *) with another part of the store, so changing it would change that too; "
-                               "write it out in full, without them (the file is unchanged)")
-        dash = self._dash_column(groups_node.value[0])
-        self.offset = dash
-        final = dict((normalize_uuid(g.get("uuid")), g) for g in document.get("groups") or [] if isinstance(g, dict))
-        new_records = []
-        for group_uuid, original in editor.originals.items():
-            if original is None:
-                new_records.append(final[group_uuid])
-            elif group_uuid in nodes:
-                self._patch_mapping(nodes[group_uuid], original, final[group_uuid])
-        for group_uuid in editor.removed:
-            if group_uuid in nodes:
-                self._delete_item(nodes[group_uuid])
-        if new_records:
-            at = self._line_end(_last_mark(groups_node))
-            text = "".join(self._record_block(r, dash) for r in new_records)
-            self.patches.append((at, at, text, 1))
-        return self._apply()
-
-    # -- positions and patches
-
-    def _apply(self):
-        # One pass over the text, patches in order (insertions at one place by their rank).
-        pieces, position = [], 0
-        for start, end, replacement, _rank in sorted(self.patches, key=lambda p: (p[0], p[3])):
-            pieces.append(self.text[position:start])
-            pieces.append(replacement)
-            position = max(position, end)
-        pieces.append(self.text[position:])
-        return "".join(pieces)
-
-    def _line_start(self, index):
-        return self.text.rfind("\n", 0, index) + 1
-
-    def _line_end(self, mark):
-        """The index just after the line on which ``mark`` (an end mark) lies, its comment included."""
-        index = mark.index
-        if mark.column == 0 and index > 0:
-            return index
-        newline = self.text.find("\n", index)
-        return len(self.text) if newline < 0 else newline + 1
-
-    def _dash_column(self, item):
-        line_start = self._line_start(item.start_mark.index)
-        line = self.text[line_start:item.start_mark.index]
-        return line.index("-") if "-" in line else max(item.start_mark.column - 2, 0)
-
-    # -- edits
-
-    def _patch_mapping(self, node, before, after):
-        if node.flow_style or not isinstance(node, yaml.MappingNode):
-            self.patches.append((node.start_mark.index, node.end_mark.index, _flow_map(after), 0))
-            return
-        key_column = node.value[0][0].start_mark.column if node.value else node.start_mark.column
-        appended = []
-        for key, value in after.items():
-            if key == "members":
-                continue
-            if key in before and _same(before[key], value):
-                continue
-            value_node = _mapping_get(node, key)
-            if value_node is not None and isinstance(value_node, yaml.ScalarNode):
-                self.patches.append((value_node.start_mark.index, value_node.end_mark.index,
-                                     render_scalar(value, value_node.style), 0))
-            else:
-                appended.append("%s%s: %s\n" % (" " * key_column, key, render_scalar(value)))
-        end = self._line_end(_last_mark(node))
-        if (before.get("members") or []) != (after.get("members") or []):
-            self._patch_members(node, after.get("members") or [], key_column, end)
-        if appended:
-            # New keys go before the members list when there is one, as they would be written.
-            members_key = next((k for k, _v in node.value if k.value == "members"), None)
-            at = self._line_start(members_key.start_mark.index) if members_key is not None else end
-            self.patches.append((at, at, "".join(appended), 2))
-
-    def _patch_members(self, node, members, key_column, end):
-        members_node = _mapping_get(node, "members")
-        wanted = [m for m in members if isinstance(m, dict)]
-
-        def lines(column):
-            return "".join("%s- %s\n" % (" " * column, _flow_map(m)) for m in wanted)
-
-        if members_node is None:
-            if wanted:
-                self.patches.append((end, end, "%smembers:\n%s" % (" " * key_column, lines(key_column + self.offset)),
-                                     1))
-            return
-        if not isinstance(members_node, yaml.SequenceNode) or members_node.flow_style or not members_node.value:
-            # [] or a flow list: written out as a block list of one-line members.
-            replacement = ("\n" + lines(key_column + self.offset)).rstrip("\n") if wanted else "[]"
-            self.patches.append((members_node.start_mark.index, members_node.end_mark.index, replacement, 0))
-            return
-        column = self._dash_column(members_node.value[0])
-        existing = {}
-        for item in members_node.value:
-            username = _mapping_get(item, "username")
-            if username is not None:
-                existing[str(username.value).lower()] = item
-        after_by_name = dict((str(m.get("username", "")).lower(), m) for m in wanted)
-        before_items = _node_members(members_node)
-        for name, item in existing.items():
-            if name not in after_by_name:
-                self._delete_item(item, keep_comments=True)
-            elif before_items.get(name) != after_by_name[name]:
-                self._patch_mapping(item, before_items.get(name) or {}, after_by_name[name])
-        added = [m for name, m in after_by_name.items() if name not in existing]
-        if added:
-            at = self._line_end(_last_mark(members_node))
-            text = "".join("%s- %s\n" % (" " * column, _flow_map(m)) for m in added)
-            self.patches.append((at, at, text, 1))
-
-    def _delete_item(self, item, keep_comments=False):
-        """Remove a sequence item's lines, and the comment lines just above it (they introduce it)."""
-        start = self._line_start(item.start_mark.index)
-        end = self._line_end(_last_mark(item))
-        if not keep_comments:
-            while start > 0:
-                previous = self._line_start(start - 1)
-                line = self.text[previous:start].strip()
-                if not line.startswith("#"):
-                    break
-                start = previous
-        self.patches.append((start, end, "", 0))
-
-    def _record_block(self, record, dash):
-        lines = []
-        for key, value in record.items():
-            if key == "members":
-                continue
-            lines.append("%s: %s" % (key, render_scalar(value)))
-        members = [m for m in record.get("members") or [] if isinstance(m, dict)]
-        text = "%s- %s\n" % (" " * dash, lines[0]) + "".join("%s%s\n" % (" " * (dash + 2), line) for line in lines[1:])
-        if members:
-            text += "%smembers:\n" % (" " * (dash + 2))
-            text += "".join("%s- %s\n" % (" " * (dash + 2 + dash), _flow_map(m)) for m in members)
-        return text
-
-    def _rewrite_groups(self, root, groups_key, groups_node, document):
-        """No block list of groups yet ([], null, absent, or flow style): write one."""
-        records = [g for g in document.get("groups") or [] if isinstance(g, dict)]
-        dash = 2
-        offerings = _mapping_get(root, "offerings")
-        if isinstance(offerings, yaml.SequenceNode) and offerings.value and not offerings.flow_style:
-            dash = self._dash_column(offerings.value[0])
-        self.offset = dash
-        body = "".join(self._record_block(r, dash) for r in records)
-        if groups_node is not None:
-            replacement = ("\n" + body).rstrip("\n") if records else "[]"
-            self.patches.append((groups_node.start_mark.index, groups_node.end_mark.index, replacement, 0))
-        else:
-            at = len(self.text)
-            prefix = "" if self.text.endswith("\n") or not self.text else "\n"
-            self.patches.append((at, at, prefix + "groups:\n" + body, 0))
-        return self._apply()
-
-
-def _shared_nodes(root):
-    """ids of the nodes reached more than once: an anchored node and its aliases are one node."""
-    seen, shared, stack = set(), set(), [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            shared.add(id(node))
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                stack.extend((key_node, value_node))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return shared
-
-
-def _reaches(node, shared):
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        if id(node) in shared:
-            return True
-        if isinstance(node, yaml.MappingNode):
-            stack.extend(value for pair in node.value for value in pair)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return False
-
-
-def _same(before, after):
-    if isinstance(before, datetime.datetime) or isinstance(after, datetime.datetime):
-        return str(render_scalar(before)).strip('"') == str(render_scalar(after)).strip('"')
-    return before == after
-
-
-def _last_mark(node):
-    """Where a node's own text ends. A block collection's end mark lies at the next
-    token (past any comments), so the last value's end is taken instead."""
-    while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style and node.value:
-        node = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1]
-    return node.end_mark
-
-
-def _mapping_get(node, key):
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if key_node.value == key:
-                return value_node
-    return None
-
-
-def _node_members(members_node):
-    """The members as they were, from the nodes (plain values), by lower-case username."""
-    result = {}
-    for item in members_node.value:
-        if isinstance(item, yaml.MappingNode):
-            record = dict((k.value, None if v.tag.endswith(":null") else v.value) for k, v in item.value
-                          if isinstance(v, yaml.ScalarNode))
-            result[str(record.get("username", "")).lower()] = record
-    return result
-
-
 def _comparable(document):
     """The document without the differences that loading ignores: an empty list of groups or of
     a group's members may be ``[]``, ``null`` or absent (a block list whose last item was removed
@@ -1102,11 +837,19 @@ def _comparable(document):
 
 
 def _dump_json(original, document):
-    """JSON in the original's indentation; \\uXXXX escapes kept if the original used them."""
-    match = re.search(r"^([ \t]+)\S", original, re.MULTILINE)
-    indent = match.group(1) if match else 2
+    """JSON in the original's layout: its indentation (none: compact stays compact), its separators,
+    line ends and final line end; \\uXXXX escapes kept if the original used them."""
+    body = original.rstrip()
+    tail = original[len(body):].replace("\r\n", "\n")
+    indent = None
+    if "\n" in body:
+        match = re.search(r"^([ \t]+)\S", original, re.MULTILINE)
+        indent = match.group(1) if match else 2
+    comma = "," if indent is not None or (re.search(r",\S", body) and not re.search(r",\s", body)) else ", "
+    colon = ":" if re.search(r'":\S', body) and not re.search(r'":\s', body) else ": "
     ascii_only = all(ord(c) < 128 for c in original)
-    return json.dumps(document, indent=indent, ensure_ascii=ascii_only) + "\n"
+    text = json.dumps(document, indent=indent, separators=(comma, colon), ensure_ascii=ascii_only) + tail
+    return text.replace("\n", "\r\n") if "\r\n" in original else text
 
 
 class Store(object):
@@ -1122,29 +865,6 @@ class Store(object):
         # (text, node tree, data) of the last load: an update that finds the same text
         # under the lock reuses that parse instead of parsing the file a second time.
         self._last_parse = None
-
-    def _read_text(self, handle=None):
-        try:
-            if handle is None:
-                with open(self.path, "rb") as stream:
-                    raw = stream.read()
-            else:
-                raw = handle.read()
-        except (IOError, OSError) as exc:
-            raise StoreError("cannot read store %s: %s" % (self.display_path, exc.strerror or exc))
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise StoreError("store %s is not UTF-8 text (byte %d)" % (self.display_path, exc.start))
-
-    def _check_path(self):
-        if os.path.isdir(self.path):
-            raise StoreError("store %s is a directory, not a file" % self.display_path)
-        if not os.path.exists(self.path):
-            raise StoreError("store %s does not exist" % self.display_path)
-        if not os.path.isfile(self.path):
-            # A FIFO or a device would block or never end: only a regular file is a store.
-            raise StoreError("store %s is not a regular file" % self.display_path)
 
     def parse(self, text):
         return self._parse_validated(text)[0]
@@ -1174,34 +894,6 @@ class Store(object):
         data, _document, root = self._parse_validated(text)
         self._last_parse = (text, root, data)
         return data
-
-    @contextmanager
-    def _locked(self):
-        """An exclusive lock on the store file itself, then its handle.
-
-        An atomic save replaces the file, so a writer that waited on the old
-        inode tries again on the new one; no lock file is left beside the store.
-        """
-        self._check_path()
-        while True:
-            try:
-                handle = open(self.path, "rb")
-            except (IOError, OSError) as exc:
-                raise StoreError("cannot open store %s: %s" % (self.display_path, exc.strerror or exc))
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-                opened = os.fstat(handle.fileno())
-                current = os.stat(self.path)
-            except (IOError, OSError):
-                handle.close()
-                continue
-            if (opened.st_ino, opened.st_dev) == (current.st_ino, current.st_dev):
-                break
-            handle.close()
-        try:
-            yield handle
-        finally:
-            handle.close()
 
     def update(self, mutate, check_mode=False):
         """Apply ``mutate(data, editor)`` to the current store; return ``(result, changed)``.
@@ -1236,14 +928,18 @@ class Store(object):
         result = mutate(data, editor)
         if not editor.changed:
             return result, False
+        # A byte-order mark stays, outside the text that is patched (node positions count from after it).
+        bom = BOM if text.startswith(BOM) else ""
+        body = text[len(bom):]
         with _gc_paused():
             if self.format == "json":
-                new_text = _dump_json(text, document)
+                new_text = bom + _dump_json(body, document)
             else:
                 try:
-                    new_text = _YamlText(text).render(document, editor, root)
-                except _Invalid as exc:
-                    raise self._located(text, exc)
+                    new_text = bom + _YamlText(body).render(document, editor, root)
+                except Unpatchable as exc:
+                    raise self._located(text, _Invalid(["groups"] + ([exc.position] if exc.position is not None
+                                                                     else []), exc.problem))
             if new_text == text:
                 return result, False
             self._check_written(document, new_text)
@@ -1275,28 +971,27 @@ class Store(object):
             raise StoreError("the change to store %s was not saved: its text would not read back as the change "
                              "(a bug in the writer; please report it)" % self.display_path)
 
+    # The file itself: _store_file.py (its one-line messages become StoreErrors).
+
+    def _read_text(self, handle=None):
+        try:
+            return read_text(self.path, self.display_path, handle)
+        except FileError as exc:
+            raise StoreError(str(exc))
+
+    def _check_path(self):
+        try:
+            check_path(self.path, self.display_path)
+        except FileError as exc:
+            raise StoreError(str(exc))
+
+    @contextmanager
+    def _locked(self):
+        try:
+            with locked(self.path, self.display_path) as handle:
+                yield handle
+        except FileError as exc:
+            raise StoreError(str(exc))
+
     def _replace(self, text):
-        directory = os.path.dirname(self.path)
-        mode = os.stat(self.path)
-        handle, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(self.path) + ".")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(text.encode("utf-8"))
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temp_path, mode.st_mode & 0o7777)
-            if os.geteuid() == 0:
-                os.chown(temp_path, mode.st_uid, mode.st_gid)
-            os.rename(temp_path, self.path)
-        except BaseException:
-            if os.path.exists(temp_path):
-                os.unlink(temp_path)
-            raise
-        try:
-            directory_fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(directory_fd)
-        finally:
-            os.close(directory_fd)
+        replace(self.path, text)

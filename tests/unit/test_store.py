@@ -300,6 +300,10 @@ MALFORMED = [
          "groups[0].created", line=30, words=("ISO 8601",)),
     case("slug-with-slash", edit("    slug: rancher-prod", "    slug: rancher/prod"), "offerings[0].slug", line=6,
          words=("'/'",)),
+    case("unlinked-not-a-boolean", insert_after("    name: members-p1", "    unlinked: 'yes'"), "groups[1].unlinked",
+         line=37, words=("must be true or false, not a string",)),
+    case("json-unlinked-number", as_json(_set(["groups", 0, "unlinked"], 1)), "groups[0].unlinked",
+         words=("must be true or false, not a number",), name="store.json"),
     case("wrong-version", edit("version: 1", "version: 2"), "version", line=2, words=("must be 1",)),
     case("version-as-string", edit("version: 1", "version: '1'"), "version", line=2, words=("must be 1",)),
     case("missing-version", remove("version: 1"), "version", words=("must be 1",)),
@@ -551,7 +555,7 @@ def test_adding_a_group_appends_it_with_keys_in_order(write_file, text, dash):
     assert new.endswith("\n".join(appended) + "\n# end of file\n")
     assert appended[0] == dash + "- uuid: " + g4
     keys = [re.match(r"^\s*(?:- )?(\w+):", line).group(1) for line in appended]
-    assert keys == [k for k in GROUP_KEYS if k != "members"]
+    assert keys == [k for k in GROUP_KEYS if k not in ("members", "unlinked")]
     assert all(line.startswith(dash + "  ") for line in appended[1:])
     data = Store(path).load()
     assert data.groups[-1]["uuid"] == g4 and data.groups[-1]["scope_id"] == "p4"
@@ -798,7 +802,7 @@ def test_json_added_group_has_keys_in_order(write_file):
     path = write_file("store.json", text)
     _update(path, _add_group)
     document = json.loads(read(path))
-    assert list(document["groups"][-1]) == [k for k in GROUP_KEYS if k != "members"]
+    assert list(document["groups"][-1]) == [k for k in GROUP_KEYS if k not in ("members", "unlinked")]
     assert document["groups"][:2] == VALID_DOC["groups"]
     assert list(document) == list(VALID_DOC)
 
@@ -912,3 +916,36 @@ def test_concurrent_writers_of_one_group_keep_the_store_valid(write_file, python
     assert re.match(r"^w\d-n4$", data.groups_by_uuid[G2]["name"])
     assert data.groups_by_uuid[G1]["name"] == "admins-a"
     assert _files_beside(path) == ["store.yml"]
+
+
+# ------------------------------------------------------------- unlinked
+
+
+def test_unlinked_is_false_unless_the_record_says_true(write_file):
+    assert [g["unlinked"] for g in _load(write_file, "store.yml", VALID_YAML).groups] == [False, False]
+    text = insert_after("    name: members-p1", "    unlinked: true")
+    assert [g["unlinked"] for g in _load(write_file, "store.yml", text).groups] == [False, True]
+    text = insert_after("    name: members-p1", "    unlinked:")
+    assert [g["unlinked"] for g in _load(write_file, "store.yml", text).groups] == [False, False]
+
+
+@pytest.mark.parametrize("name, text", [("store.yml", VALID_YAML), ("store.json", as_json())])
+def test_unlinked_is_written_only_while_true(write_file, name, text):
+    """Setting it writes ``unlinked: true``; clearing it removes the key: the file is as it was."""
+    path = write_file(name, text)
+    _result, changed = Store(path).update(lambda data, editor: editor.put_group(G2, {"unlinked": True}))
+    assert changed is True
+    assert Store(path).load().groups_by_uuid[G2]["unlinked"] is True
+    if name == "store.yml":
+        assert _diff(text, read(path)) == ([], ["    unlinked: true"])
+    _result, changed = Store(path).update(lambda data, editor: editor.put_group(G2, {"unlinked": False}))
+    assert changed is True
+    assert read(path) == text
+    _result, changed = Store(path).update(lambda data, editor: editor.put_group(G1, {"unlinked": False}))
+    assert changed is False, "a record without the key is already not unlinked"
+    g4 = "0d000000-0000-4000-8000-000000000004"
+    Store(path).update(lambda data, editor: editor.put_group(g4, {
+        "name": "new", "backend_id": "", "unlinked": False, "offering": O1, "role": R1, "resource": None,
+        "scope_id": "p4", "created": STAMP, "modified": STAMP}))
+    assert "unlinked" not in read(path), "a new record that is not unlinked was written with the key"
+    assert Store(path).load().groups_by_uuid[g4]["unlinked"] is False

@@ -23,6 +23,8 @@ TRICKY = [
     pytest.param("s: !!set {a, b}\no: !!omap [{a: 1}, {b: 2}]\nbin: !!binary aGVsbG8=\nf: !!float 1\n",
                  id="explicit-tags"),
     pytest.param("k: 'quoted'\nk2: \"dq\\u00e9\"\nk3: plain text\nk4: |\n  block\n  text\n", id="styles"),
+    pytest.param("base: &b {y: 1, z: 1}\nm:\n  <<: *b\n  y: 2\nn: {<<: [*b, {y: 3}], x: 4}\n",
+                 id="merge-overridden"),
     pytest.param("", id="empty"),
     pytest.param("---\n...\n", id="empty-document"),
     pytest.param(VALID_YAML, id="valid-store"),
@@ -33,7 +35,8 @@ REFUSED = [
     pytest.param("a: 1\nb: 2\na: 3\n", "line 3, column 1", "duplicate key 'a'", id="duplicate-key"),
     pytest.param("? [a, b]\n: c\n", "line 1, column 3", "a mapping key must be a plain value", id="list-as-key"),
     pytest.param("x: !custom 1\n", "line 1, column 4", "could not determine a constructor", id="unknown-tag"),
-    pytest.param("base: &b {y: 1}\nm:\n  <<: *b\n  y: 2\n", "line 4", "duplicate key 'y'", id="merge-duplicate"),
+    pytest.param("base: &b {y: 1}\nm:\n  <<: *b\n  y: 2\n  y: 3\n", "line 5", "duplicate key 'y'",
+                 id="duplicate-after-merge"),
     pytest.param("a: [1, 2\n", "line 2", "not valid YAML", id="syntax"),
 ]
 
