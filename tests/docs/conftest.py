@@ -6,7 +6,6 @@ They reuse the integration tests' raw-HTTP Keycloak client and fixtures (tests/i
 ``standin_collections``: a collections path holding the test-only ``kubernetes.core.k8s`` stand-in.
 """
 
-import importlib.util
 import os
 import shutil
 import sys
@@ -19,15 +18,8 @@ for _path in (os.path.join(REPO, "tests", "integration"), os.path.join(REPO, "te
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-# The integration fixtures, loaded under another module name (both files are called conftest.py).
-_spec = importlib.util.spec_from_file_location("integration_conftest",
-                                               os.path.join(REPO, "tests", "integration", "conftest.py"))
-integration_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(integration_conftest)
-keycloak_url = integration_conftest.keycloak_url
-admin_credentials = integration_conftest.admin_credentials
-admin = integration_conftest.admin
-realm = integration_conftest.realm
+# The integration fixtures (tests/integration/kcfixtures.py), for pytest to find by name here.
+from kcfixtures import admin, admin_credentials, keycloak_url, realm  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ Heavy tests carry the ``stress`` marker: ``make reliability`` runs the others,
 ``make stress`` these.
 """
 
-import importlib.util
 import json
 import os
 import shutil
@@ -38,16 +37,8 @@ if INTEGRATION not in sys.path:
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-# The integration fixtures, loaded under another module name (both files are called conftest.py).
-_spec = importlib.util.spec_from_file_location("integration_conftest", os.path.join(INTEGRATION, "conftest.py"))
-integration_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(integration_conftest)
-keycloak_url = integration_conftest.keycloak_url
-admin_credentials = integration_conftest.admin_credentials
-admin = integration_conftest.admin
-realm = integration_conftest.realm
-client_factory = integration_conftest.client_factory
-offering_store = integration_conftest.offering_store
+# The integration fixtures (tests/integration/kcfixtures.py), for pytest to find by name here.
+from kcfixtures import admin, admin_credentials, client_factory, keycloak_url, offering_store, realm  # noqa: E402,F401
 
 FIGURES_PATH = os.path.join(REPO, "tests", "output", "reliability", "figures.json")
 _FIGURES = []
