@@ -158,33 +158,34 @@ unpack_dist() {
     step "$t0" "unpacked"
 }
 
-# Keycloak log lines that start a step of its start-up, and what to call that step.
+# Keycloak log lines that start a step of its start-up.
 PHASE_RE='Updating the configuration and installing|Server configuration updated|augmentation completed|Initializing database schema|Updating database|Initializing master realm|Created temporary admin user|Keycloak [^ ]+ on JVM .* started in'
-phase_name() {
+# For a line matched by PHASE_RE: "<step, as in 'still <step>'>|<what to print when it starts>".
+phase_of() {
     case $1 in
-        'Updating the configuration'*) echo "building the server (Quarkus augmentation, first start only; quiet for up to a few minutes)" ;;
-        'Server configuration updated'* | *'augmentation completed'*) echo "build done, starting the server" ;;
-        'Initializing database schema'*) echo "creating the database" ;;
-        'Updating database'*) echo "updating the database schema" ;;
-        'Initializing master realm'*) echo "creating the master realm" ;;
-        'Created temporary admin user'*) echo "creating the admin user" ;;
-        *'started in'*) echo "server started, waiting for the health check" ;;
-        *) echo "$1" ;;
+        'Updating the configuration'*) echo "building the server|building the server (Quarkus augmentation, first start only: its log is quiet for up to a few minutes)" ;;
+        'Server configuration updated'* | *'augmentation completed'*) echo "starting the server|build done, starting the server" ;;
+        'Initializing database schema'*) echo "creating the database|creating the database" ;;
+        'Updating database'*) echo "updating the database schema|updating the database schema" ;;
+        'Initializing master realm'*) echo "creating the master realm|creating the master realm" ;;
+        'Created temporary admin user'*) echo "creating the admin user|creating the admin user" ;;
+        *) echo "waiting for the health check|server started, waiting for the health check" ;;
     esac
 }
 
 # Print the steps of Keycloak's log written since the last call; note when it
 # last moved. Works on wait_ready's locals (bash's dynamic scope).
 scan_log() {
-    local i
+    local i line
     size=$(stat -c %s "$LOG_FILE" 2>/dev/null || echo 0)
     ((size != last_size)) || return 0
     last_size=$size
     last_move=$now
     mapfile -t hits < <(grep -o -E "$PHASE_RE" "$LOG_FILE" 2>/dev/null || true)
     for ((i = seen; i < ${#hits[@]}; i++)); do
-        phase=$(phase_name "${hits[i]}")
-        step "$launched" "$phase"
+        line=$(phase_of "${hits[i]}")
+        phase=${line%%|*}
+        step "$launched" "${line#*|}"
         last_print=$now
     done
     seen=${#hits[@]}
@@ -219,7 +220,7 @@ wait_ready() {
             break
         fi
         if ((now - last_print >= KEYCLOAK_PROGRESS_EVERY)); then
-            step "$launched" "still $phase (last log output $((now - last_move))s ago)"
+            step "$launched" "still $phase (log quiet for $((now - last_move))s)"
             last_print=$now
         fi
         sleep 1
