@@ -1,9 +1,5 @@
-# Developer / CI entry points for the waldur.keycloak collection.
-#   make test      everything: unit, Keycloak, integration, doc-plays, reliability, stress, molecule, bench-smoke, install-test, sanity,
-#                  changelog, docs, lint, ee
-#   make stress    the heavy reliability tests (RELIABILITY.md); Keycloak must be up
-#   make demo      start Keycloak and run scripts/demo.sh
-#   make bench     performance benchmark against the real Keycloak -> bench/RESULTS.md, bench/results.png
+# Developer / CI entry points for the waldur.keycloak collection. `make help` lists every target, from the
+# "## " line just above each one (tests/unit/test_makefile.py checks that every .PHONY target has one).
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -27,47 +23,55 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 .PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays reliability stress molecule \
 	sanity test demo clean bench-venv bench bench-smoke
 
+## this list
 help:
-	@echo "targets: venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays reliability stress molecule sanity test demo clean bench bench-smoke"
+	@echo "make TARGET, where TARGET is one of:"
+	@awk '/^## / { d = d (d == "" ? "" : "\n                   ") substr($$0, 4); next } \
+		/^[a-z][a-z-]*:/ && d != "" { split($$0, t, ":"); printf "  %-16s %s\n", t[1], d } { d = "" }' \
+		$(firstword $(MAKEFILE_LIST))
 
+## the test virtualenv .venv (VENV=...) from requirements-test.txt, each step with its elapsed time
 venv: $(VENV_STAMP)
 
 $(VENV_STAMP): requirements.txt requirements-test.txt
-	@start=$$(date +%s); \
-	if [ ! -x "$(VENV)/bin/python" ]; then $(PYTHON) -m venv "$(VENV)"; fi; \
-	"$(VENV)/bin/python" -m pip install -q --disable-pip-version-check -U pip; \
-	"$(VENV)/bin/python" -m pip install -q --disable-pip-version-check -r requirements-test.txt; \
-	touch "$@"; \
-	echo "venv ready in $$(( $$(date +%s) - start ))s"
+	@PYTHON="$(PYTHON)" scripts/venv.sh "$(VENV)" requirements-test.txt venv
+	@touch "$@"
 
+## venv, plus this checkout linked as ansible_collections/waldur/keycloak in it
 collection: venv
 	@mkdir -p "$(dir $(COLLECTION_LINK))"
 	@ln -sfn "$(CURDIR)" "$(COLLECTION_LINK)"
 	@echo "collection linked: $(COLLECTION_LINK) -> $(CURDIR)"
 
+## start the test Keycloak (scripts/keycloak.sh up: fetch, unpack, start, wait; steps with elapsed time)
 keycloak-up:
 	@$(KEYCLOAK) up
 
+## stop it
 keycloak-down:
 	@$(KEYCLOAK) down
 
+## is it running and ready?
 keycloak-status:
 	@$(KEYCLOAK) status
 
+## unit tests (no Keycloak)
 unit: collection
 	$(TEST_ENV) "$(VENV)/bin/pytest" tests/unit -q $(PYTEST_ARGS)
 
+## ansible-playbook runs against the running Keycloak (tests/integration)
 integration: collection
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
 	eval "$$($(KEYCLOAK) env)"; \
-	$(TEST_ENV) "$(VENV)/bin/pytest" tests/integration -q $(PYTEST_ARGS)
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/integration $(PYTEST_ARGS)
 
 # Every play of README.md and docs/*.md (tests/docs), run with ansible-playbook against the running Keycloak,
 # one fresh realm per play; only placeholders (URL, password, realm, example ids) are replaced.
+## every play of README.md and docs/*.md, run against the running Keycloak
 doc-plays: collection
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
 	eval "$$($(KEYCLOAK) env)"; \
-	$(TEST_ENV) "$(VENV)/bin/pytest" tests/docs -q $(PYTEST_ARGS)
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/docs $(PYTEST_ARGS)
 
 # Reliability and security tests (tests/reliability; figures in RELIABILITY.md), against the running Keycloak:
 #   make reliability  the light ones, a stage of `make test`: faults on the wire, concurrency, short tokens,
@@ -75,26 +79,33 @@ doc-plays: collection
 #   make stress       the heavy ones (pytest marker `stress`): kill -9 and TLS on a private Keycloak of their
 #                     own (free ports, own state dir; the shared one is never stopped), 20 and 24 writers,
 #                     a run of over a minute on 5 s tokens, 100 generated stores
+## the light reliability and security tests (tests/reliability), Keycloak up
 reliability: collection
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
 	eval "$$($(KEYCLOAK) env)"; \
-	$(TEST_ENV) "$(VENV)/bin/pytest" tests/reliability -q -m "not stress" $(PYTEST_ARGS)
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/reliability -m "not stress" $(PYTEST_ARGS)
 
+## the heavy reliability tests (RELIABILITY.md), Keycloak up
 stress: collection
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
 	eval "$$($(KEYCLOAK) env)"; \
-	$(TEST_ENV) "$(VENV)/bin/pytest" tests/reliability -q -m stress $(PYTEST_ARGS)
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/reliability -m stress $(PYTEST_ARGS)
 
 # Molecule scenario extensions/molecule/default against the same Keycloak (localhost, no containers).
+## the Molecule scenario against the running Keycloak
 molecule: collection
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
 	eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) "$(VENV)/bin/molecule" test --scenario-name default
 
+## ansible-test sanity
 sanity: collection
 	VENV="$(VENV)" scripts/sanity.sh
 
 # Run every stage, time each one, always stop Keycloak, fail if any stage failed.
+## every stage, each timed, then a verdict; starts and stops Keycloak; what CI runs (.ci/run):
+## venv collection unit keycloak-up integration doc-plays reliability stress molecule bench-smoke
+## install-test sanity changelog-lint docs-lint docs lint ee keycloak-down
 test:
 	@failed=""; \
 	stage() { \
@@ -117,6 +128,7 @@ test:
 	if [ -n "$$failed" ]; then echo "=== FAILED stages:$$failed"; exit 1; fi; \
 	echo "=== all stages passed"
 
+## virtualenv, Keycloak, then the GitOps story (scripts/demo.sh); leaves Keycloak running
 demo: collection keycloak-up
 	eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) bash scripts/demo.sh
@@ -128,28 +140,28 @@ BENCH_VENV ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.requirements.stamp
 BENCH_ARGS ?=
 
+## the benchmark's own virtualenv .venv-bench (BENCH_VENV=...) from bench/requirements.txt
 bench-venv: $(BENCH_STAMP)
 
 $(BENCH_STAMP): bench/requirements.txt
-	@start=$$(date +%s); \
-	if [ ! -x "$(BENCH_VENV)/bin/python" ]; then $(PYTHON) -m venv "$(BENCH_VENV)"; fi; \
-	"$(BENCH_VENV)/bin/python" -m pip install -q --disable-pip-version-check -U pip; \
-	"$(BENCH_VENV)/bin/python" -m pip install -q --disable-pip-version-check -r bench/requirements.txt; \
-	touch "$@"; \
-	echo "bench venv ready in $$(( $$(date +%s) - start ))s"
+	@PYTHON="$(PYTHON)" scripts/venv.sh "$(BENCH_VENV)" bench/requirements.txt bench-venv
+	@touch "$@"
 
 # N=100 and 1,000 (BENCH_N=100,1000,10000 adds 10,000), 3 repeats (BENCH_REPEATS);
 # writes bench/RESULTS.md, bench/results.png and bench/results.json.
+## the benchmark -> bench/RESULTS.md, bench/results.png (BENCH_N, BENCH_REPEATS)
 bench: bench-venv
 	BENCH_COMMAND="$${BENCH_N:+BENCH_N=$$BENCH_N }make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" \
 	"$(BENCH_VENV)/bin/python" bench/run.py $(BENCH_ARGS)
 
 # CI smoke: N=100, one repeat, results in a temporary directory (never bench/RESULTS.md);
 # exits non-zero when a request-count goal fails. Times are reported, never asserted.
+## N=100, one repeat; fails when a request-count goal fails (a stage of make test)
 bench-smoke: bench-venv
 	out=$$(mktemp -d "$${TMPDIR:-/tmp}/waldur-bench.XXXXXX"); \
 	BENCH_COMMAND="make bench-smoke" "$(BENCH_VENV)/bin/python" bench/run.py --smoke --out "$$out" $(BENCH_ARGS)
 
+## stop Keycloak, remove the virtualenvs and .keycloak (not the caches in ~/.cache, ~/.m2)
 clean:
 	-$(KEYCLOAK) down
 	rm -rf "$(VENV)" "$(BENCH_VENV)" .keycloak .pytest_cache
@@ -165,25 +177,32 @@ clean:
 #   make ee              ansible-builder create of the docs/awx.md definition, checked
 .PHONY: install-test changelog changelog-lint docs docs-lint lint ee
 
+## build the tarball, install it into an empty path, run waldur.keycloak.demo (Keycloak up)
 install-test: venv
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
 	eval "$$($(KEYCLOAK) env)"; \
 	VENV="$(VENV)" scripts/install_test.sh
 
+## regenerate changelogs/changelog.yaml and CHANGELOG.md from the fragments
 changelog: venv
 	VENV="$(VENV)" scripts/changelog.sh release
 
+## antsibull-changelog lint; changelog.yaml and CHANGELOG.md up to date
 changelog-lint: venv
 	VENV="$(VENV)" scripts/changelog.sh lint
 
+## HTML docs of every module, plugin and role -> docs/build/html/index.html
 docs: venv
 	VENV="$(VENV)" scripts/docs.sh build
 
+## antsibull-docs lint-collection-docs --plugin-docs
 docs-lint: venv
 	VENV="$(VENV)" scripts/docs.sh lint
 
+## ansible-lint (production profile): playbooks, roles, molecule, examples
 lint: collection
 	VENV="$(VENV)" COLLECTIONS_DIR="$(COLLECTIONS_DIR)" scripts/lint.sh
 
+## ansible-builder create of the docs/awx.md definition, checked
 ee: venv
 	VENV="$(VENV)" scripts/ee.sh

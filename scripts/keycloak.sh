@@ -6,6 +6,10 @@
 #   up      fetch (Maven) + unpack Keycloak if needed, start it on 127.0.0.1,
 #           wait until ready and check that an admin token can be obtained.
 #           Reuses an already running instance started by this script.
+#           Prints each step with the seconds elapsed (fetching, unpacking, building,
+#           starting, creating the database, ready), read from Keycloak's log. It waits
+#           as long as the process is alive and its log keeps moving: a first start on
+#           a busy machine can take minutes (the build alone took 102 s on 2 loaded CPUs).
 #   down    stop the instance this script started (TERM, then KILL after 30 s).
 #   status  print running/stopped; exit 0 if running and ready, 1 otherwise.
 #   logs    tail the server log (LOG_LINES, default 100; FOLLOW=1 to follow).
@@ -22,7 +26,12 @@
 #   KEYCLOAK_HOME_DIR       unpacked distribution, default
 #                           ${XDG_CACHE_HOME:-$HOME/.cache}/waldur-keycloak/keycloak-$KEYCLOAK_VERSION
 #   KEYCLOAK_STATE_DIR      pid file, log, dev database; default <repo>/.keycloak
-#   KEYCLOAK_START_TIMEOUT  seconds to wait for readiness, default 240
+#   KEYCLOAK_START_TIMEOUT  overall cap in seconds from the server's launch to ready, default 900
+#                           (fetching and unpacking the distribution are not counted)
+#   KEYCLOAK_STALL_TIMEOUT  give up after this many seconds without new log output while
+#                           not ready, default 300 (the build prints nothing for up to ~2 min)
+#   KEYCLOAK_PROGRESS_EVERY while waiting in one step, repeat a "still ..." line every this
+#                           many seconds, default 30
 #   JAVA_OPTS_KC_HEAP       heap options, default "-Xms256m -Xmx1g"
 #   MAVEN_REPO_LOCAL        Maven local repository (default ~/.m2/repository)
 #   KEYCLOAK_EXTRA_ARGS     extra options for `kc.sh start-dev`, split on whitespace (no
@@ -44,7 +53,9 @@ KEYCLOAK_ADMIN_USER=${KEYCLOAK_ADMIN_USER:-admin}
 KEYCLOAK_ADMIN_PASSWORD=${KEYCLOAK_ADMIN_PASSWORD:-waldur-kc-dev-pw}
 KEYCLOAK_HOME_DIR=${KEYCLOAK_HOME_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/waldur-keycloak/keycloak-$KEYCLOAK_VERSION}
 KEYCLOAK_STATE_DIR=${KEYCLOAK_STATE_DIR:-$REPO_ROOT/.keycloak}
-KEYCLOAK_START_TIMEOUT=${KEYCLOAK_START_TIMEOUT:-240}
+KEYCLOAK_START_TIMEOUT=${KEYCLOAK_START_TIMEOUT:-900}
+KEYCLOAK_STALL_TIMEOUT=${KEYCLOAK_STALL_TIMEOUT:-300}
+KEYCLOAK_PROGRESS_EVERY=${KEYCLOAK_PROGRESS_EVERY:-30}
 JAVA_OPTS_KC_HEAP=${JAVA_OPTS_KC_HEAP:--Xms256m -Xmx1g}
 read -r -a EXTRA_ARGS <<<"${KEYCLOAK_EXTRA_ARGS:-}"
 
@@ -96,18 +107,26 @@ get_admin_token() {
         "$BASE_URL/realms/master/protocol/openid-connect/token"
 }
 
+# "[keycloak]   12s what": a step with the seconds since $1 (an epoch time).
+step() {
+    log "$(printf '%4ss' "$(($(date +%s) - $1))") $2"
+}
+
 fetch_dist() {
     if [[ -f $DIST_ZIP ]]; then
         return 0
     fi
     command -v mvn >/dev/null || die "mvn not found (needed to fetch Keycloak $KEYCLOAK_VERSION)"
-    log "fetching org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip with Maven ..."
+    local t0
+    t0=$(date +%s)
+    step "$t0" "fetching org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip (~150 MB) with Maven into $M2_REPO ..."
     local repo_opt=()
     [[ -n ${MAVEN_REPO_LOCAL:-} ]] && repo_opt=("-Dmaven.repo.local=$MAVEN_REPO_LOCAL")
     mvn -q -B "${repo_opt[@]}" dependency:get \
         -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" \
         -Dtransitive=false </dev/null
     [[ -f $DIST_ZIP ]] || die "Maven finished but $DIST_ZIP does not exist"
+    step "$t0" "fetched $DIST_ZIP"
 }
 
 unpack_dist() {
@@ -116,11 +135,12 @@ unpack_dist() {
     fi
     command -v unzip >/dev/null || die "unzip not found"
     fetch_dist
-    local parent tmp
+    local parent tmp t0
     parent=$(dirname "$KEYCLOAK_HOME_DIR")
     mkdir -p "$parent"
     tmp=$(mktemp -d "$parent/.unpack.XXXXXX")
-    log "unpacking $DIST_ZIP -> $KEYCLOAK_HOME_DIR"
+    t0=$(date +%s)
+    step "$t0" "unpacking $DIST_ZIP -> $KEYCLOAK_HOME_DIR ..."
     if ! unzip -q "$DIST_ZIP" -d "$tmp"; then
         rm -rf "$tmp"
         die "unzip of $DIST_ZIP failed"
@@ -135,6 +155,89 @@ unpack_dist() {
         [[ -x $KEYCLOAK_HOME_DIR/bin/kc.sh ]] || { rm -rf "$tmp"; die "could not move Keycloak into $KEYCLOAK_HOME_DIR"; }
     fi
     rm -rf "$tmp"
+    step "$t0" "unpacked"
+}
+
+# Keycloak log lines that start a step of its start-up.
+PHASE_RE='Updating the configuration and installing|Server configuration updated|augmentation completed|Initializing database schema|Updating database|Initializing master realm|Created temporary admin user|Keycloak [^ ]+ on JVM .* started in'
+# For a line matched by PHASE_RE: "<step, as in 'still <step>'>|<what to print when it starts>".
+phase_of() {
+    case $1 in
+        'Updating the configuration'*) echo "building the server|building the server (Quarkus augmentation, first start only: its log is quiet for up to a few minutes)" ;;
+        'Server configuration updated'* | *'augmentation completed'*) echo "starting the server|build done, starting the server" ;;
+        'Initializing database schema'*) echo "creating the database|creating the database" ;;
+        'Updating database'*) echo "updating the database schema|updating the database schema" ;;
+        'Initializing master realm'*) echo "creating the master realm|creating the master realm" ;;
+        'Created temporary admin user'*) echo "creating the admin user|creating the admin user" ;;
+        *) echo "waiting for the health check|server started, waiting for the health check" ;;
+    esac
+}
+
+# Print the steps of Keycloak's log written since the last call; note when it
+# last moved. Works on wait_ready's locals (bash's dynamic scope).
+scan_log() {
+    local i line
+    size=$(stat -c %s "$LOG_FILE" 2>/dev/null || echo 0)
+    ((size != last_size)) || return 0
+    last_size=$size
+    last_move=$now
+    mapfile -t hits < <(grep -o -E "$PHASE_RE" "$LOG_FILE" 2>/dev/null || true)
+    for ((i = seen; i < ${#hits[@]}; i++)); do
+        line=$(phase_of "${hits[i]}")
+        phase=${line%%|*}
+        step "$launched" "${line#*|}"
+        last_print=$now
+    done
+    seen=${#hits[@]}
+}
+
+# Wait until Keycloak (pid $1, launched at epoch $2) is ready, printing each step
+# of its log. Gives up when the process exits, when the log has not moved for
+# KEYCLOAK_STALL_TIMEOUT seconds, or after KEYCLOAK_START_TIMEOUT seconds in all;
+# then prints the reason, the end of the log and what to do, and returns 1.
+wait_ready() {
+    local pid=$1 launched=$2 now size last_size=-1 last_move last_print seen=0 phase="starting the JVM" failure=""
+    local -a hits
+    last_move=$(date +%s)
+    last_print=$last_move
+    while true; do
+        now=$(date +%s)
+        scan_log
+        if is_ready; then
+            scan_log # the lines written while we asked
+            break
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            failure="Keycloak (pid $pid) exited before becoming ready"
+            break
+        fi
+        if ((now - last_move >= KEYCLOAK_STALL_TIMEOUT)); then
+            failure="Keycloak not ready: no new log output for $((now - last_move))s while $phase (KEYCLOAK_STALL_TIMEOUT=$KEYCLOAK_STALL_TIMEOUT)"
+            break
+        fi
+        if ((now - launched >= KEYCLOAK_START_TIMEOUT)); then
+            failure="Keycloak not ready after $((now - launched))s (KEYCLOAK_START_TIMEOUT=$KEYCLOAK_START_TIMEOUT)"
+            break
+        fi
+        if ((now - last_print >= KEYCLOAK_PROGRESS_EVERY)); then
+            step "$launched" "still $phase (log quiet for $((now - last_move))s)"
+            last_print=$now
+        fi
+        sleep 1
+    done
+    [[ -z $failure ]] && return 0
+    log "ERROR: $failure; last 40 lines of $LOG_FILE:"
+    tail -n 40 "$LOG_FILE" >&2 || true
+    log "What to do: read the whole log ($LOG_FILE, or: $0 logs)."
+    if kill -0 "$pid" 2>/dev/null; then
+        log "  On a slow or busy machine, give it longer and run the same command again:"
+        log "  KEYCLOAK_STALL_TIMEOUT=$((KEYCLOAK_STALL_TIMEOUT * 2)) (seconds without log output, now $KEYCLOAK_STALL_TIMEOUT)"
+        log "  KEYCLOAK_START_TIMEOUT=$((KEYCLOAK_START_TIMEOUT * 2)) (seconds in all, now $KEYCLOAK_START_TIMEOUT)"
+    else
+        log "  Common causes: a port in use (KEYCLOAK_PORT, KEYCLOAK_MGMT_PORT), Java older than 17,"
+        log "  a damaged dev database ($0 reset starts with an empty one)."
+    fi
+    return 1
 }
 
 # Stop the process group led by $1: TERM, wait up to 30 s, then KILL.
@@ -158,9 +261,12 @@ stop_pid() {
 # --- commands ----------------------------------------------------------------
 
 cmd_up() {
-    local start pid
+    local start pid launched v
     start=$(date +%s)
     command -v curl >/dev/null || die "curl not found"
+    for v in KEYCLOAK_START_TIMEOUT KEYCLOAK_STALL_TIMEOUT KEYCLOAK_PROGRESS_EVERY; do
+        [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a whole number of seconds, got '${!v}'"
+    done
 
     if pid=$(our_pid); then
         if is_ready; then
@@ -168,7 +274,8 @@ cmd_up() {
             get_admin_token >/dev/null || die "running Keycloak does not accept $KEYCLOAK_ADMIN_USER's credentials (try: $0 reset)"
             return 0
         fi
-        log "pid $pid from $PID_FILE is alive but not ready; waiting for it"
+        log "pid $pid from $PID_FILE is alive but not ready; waiting for it (log: $LOG_FILE)"
+        launched=$(date +%s)
     else
         rm -f "$PID_FILE"
         command -v java >/dev/null || die "java not found (Keycloak $KEYCLOAK_VERSION needs Java 17+)"
@@ -178,7 +285,8 @@ cmd_up() {
         unpack_dist
         mkdir -p "$KEYCLOAK_STATE_DIR" "$DB_DIR"
         : >"$LOG_FILE"
-        log "starting Keycloak $KEYCLOAK_VERSION on $BASE_URL (management $HOST:$KEYCLOAK_MGMT_PORT), log: $LOG_FILE"
+        launched=$(date +%s)
+        step "$launched" "starting Keycloak $KEYCLOAK_VERSION on $BASE_URL (management $HOST:$KEYCLOAK_MGMT_PORT), log: $LOG_FILE"
 
         # setsid: own session/process group, so it survives this script and
         # `down` can stop the whole group. The inner shell records its pid
@@ -206,21 +314,7 @@ cmd_up() {
         pid=$(<"$PID_FILE") || die "Keycloak did not write its pid file"
     fi
 
-    local deadline=$((start + KEYCLOAK_START_TIMEOUT)) failure=""
-    until is_ready; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            failure="Keycloak process $pid exited before becoming ready"
-            break
-        fi
-        if (($(date +%s) >= deadline)); then
-            failure="Keycloak not ready after ${KEYCLOAK_START_TIMEOUT}s"
-            break
-        fi
-        sleep 1
-    done
-    if [[ -n $failure ]]; then
-        log "$failure; last 60 lines of $LOG_FILE:"
-        tail -n 60 "$LOG_FILE" >&2 || true
+    if ! wait_ready "$pid" "$launched"; then
         kill -0 "$pid" 2>/dev/null && stop_pid "$pid"
         rm -f "$PID_FILE"
         exit 1
@@ -230,7 +324,7 @@ cmd_up() {
         log "Keycloak is ready but no admin token for user '$KEYCLOAK_ADMIN_USER' (stale database? try: $0 reset)"
         exit 1
     fi
-    log "Keycloak ready at $BASE_URL (pid $pid), admin token OK, started in $(($(date +%s) - start))s"
+    step "$launched" "ready at $BASE_URL (pid $pid), admin token OK; $(($(date +%s) - start))s in all"
 }
 
 cmd_down() {
