@@ -18,25 +18,27 @@ WALDUR_RECIPES_PIP_CACHE, default ~/.cache/waldur-recipes-pip) and DEMO_DIR (the
 kept per session instead of the shared /tmp/waldur-keycloak-demo). PyPI must be reachable.
 """
 
+import glob
+import importlib.util
 import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-import lint_examples  # noqa: E402  (scripts/lint_examples.py: the docs' ```yaml blocks)
+# scripts/lint_examples.py extracts the docs' ```yaml blocks (loaded as tests/docs does: scripts/ is no package).
+_spec = importlib.util.spec_from_file_location("lint_examples", os.path.join(REPO, "scripts", "lint_examples.py"))
+lint_examples = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lint_examples)
 
 SHELL_FENCE = re.compile(r"^```(bash|sh|shell|console)[^\n]*\n(.*?)^```", re.M | re.S)
 
 
 def shell_blocks(root=REPO):
     """(path relative to root, first line number, text) of every shell block of the documentation."""
-    import glob
     paths = [os.path.join(root, "README.md")] + sorted(glob.glob(os.path.join(root, "docs", "*.md"))) \
         + sorted(glob.glob(os.path.join(root, "roles", "*", "README.md")))
     for path in paths:
@@ -168,6 +170,7 @@ class Session(object):
         self.state = os.path.join(root, "state.sh")
         self.cwd = self.src
         self.failed = None
+        self.done = 0  # steps run so far: a step needs every earlier one of its session (one terminal)
         dropped = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "DEMO_DIR", "PYTEST_ADDOPTS")
         self.env = dict((k, v) for k, v in os.environ.items()
                         if k not in dropped and not k.startswith(("ANSIBLE_", "KEYCLOAK_", "WALDUR_", "PYTEST_")))
@@ -231,6 +234,10 @@ def test_recipe(sessions, name, index, step):
     session = sessions(name)
     if session.failed:
         pytest.fail("not run: the earlier step %s of this session failed" % session.failed, pytrace=False)
+    if session.done != index:
+        pytest.fail("not run: it needs the %d earlier steps of session %r; select the whole session (-k %s)"
+                    % (index, name, name), pytrace=False)
+    session.done += 1
     if step[0] == "write":
         session.write(*step[1:])
         return
