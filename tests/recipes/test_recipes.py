@@ -86,15 +86,14 @@ SESSIONS = {
 }
 
 SET_APART = {
-    ("README.md", "make demo   # on a fresh machine: virtualenv, Keycloak, then the GitOps story "
-                  "(playbooks/demo.yml)"):
+    ("README.md", "make demo   # on a fresh machine: virtualenv, Keycloak, then the GitOps story (playbooks/demo.yml)"): (
         "the two top-level targets: `make test` is what runs this suite (it would recurse) and `make demo` "
         "starts a second Keycloak of its own; CI runs `make test`, and the demo's playbook runs here from the "
-        "README's tarball recipe",
+        "README's tarball recipe"),
     ("docs/awx.md", "ansible-builder build -f execution-environment.yml -v3       # podman (default) or "
-                    "--container-runtime docker"):
+                    "--container-runtime docker"): (
         "needs a container engine and a registry (CI has neither); `make ee` runs `ansible-builder create` "
-        "over this page's definition and the introspection over the tarball",
+        "over this page's definition and the introspection over the tarball"),
 }
 
 # Placeholder text of the docs -> what stands in for it here (a function of the Keycloak and the realm).
@@ -180,6 +179,10 @@ class Session(object):
             or os.path.join(os.path.expanduser("~"), ".cache", "waldur-recipes-pip"),
             "DEMO_DIR": os.path.join(root, "demo"),
         })
+        # A fresh machine has no Ansible: the recipes must install it, or they show nothing.
+        for program in ("ansible-galaxy", "ansible-playbook", "ansible-builder"):
+            found = shutil.which(program, path=self.env["PATH"])
+            assert found is None, "%s is on PATH outside a virtualenv (%s): not a fresh machine" % (program, found)
 
     def substitute(self, text):
         for placeholder, value in PLACEHOLDERS:
