@@ -10,4 +10,4 @@ _integration = os.path.join(REPO, "tests", "integration")
 if _integration not in sys.path:
     sys.path.insert(0, _integration)
 
-from kcfixtures import admin, admin_credentials, keycloak_url  # noqa: E402,F401
+from kcfixtures import admin, admin_credentials, keycloak_url  # noqa: E402,F401  # pylint: disable=unused-import
