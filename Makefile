@@ -73,6 +73,15 @@ doc-plays: collection
 	eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) "$(VENV)/bin/pytest" tests/docs $(PYTEST_ARGS)
 
+# Every shell recipe of README.md, docs/*.md and roles/*/README.md (tests/recipes), run verbatim as a user
+# would: a fresh HOME, a clean copy of the repository, no project virtualenv on PATH, PyPI reachable
+# (pip cache: WALDUR_RECIPES_PIP_CACHE); the example Keycloak is the running one.
+.PHONY: recipes
+recipes: collection
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/recipes -q $(PYTEST_ARGS)
+
 # Reliability and security tests (tests/reliability; figures in RELIABILITY.md), against the running Keycloak:
 #   make reliability  the light ones, a stage of `make test`: faults on the wire, concurrency, short tokens,
 #                     hostile input, secrets, least privilege
@@ -119,7 +128,7 @@ test:
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		stage unit || true; \
-		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage reliability || true; stage stress || true; stage molecule || true; stage bench-smoke || true; stage install-test || true; fi; \
+		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; stage reliability || true; stage stress || true; stage molecule || true; stage bench-smoke || true; stage install-test || true; fi; \
 		stage sanity || true; \
 		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
 	fi; \

@@ -1,0 +1,284 @@
+# -*- coding: utf-8 -*-
+"""Every shell recipe of README.md, docs/*.md and roles/*/README.md, run verbatim as a user would.
+
+A shell recipe is a ```bash, ```sh, ```shell or ```console block. Each one is either in a SESSION below
+(run) or in SET_APART with the reason; a block in neither, or a listed block the docs no longer hold,
+fails ``test_every_shell_block_is_classified``: nothing is skipped silently.
+
+A session is what one user does on a fresh machine, page by page: a fresh HOME, a clean copy of the
+repository (its tracked and untracked-but-not-ignored files, no .venv, no .keycloak) as the working
+directory, a PATH without any project virtualenv, and no ANSIBLE_*, KEYCLOAK_*, PYTHONPATH or
+VIRTUAL_ENV. Its blocks run in order in one shell state (exported variables and the working directory
+carry over, as in one terminal), each under ``set -eo pipefail``, each one test id. The files a page
+tells the user to create (a ```yaml block) are written where the page says, just before the block that
+needs them. Only documented placeholders are replaced (PLACEHOLDERS): the example URL, user and password
+by the Keycloak of the environment (``make test``'s), the example realm ``hpc`` of the store by a fresh
+realm. Outside the recipe text the environment adds only PIP_CACHE_DIR (shared between runs:
+WALDUR_RECIPES_PIP_CACHE, default ~/.cache/waldur-recipes-pip) and DEMO_DIR (the demo's working files,
+kept per session instead of the shared /tmp/waldur-keycloak-demo). PyPI must be reachable.
+"""
+
+import glob
+import importlib.util
+import os
+import re
+import shlex
+import shutil
+import subprocess
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# scripts/lint_examples.py extracts the docs' ```yaml blocks (loaded as tests/docs does: scripts/ is no package).
+_spec = importlib.util.spec_from_file_location("lint_examples", os.path.join(REPO, "scripts", "lint_examples.py"))
+lint_examples = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lint_examples)
+
+SHELL_FENCE = re.compile(r"^```(bash|sh|shell|console)[^\n]*\n(.*?)^```", re.M | re.S)
+
+
+def shell_blocks(root=REPO):
+    """(path relative to root, first line number, text) of every shell block of the documentation."""
+    paths = [os.path.join(root, "README.md")] + sorted(glob.glob(os.path.join(root, "docs", "*.md"))) \
+        + sorted(glob.glob(os.path.join(root, "roles", "*", "README.md")))
+    for path in paths:
+        with open(path) as stream:
+            text = stream.read()
+        for match in SHELL_FENCE.finditer(text):
+            yield os.path.relpath(path, root), text.count("\n", 0, match.start(2)) + 1, match.group(2)
+
+
+def yaml_block(rel, first_line):
+    """The text of the ```yaml block of ``rel`` whose first line is ``first_line`` (a file the page has you write)."""
+    found = [text for path, _line, _kind, text, _data in lint_examples.markdown_blocks()
+             if str(path) == rel and text.splitlines()[0].strip() == first_line]
+    assert len(found) == 1, "%s: expected one ```yaml block starting with %r, found %d" % (rel, first_line, len(found))
+    return found[0]
+
+
+# A block is named by its page and its first line (line numbers move with every edit).
+# Each session: the blocks in the order a user runs them; ("write", file, page, first line) steps write
+# a file the page tells the user to create, in the working directory of that moment.
+SESSIONS = {
+    # README.md: install the built tarball and run the demo from it, on a fresh machine.
+    "readme-tarball": [
+        ("README.md", 'python3 -m venv ~/.venvs/waldur-keycloak && . ~/.venvs/waldur-keycloak/bin/activate'),
+    ],
+    # docs/gitops.md end to end, then the drift report as docs/drift-reports.md and the role's README give it.
+    "gitops": [
+        ("docs/gitops.md", 'python3 -m venv ~/.venvs/waldur-keycloak && . ~/.venvs/waldur-keycloak/bin/activate'),
+        ("docs/gitops.md", "export KEYCLOAK_URL=https://sso.example.com"),
+        ("write", "offerings.yml", "docs/gitops.md", "version: 1"),
+        ("write", "site.yml", "docs/gitops.md", "# site.yml"),
+        ("docs/gitops.md", "ansible-playbook site.yml --check --diff   # the plan: every create, rename, add, "
+                           "remove, link; nothing changes"),
+        ("docs/gitops.md", "ansible-playbook waldur.keycloak.drift_report \\"),
+        ("docs/drift-reports.md", "export KEYCLOAK_URL=https://sso.example.com KEYCLOAK_USERNAME=... "
+                                  "KEYCLOAK_PASSWORD=..."),
+        ("roles/drift_report/README.md", "ansible-playbook waldur.keycloak.drift_report -e "
+                                         "drift_report_store=offerings.yml -e drift_report_dir=drift-report"),
+    ],
+    # docs/awx.md: build the tarball, see what ansible-builder picks up from it.
+    "awx": [
+        ("docs/awx.md", 'python3 -m venv ~/.venvs/waldur-keycloak && . ~/.venvs/waldur-keycloak/bin/activate'),
+        ("docs/awx.md", "ansible-galaxy collection install waldur-keycloak-0.1.0.tar.gz -p /tmp/ee-check"),
+    ],
+}
+
+SET_APART = {
+    ("README.md", "make demo   # on a fresh machine: virtualenv, Keycloak, then the GitOps story (playbooks/demo.yml)"): (
+        "the two top-level targets: `make test` is what runs this suite (it would recurse) and `make demo` "
+        "starts a second Keycloak of its own; CI runs `make test`, and the demo's playbook runs here from the "
+        "README's tarball recipe"),
+    ("docs/awx.md", "ansible-builder build -f execution-environment.yml -v3       # podman (default) or "
+                    "--container-runtime docker"): (
+        "needs a container engine and a registry (CI has neither); `make ee` runs `ansible-builder create` "
+        "over this page's definition and the introspection over the tarball"),
+}
+
+# Placeholder text of the docs -> what stands in for it here (a function of the Keycloak and the realm).
+PLACEHOLDERS = (
+    ("https://sso.example.com", lambda kc: kc["url"]),
+    ("KEYCLOAK_USERNAME=admin", lambda kc: "KEYCLOAK_USERNAME=" + shlex.quote(kc["username"])),
+    ("KEYCLOAK_USERNAME=automation", lambda kc: "KEYCLOAK_USERNAME=" + shlex.quote(kc["username"])),
+    ("KEYCLOAK_USERNAME=...", lambda kc: "KEYCLOAK_USERNAME=" + shlex.quote(kc["username"])),
+    ("KEYCLOAK_PASSWORD=...", lambda kc: "KEYCLOAK_PASSWORD=" + shlex.quote(kc["password"])),
+    ("realm: hpc", lambda kc: "realm: " + kc["realm"]),
+)
+
+
+def block_key(rel, text):
+    return rel, text.splitlines()[0] if text.strip() else ""
+
+
+BLOCKS = dict((block_key(rel, text), (line, text)) for rel, line, text in shell_blocks())
+STEPS = [(name, index, step) for name, steps in SESSIONS.items() for index, step in enumerate(steps)]
+
+
+def step_id(step):
+    if step[0] == "write":
+        return "write-%s" % step[1]
+    return "%s:%d" % (step[0], BLOCKS[step][0]) if step in BLOCKS else "%s:missing" % step[0]
+
+
+def test_every_shell_block_is_classified():
+    run = set(step for steps in SESSIONS.values() for step in steps if step[0] != "write")
+    problems = ["%s:%d is neither run (SESSIONS) nor set apart with a reason (SET_APART): %r"
+                % (key[0], line, key[1]) for key, (line, _text) in sorted(BLOCKS.items())
+                if key not in run and key not in SET_APART]
+    problems += ["%s no longer holds a shell block starting with %r (update tests/recipes)" % key
+                 for key in sorted(run | set(SET_APART)) if key not in BLOCKS]
+    problems += ["%s is both run and set apart" % (key,) for key in sorted(run & set(SET_APART))]
+    assert not problems, "\n".join(problems)
+
+
+# ------------------------------------------------------------------------------------------ sessions
+def clean_path():
+    """PATH without any virtualenv (a fresh machine has none of the project's)."""
+    entries = os.environ.get("PATH", "").split(os.pathsep)
+    venv = os.environ.get("VIRTUAL_ENV")
+    kept = [entry for entry in entries if entry
+            and not any(part.startswith(".venv") for part in entry.split(os.sep))
+            and not (venv and entry.startswith(venv))
+            and not entry.startswith(REPO)]
+    return os.pathsep.join(kept)
+
+
+def clean_copy(destination):
+    """The repository as a fresh clone has it: tracked and untracked-but-not-ignored files."""
+    listing = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO,
+                             capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in listing:
+        source = os.path.join(REPO, rel)
+        if rel and os.path.isfile(source):
+            target = os.path.join(destination, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy2(source, target)
+
+
+class Session(object):
+    """One user's terminal: a fresh HOME and a clean copy; exported variables and cwd carry over."""
+
+    def __init__(self, root, keycloak):
+        self.root, self.keycloak = root, keycloak
+        self.home = os.path.join(root, "home")
+        self.src = os.path.join(root, "checkout")
+        os.makedirs(self.home)
+        os.makedirs(self.src)
+        clean_copy(self.src)
+        self.state = os.path.join(root, "state.sh")
+        self.cwd = self.src
+        self.failed = None
+        self.done = 0  # steps run so far: a step needs every earlier one of its session (one terminal)
+        dropped = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "DEMO_DIR", "PYTEST_ADDOPTS")
+        self.env = dict((k, v) for k, v in os.environ.items()
+                        if k not in dropped and not k.startswith(("ANSIBLE_", "KEYCLOAK_", "WALDUR_", "PYTEST_")))
+        self.env.update({
+            "HOME": self.home, "PATH": clean_path(),
+            "PIP_CACHE_DIR": os.environ.get("WALDUR_RECIPES_PIP_CACHE")
+            or os.path.join(os.path.expanduser("~"), ".cache", "waldur-recipes-pip"),
+            "DEMO_DIR": os.path.join(root, "demo"),
+        })
+        # A fresh machine has no Ansible: the recipes must install it, or they show nothing.
+        for program in ("ansible-galaxy", "ansible-playbook", "ansible-builder"):
+            found = shutil.which(program, path=self.env["PATH"])
+            assert found is None, "%s is on PATH outside a virtualenv (%s): not a fresh machine" % (program, found)
+
+    def substitute(self, text):
+        for placeholder, value in PLACEHOLDERS:
+            text = text.replace(placeholder, value(self.keycloak))
+        return text
+
+    def write(self, name, rel, first_line):
+        with open(os.path.join(self.cwd, name), "w") as stream:
+            stream.write(self.substitute(yaml_block(rel, first_line)))
+
+    def run(self, label, text):
+        script = "\n".join([
+            "[ -f %s ] && . %s" % (shlex.quote(self.state), shlex.quote(self.state)),
+            "cd %s" % shlex.quote(self.cwd),
+            "set -eo pipefail",
+            self.substitute(text),
+            "set +e",
+            "export -p >%s.new && pwd >%s.cwd" % (shlex.quote(self.state), shlex.quote(self.state)),
+        ])
+        process = subprocess.run(["bash", "-c", script], env=self.env, cwd=self.cwd, capture_output=True, text=True,
+                                 check=False)
+        output = process.stdout + process.stderr
+        if process.returncode != 0:
+            self.failed = label
+            secret = self.keycloak["password"]
+            pytest.fail("%s failed (exit %d) in a fresh HOME %s, from %s:\n%s" % (
+                label, process.returncode, self.home, self.cwd, output[-4000:].replace(secret, "***")), pytrace=False)
+        os.replace(self.state + ".new", self.state)
+        with open(self.state + ".cwd") as stream:
+            self.cwd = stream.read().strip()
+        return output
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory, keycloak_url, admin_credentials, admin):
+    realm = admin.create_realm()
+    keycloak = {"url": keycloak_url, "username": admin_credentials[0], "password": admin_credentials[1],
+                "realm": realm}
+    made = {}
+
+    def get(name):
+        if name not in made:
+            made[name] = Session(str(tmp_path_factory.mktemp("recipe-" + name)), keycloak)
+        return made[name]
+
+    yield get
+    admin.delete_realm(realm)
+
+
+@pytest.mark.parametrize("name,index,step", STEPS, ids=["%s/%s" % (n, step_id(s)) for n, _i, s in STEPS])
+def test_recipe(sessions, name, index, step):
+    session = sessions(name)
+    if session.failed:
+        pytest.fail("not run: the earlier step %s of this session failed" % session.failed, pytrace=False)
+    if session.done != index:
+        pytest.fail("not run: it needs the %d earlier steps of session %r; select the whole session (-k %s)"
+                    % (index, name, name), pytrace=False)
+    session.done += 1
+    if step[0] == "write":
+        session.write(*step[1:])
+        return
+    assert step in BLOCKS, "%s no longer holds a shell block starting with %r" % step
+    line, text = BLOCKS[step]
+    output = session.run("%s:%d" % (step[0], line), text)
+    check = CHECKS.get(step)
+    if check:
+        check(session, output)
+
+
+# ------------------------------------------------------------------------------------------ effects
+def _demo_ran(session, output):
+    assert re.search(r"localhost +: ok=\d+ +changed=\d+ +unreachable=0 +failed=0", output), output[-3000:]
+    installed = os.path.join(session.home, ".ansible", "collections", "ansible_collections", "waldur", "keycloak")
+    assert os.path.isfile(os.path.join(installed, "MANIFEST.json")), "the collection is not at " + installed
+
+
+def _applied_then_idempotent(session, output):
+    recaps = re.findall(r"localhost +: ok=\d+ +changed=(\d+) +unreachable=0 +failed=0", output)
+    assert len(recaps) == 3 and recaps[2] == "0", "expected three clean runs, the last with changed=0:\n" + output[-3000:]
+
+
+def _clean_report(directory):
+    def check(session, output):
+        assert os.path.isfile(os.path.join(session.cwd, directory, "drift-report.json")), output[-3000:]
+    return check
+
+
+def _introspected(session, output):
+    assert "requests>=2.28" in output and "waldur.keycloak" in output, output
+
+
+CHECKS = {
+    SESSIONS["readme-tarball"][0]: _demo_ran,
+    SESSIONS["gitops"][4]: _applied_then_idempotent,
+    SESSIONS["gitops"][5]: _clean_report("reports"),
+    SESSIONS["gitops"][6]: _clean_report("drift-report"),
+    SESSIONS["gitops"][7]: _clean_report("drift-report"),
+    SESSIONS["awx"][1]: _introspected,
+}
