@@ -20,7 +20,7 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
-.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays reliability stress molecule \
+.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays recipes reliability stress molecule \
 	sanity test demo clean bench-venv bench bench-smoke
 
 ## this list
@@ -76,11 +76,11 @@ doc-plays: collection
 # Every shell recipe of README.md, docs/*.md and roles/*/README.md (tests/recipes), run verbatim as a user
 # would: a fresh HOME, a clean copy of the repository, no project virtualenv on PATH, PyPI reachable
 # (pip cache: WALDUR_RECIPES_PIP_CACHE); the example Keycloak is the running one.
-.PHONY: recipes
+## every shell recipe of README.md and docs/*.md, run verbatim in a fresh HOME against the running Keycloak
 recipes: collection
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
 	eval "$$($(KEYCLOAK) env)"; \
-	$(TEST_ENV) "$(VENV)/bin/pytest" tests/recipes -q $(PYTEST_ARGS)
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/recipes $(PYTEST_ARGS)
 
 # Reliability and security tests (tests/reliability; figures in RELIABILITY.md), against the running Keycloak:
 #   make reliability  the light ones, a stage of `make test`: faults on the wire, concurrency, short tokens,
@@ -113,7 +113,7 @@ sanity: collection
 
 # Run every stage, time each one, always stop Keycloak, fail if any stage failed.
 ## every stage, each timed, then a verdict; starts and stops Keycloak; what CI runs (.ci/run):
-## venv collection unit keycloak-up integration doc-plays reliability stress molecule bench-smoke
+## venv collection unit keycloak-up integration doc-plays recipes reliability stress molecule bench-smoke
 ## install-test sanity changelog-lint docs-lint docs lint ee keycloak-down
 test:
 	@failed=""; \
