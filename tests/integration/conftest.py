@@ -7,5 +7,6 @@ from kcfixtures import (  # noqa: F401  (pytest finds fixtures by name in this m
     client_factory,
     keycloak_url,
     offering_store,
+    plain_http_server,
     realm,
 )
