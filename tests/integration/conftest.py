@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """Integration fixtures (defined in kcfixtures.py, shared with tests/reliability and tests/docs)."""
 
-from kcfixtures import (  # noqa: F401  (pytest finds fixtures by name in this module)
+# pytest finds fixtures by name in this module.
+from kcfixtures import (  # noqa: F401  # pylint: disable=unused-import
     admin,
     admin_credentials,
     client_factory,

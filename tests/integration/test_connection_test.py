@@ -120,7 +120,7 @@ def test_wrong_password(realm_with_groups, offering_store):
 
 
 def test_an_unknown_auth_realm_and_a_url_that_is_not_keycloak(realm_with_groups, plain_http_server,
-                                                               admin_credentials, keycloak_url):
+                                                              admin_credentials, keycloak_url):
     """Both reach a server; the message says what is wrong instead of "authentication failed ...: Not Found"."""
     missing = "no-such-realm-" + secrets.token_hex(4)
     played = run_many([
