@@ -9,6 +9,9 @@
   group's ``module_defaults`` reach every module of the group.
 - ``requires_ansible`` is true to the tests: the ansible-core running now satisfies it, and its
   lower bound is not older than the ansible-core that requirements-test.txt installs (what CI runs).
+- Every sentence of the text ansible-doc shows (each description and short_description of the
+  modules', plugins' and doc fragments' DOCUMENTATION and RETURN, and of the roles' argument specs)
+  starts with a capital letter (or with markup such as C(...)).
 
 Needs the collection importable as ansible_collections.waldur.keycloak (scripts/lint.sh sets
 PYTHONPATH to the collections dir that `make collection` links).
@@ -131,6 +134,48 @@ elif lower[0].release[:2] < tested[0].release[:2]:
                     f"(requirements-test.txt installs {pins[0].strip()})")
 if f"requires_ansible: {runtime['requires_ansible']}" not in readme:
     problems.append(f"README.md does not state requires_ansible: {runtime['requires_ansible']}")
+
+# 5. ansible-doc sentences start with a capital letter. A paragraph may open with markup
+# (C(true) makes ...); a period followed by a lower-case word is a new sentence, except after an
+# abbreviation.
+ABBREVIATION = re.compile(r"\b(e\.g|i\.e|etc|vs|cf)\.$")
+
+
+def lower_case_sentences(text):
+    text = " ".join(str(text).split())
+    found = [text[:60]] if text[:1].islower() else []
+    for match in re.finditer(r"[.!?]\s+[a-z]", text):
+        if not ABBREVIATION.search(text[:match.start() + 1]):
+            found.append(text[max(0, match.start() - 40):match.end() + 30])
+    return found
+
+
+def doc_texts(node, where):
+    """(where, text) of every description and short_description below ``node``."""
+    if isinstance(node, list):
+        for item in node:
+            yield from doc_texts(item, where)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("description", "short_description") and value is not None:
+                for paragraph in value if isinstance(value, list) else [value]:
+                    yield f"{where} {key}", paragraph
+            elif key not in ("sample", "default", "choices", "example"):
+                yield from doc_texts(value, f"{where} {key}")
+
+
+doc_sources = []
+for path in sorted((ROOT / "plugins").glob("*/*.py")):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in ("DOCUMENTATION", "RETURN")
+                and isinstance(node.value, ast.Constant)):
+            doc_sources.append((f"{path.relative_to(ROOT)} {node.targets[0].id}", yaml.safe_load(node.value.value)))
+for path in sorted(ROOT.glob("roles/*/meta/argument_specs.yml")):
+    doc_sources.append((str(path.relative_to(ROOT)), yaml.safe_load(path.read_text())))
+for source, doc in doc_sources:
+    for where, text in doc_texts(doc, source):
+        for sentence in lower_case_sentences(text):
+            problems.append(f"{where}: a sentence starts lower-case (ansible-doc shows it): ...{sentence}...")
 
 if problems:
     print("\n".join("conventions: " + p for p in problems), file=sys.stderr)

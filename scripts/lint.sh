@@ -40,9 +40,14 @@ done
 echo "lint: ansible-lint ${targets[*]} + the examples" >&2
 set +e
 ansible-lint --nocolor "${targets[@]}" "$TMP"/examples/*.yml 2>&1 \
-    | grep -v 'Deprecation warnings can be disabled by setting'
+    | grep -v 'Deprecation warnings can be disabled by setting' | tee "$TMP/lint.out"
 rc=${PIPESTATUS[0]}
 set -e
+# Warnings as errors: a deprecation ansible-core prints while linting is a future failure.
+if [[ $rc == 0 ]] && grep -q 'DEPRECATION WARNING' "$TMP/lint.out"; then
+    echo "lint: ansible-core printed a DEPRECATION WARNING (above); fix it" >&2
+    rc=1
+fi
 if [[ $conventions_rc != 0 && $rc == 0 ]]; then rc=1; fi
 if [[ $rc != 0 ]]; then
     echo "lint: FAILED (exit $rc; an example's file name tells where it comes from: see the list above)" >&2

@@ -13,6 +13,8 @@
 #   SANITY_KEEP=1        keep the temp tree (its path is printed)
 #   SANITY_EXTRA_DIR     directory whose content is copied over the temp tree
 #                        (only for trying the script out; never used by CI)
+#   SANITY_NO_SHELLCHECK=1  run without shellcheck (ansible-test then skips its shell
+#                        check); without it, a missing shellcheck is installed or fails the run
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +29,22 @@ ANSIBLE_TEST="$VENV/bin/ansible-test"
 
 # ansible-test looks for pythonX.Y on PATH: make it find the venv's.
 export PATH="$VENV/bin:$PATH"
+
+# ansible-test's shellcheck test only says "skipped" when the program is missing: install it
+# (Debian package; CI runs as root with apt-get), or stop with what to do.
+if ! command -v shellcheck >/dev/null && [[ ${SANITY_NO_SHELLCHECK:-0} != 1 ]]; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        echo "sanity: shellcheck not found; installing it with apt-get (Debian package shellcheck)" >&2
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck; } >&2; then
+            echo "sanity: apt-get could not install shellcheck; install it by hand" >&2
+            exit 1
+        fi
+    else
+        echo "sanity: shellcheck not found, so ansible-test would skip its shell check: install it" \
+             "(sudo apt-get install shellcheck, or brew install shellcheck), or set SANITY_NO_SHELLCHECK=1" >&2
+        exit 1
+    fi
+fi
 
 # ansible-test runs each sanity test that has requirements in its own
 # virtualenv (~/.ansible/test/venv/sanity.*), created without pip, and
@@ -46,14 +64,12 @@ if [[ ! -f $get_pip_cache ]]; then
 fi
 
 TMP_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/waldur-keycloak-sanity.XXXXXX")
-cleanup() {
-    if [[ ${SANITY_KEEP:-0} == 1 ]]; then
-        echo "sanity: kept $TMP_ROOT" >&2
-    else
-        rm -rf "$TMP_ROOT"
-    fi
-}
-trap cleanup EXIT
+# The trap's commands inline: shellcheck cannot see a function that only a trap calls (SC2317).
+if [[ ${SANITY_KEEP:-0} == 1 ]]; then
+    trap 'echo "sanity: kept $TMP_ROOT" >&2' EXIT
+else
+    trap 'rm -rf "$TMP_ROOT"' EXIT
+fi
 
 DEST="$TMP_ROOT/ansible_collections/waldur/keycloak"
 mkdir -p "$DEST"

@@ -95,6 +95,8 @@ class InvalidId(KeycloakError):
 
 # Keycloak's words (AdminRoot, 24 to 26) for a realm that does not exist, on every admin path below it.
 REALM_NOT_FOUND = "Realm not found."
+# ... and on the public realm paths (/realms/<realm>/...), lower-cased.
+REALM_DOES_NOT_EXIST = "realm does not exist"
 REALM_PREFIX = "/admin/realms/"
 
 
@@ -271,10 +273,7 @@ class KeycloakClient(object):
             data = self._grant()
             response = self._send("POST", self._token_url(), data=data, retry=True)
         if response.status_code >= 400:
-            who = ("user '%s'" % self._username) if self._username else ("client '%s'" % self.client_id)
-            raise self._fail("authentication failed for %s in realm '%s' at %s: %s"
-                             % (who, self.auth_realm, self.base_url, _error_text(response)[:ERROR_TEXT_LIMIT]),
-                             status=response.status_code)
+            raise self._login_failure(response)
         try:
             payload = response.json()
             token = payload["access_token"]
@@ -289,6 +288,48 @@ class KeycloakClient(object):
         refresh_lifetime = float(payload.get("refresh_expires_in") or 0)
         self._refresh_expires_at = now + refresh_lifetime - min(10.0, refresh_lifetime / 5.0) if refresh_lifetime else None
         self._token = token
+
+    def _login_failure(self, response):
+        """Why the token endpoint said no, in words that tell the user what to fix.
+
+        Keycloak answers a refused login with an OAuth error body ({"error": ..., "error_description": ...});
+        a missing auth realm with 404 {"error": "Realm does not exist"}. Anything else (a 404 page, a body
+        that is not Keycloak's) means the URL may not be Keycloak's: one GET of the realm settles it.
+        """
+        who = ("user '%s'" % self._username) if self._username else ("client '%s'" % self.client_id)
+        said = _error_text(response)[:ERROR_TEXT_LIMIT]
+        status = response.status_code
+        body = _error_body(response) or {}
+        error = str(body.get("error") or "").strip().lower()
+        if error != REALM_DOES_NOT_EXIST and not (status in (400, 401) and error):
+            probe = self._realm_answer()
+            if probe is None:
+                # The reason, not the body: a web server's 404 page is HTML.
+                return self._fail("nothing at %s looks like Keycloak (it answered %s %s to the login of %s in realm "
+                                  "'%s'): check auth_keycloak_url (old servers need the /auth prefix)"
+                                  % (self.base_url, status, response.reason or "", who, self.auth_realm),
+                                  status=status)
+            error = str(probe.get("error") or "").strip().lower()
+        if error == REALM_DOES_NOT_EXIST:
+            return self._fail("Keycloak at %s cannot log in %s: realm '%s' does not exist (check auth_realm)"
+                              % (self.base_url, who, self.auth_realm), status=status)
+        if status in (400, 401):
+            return self._fail("Keycloak at %s refused the login of %s in realm '%s': %s"
+                              % (self.base_url, who, self.auth_realm, said), status=status)
+        return self._fail("the login of %s in realm '%s' at %s failed: Keycloak answered %s %s"
+                          % (who, self.auth_realm, self.base_url, status, said), status=status)
+
+    def _realm_answer(self):
+        """The JSON body ``GET /realms/<auth_realm>`` returns if it is Keycloak's, else None."""
+        try:
+            answer = self._send("GET", "%s/realms/%s" % (self.base_url, checked_segment(self.auth_realm, "realm name")),
+                                retry=False)
+        except KeycloakError:
+            return None
+        body = _error_body(answer) or {}
+        if body.get("realm") or str(body.get("error") or "").strip().lower() == REALM_DOES_NOT_EXIST:
+            return body
+        return None
 
     def _current_token(self, stale=None):
         with self._token_lock:

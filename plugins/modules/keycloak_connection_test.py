@@ -37,6 +37,8 @@ options:
     type: str
 notes:
   - On failure the task fails with C(Unable to connect to Keycloak.) followed by the cause, and returns C(status=error).
+    A failed login names its cause - Keycloak refused the credentials, the O(auth_realm) does not exist, or nothing
+    at O(auth_keycloak_url) looks like Keycloak (servers before Keycloak 17 need the C(/auth) prefix).
 """
 
 EXAMPLES = r"""

@@ -13,7 +13,7 @@ short_description: Make Keycloak match the store for one offering, or for all of
 version_added: 0.1.0
 description:
   - Reconciles every group that the store declares for the offering (or for every offering with Keycloak settings).
-    ensures the hierarchy C(/<base_group>/<offering slug>/); creates and links the remote group of every declared
+    It ensures the hierarchy C(/<base_group>/<offering slug>/); creates and links the remote group of every declared
     group without C(backend_id), adopting a group of the right name under the right parent rather than making a
     duplicate; renames remote groups whose name drifted from the declared one; adds declared members that are
     missing in Keycloak (a user that does not exist yet stays C(pending)).

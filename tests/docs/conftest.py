@@ -19,7 +19,7 @@ for _path in (os.path.join(REPO, "tests", "integration"), os.path.join(REPO, "te
         sys.path.insert(0, _path)
 
 # The integration fixtures (tests/integration/kcfixtures.py), for pytest to find by name here.
-from kcfixtures import admin, admin_credentials, keycloak_url, realm  # noqa: E402,F401  pylint: disable=unused-import
+from kcfixtures import admin, admin_credentials, keycloak_url, realm  # noqa: E402,F401  # pylint: disable=unused-import
 
 
 @pytest.fixture(scope="session")

@@ -293,3 +293,16 @@ def test_every_scenario_has_its_play():
     """A scenario whose play left the docs (renamed, removed) is dead code: say so."""
     titles = set((block[0], play_title(block[2], block[4])) for block in PLAYS)
     assert sorted(set(SCENARIOS) - titles) == []
+
+
+def test_localhost_plays_run_locally_with_ansible_python():
+    """Run as ``ansible-playbook -i localhost, play.yml``, a play on localhost without ``connection: local``
+    tries SSH, and without ``ansible_python_interpreter`` uses a discovered Python that may lack requests."""
+    wrong = []
+    for rel, line, kind, _text, data in BLOCKS:
+        for play in data if kind == "play" else []:
+            if play.get("hosts") == "localhost":
+                interpreter = (play.get("vars") or {}).get("ansible_python_interpreter")
+                if play.get("connection") != "local" or interpreter != "{{ ansible_playbook_python }}":
+                    wrong.append("%s line %d: %s" % (rel, line, play.get("name")))
+    assert wrong == []

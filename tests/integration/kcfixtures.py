@@ -4,8 +4,10 @@
 The integration, reliability and documentation tests import them from here into their conftest.py.
 """
 
+import http.server
 import json
 import os
+import threading
 import uuid
 
 import pytest
@@ -98,3 +100,24 @@ def offering_store(tmp_path, realm):
         return str(path), ids
 
     return make
+
+
+@pytest.fixture
+def plain_http_server():
+    """A web server on a free loopback port that is not Keycloak: 404 (an HTML page) for every path."""
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            self.send_error(404)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d" % server.server_address[1]
+    server.shutdown()
+    server.server_close()

@@ -349,13 +349,15 @@ def test_duplicate_sibling_is_a_409(admin, realm, client_factory):
 # ------------------------------------------------------------------ errors
 
 
-def test_wrong_password_is_a_one_line_authentication_error(keycloak_url, client_factory):
+def test_wrong_password_is_a_one_line_authentication_error(keycloak_url, client_factory, admin_credentials):
     wrong = "wrong-" + secrets.token_hex(12)
     client = client_factory(password=wrong)
     with pytest.raises(KeycloakError) as info:
         client.login()
     message = str(info.value)
-    assert "authentication failed" in message.lower()
+    # The server was reached: the message says it refused the login, in Keycloak's own words.
+    assert message == "Keycloak at %s refused the login of user '%s' in realm 'master': Invalid user credentials" % (
+        keycloak_url.rstrip("/"), admin_credentials[0])
     assert "\n" not in message and "\r" not in message
     assert wrong not in message
     assert info.value.status in (400, 401)  # Keycloak 26 answers 400 invalid_grant
@@ -364,7 +366,7 @@ def test_wrong_password_is_a_one_line_authentication_error(keycloak_url, client_
     # The same through an ordinary call (no explicit login).
     with pytest.raises(KeycloakError) as info:
         client_factory(password=wrong).list_groups("master")
-    assert "authentication failed" in str(info.value).lower()
+    assert "refused the login of user" in str(info.value)
     assert wrong not in str(info.value)
 
 
@@ -373,7 +375,7 @@ def test_unknown_user_is_a_one_line_authentication_error(realm, client_factory):
     client = client_factory(auth_realm=realm, username="nobody", password=secret)
     with pytest.raises(KeycloakError) as info:
         client.login()
-    assert "authentication failed" in info.value.message.lower()
+    assert "refused the login of user 'nobody' in realm '%s': Invalid user credentials" % realm in info.value.message
     assert "\n" not in info.value.message
     assert secret not in info.value.message
 
@@ -631,3 +633,29 @@ def test_odd_ids_are_percent_encoded_and_address_nothing(admin, realm, client_fa
         assert client.group_by_path(realm, path) is None, path
     assert admin.group(realm, group)["name"] == "kept"
     assert admin.get("/realms/%s" % realm)["realm"] == realm
+
+
+def test_unknown_auth_realm_says_the_realm_does_not_exist(keycloak_url, client_factory, admin_credentials):
+    missing = "no-such-realm-" + secrets.token_hex(4)
+    with pytest.raises(KeycloakError) as info:
+        client_factory(auth_realm=missing).login()
+    assert info.value.message == ("Keycloak at %s cannot log in user '%s': realm '%s' does not exist (check "
+                                  "auth_realm)" % (keycloak_url.rstrip("/"), admin_credentials[0], missing))
+
+
+def test_a_url_that_is_not_keycloak_says_so(plain_http_server, client_factory, admin_credentials):
+    with pytest.raises(KeycloakError) as info:
+        client_factory(url=plain_http_server).login()
+    assert info.value.message == (
+        "nothing at %s looks like Keycloak (it answered 404 Not Found to the login of user '%s' in realm "
+        "'master'): check auth_keycloak_url (old servers need the /auth prefix)"
+        % (plain_http_server, admin_credentials[0]))
+
+
+def test_keycloak_under_a_wrong_prefix_says_the_url_is_not_keycloak(keycloak_url, client_factory):
+    """A server that is Keycloak, reached under a path it does not serve (the old /auth prefix on a new one)."""
+    url = keycloak_url.rstrip("/") + "/auth"
+    with pytest.raises(KeycloakError) as info:
+        client_factory(url=url).login()
+    assert info.value.message.startswith("nothing at %s looks like Keycloak (it answered 404 " % url)
+    assert "check auth_keycloak_url (old servers need the /auth prefix)" in info.value.message

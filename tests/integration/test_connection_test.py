@@ -109,13 +109,34 @@ def test_wrong_password(realm_with_groups, offering_store):
         msg = result["msg"]
         assert msg.startswith(CONNECT_ERROR), msg
         assert one_line(msg)
-        assert "authentication failed" in msg.lower()
+        # The lead is the original API's; the cause says the server was reached and refused the login.
+        assert "refused the login of user" in msg and msg.endswith(": Invalid user credentials"), msg
         assert secret not in msg
         assert "groups" not in result
     output = played.stdout + played.stderr
     assert wrong not in output
     assert wrong_env not in output
     assert "Unable to connect to Keycloak." in played.stdout  # the output was really captured
+
+
+def test_an_unknown_auth_realm_and_a_url_that_is_not_keycloak(realm_with_groups, plain_http_server,
+                                                              admin_credentials, keycloak_url):
+    """Both reach a server; the message says what is wrong instead of "authentication failed ...: Not Found"."""
+    missing = "no-such-realm-" + secrets.token_hex(4)
+    played = run_many([
+        {"realm": realm_with_groups, "auth_realm": missing},
+        {"realm": realm_with_groups, "auth_keycloak_url": plain_http_server},
+    ])
+    wrong_realm, not_keycloak = played.results
+    assert wrong_realm["failed"] is True and wrong_realm["status"] == "error"
+    assert wrong_realm["msg"] == ("%s Keycloak at %s cannot log in user '%s': realm '%s' does not exist (check "
+                                  "auth_realm)" % (CONNECT_ERROR, keycloak_url.rstrip("/"), admin_credentials[0],
+                                                   missing))
+    assert not_keycloak["failed"] is True and not_keycloak["status"] == "error"
+    assert not_keycloak["msg"] == (
+        "%s nothing at %s looks like Keycloak (it answered 404 Not Found to the login of user '%s' in realm "
+        "'master'): check auth_keycloak_url (old servers need the /auth prefix)"
+        % (CONNECT_ERROR, plain_http_server, admin_credentials[0]))
 
 
 def test_unreachable_url(realm_with_groups, offering_store, admin_credentials):

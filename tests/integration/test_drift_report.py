@@ -68,13 +68,15 @@ class Report(object):
         return "rc %d\n%s\n%s" % (self.returncode, self.stdout[-4000:], self.stderr[-2000:])
 
 
-def run_report(tmp_path, store, *extra_vars, env=None, unset=(), out="report"):
+def run_report(tmp_path, store, *extra_vars, env=None, unset=(), out="report", inventory=None):
     """ansible-playbook waldur.keycloak.drift_report, as the docs show it; credentials come from KEYCLOAK_*.
 
-    ``env`` adds environment variables, ``unset`` removes some.
+    ``env`` adds environment variables, ``unset`` removes some; ``inventory`` is passed with -i.
     """
     out_dir = str(tmp_path / out)
     command = ["ansible-playbook", "waldur.keycloak.drift_report"]
+    if inventory is not None:
+        command += ["-i", inventory]
     if store is not None:
         command += ["-e", "drift_report_store=" + store]
     command += ["-e", "drift_report_dir=" + out_dir]
@@ -330,3 +332,40 @@ def test_a_group_imported_from_outside_the_offering_is_no_drift(tmp_path, admin,
                                              "backend_id": load_store(store)["groups"][0]["backend_id"]}]
     assert entry["sync_info"]["local_only"] == []
     assert kc_snapshot(admin, realm) == snapshot
+
+
+def warnings_in(report):
+    """Every warning ansible-playbook printed: deprecations, plain warnings, errors it carried on after."""
+    text = report.stdout + "\n" + report.stderr
+    return [line for line in text.splitlines() if re.search(r"\[(DEPRECATION WARNING|WARNING)\]", line)]
+
+
+def test_the_report_prints_no_warning(tmp_path, admin, realm, applied_store):
+    """In sync, drifted and unknown offerings, with drift that does and does not fail the run: no warning.
+
+    Deprecations are shown (ANSIBLE_DEPRECATION_WARNINGS, on by default) so a coerced ``bool`` would be seen.
+    The inventory is given: without one, ansible-playbook itself warns that only the implicit localhost exists.
+    """
+    store, linked = applied_store
+    env = {"ANSIBLE_DEPRECATION_WARNINGS": "1"}
+    clean = run_report(tmp_path, store, env=env, out="clean", inventory="localhost,")
+    assert clean.returncode == 0, clean.output()
+    admin.delete_group(realm, linked["project-x-members"])
+    selection = json.dumps({"drift_report_offerings": ["Rancher production", WEIRD, "No such offering"],
+                            "drift_report_fail_on_drift": "no"})
+    drifted = run_report(tmp_path, store, selection, env=env, out="drifted", inventory="localhost,")
+    assert drifted.returncode != 0, drifted.output()
+    assert drifted.json["totals"]["drifted"] == 1 and drifted.json["totals"]["errors"] == 1, drifted.json["totals"]
+    for report in (clean, drifted):
+        assert warnings_in(report) == [], report.output()
+
+
+def test_the_role_lints_without_a_deprecation_warning():
+    """ansible-lint templates the role's vars without their values: a `| bool` on what is then a template
+    string is a deprecated coercion ansible-core 2.23 removes (it showed in every `make lint`)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    process = subprocess.run(["ansible-lint", "--nocolor", "roles/drift_report"], capture_output=True, text=True,
+                             cwd=root, check=False, timeout=600, env=dict(os.environ, NO_COLOR="1"))
+    output = process.stdout + process.stderr
+    assert process.returncode == 0, output
+    assert "DEPRECATION WARNING" not in output, output

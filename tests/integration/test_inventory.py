@@ -144,6 +144,6 @@ def test_vanished_group_and_bad_password(admin, realm, offering_store):
     process, _hostvars, _data = run_inventory(config, env={"KEYCLOAK_PASSWORD": "not-the-password"}, expect_ok=False)
     assert process.returncode != 0
     stderr = " ".join(process.stderr.split())
-    assert "Unable to connect to Keycloak. authentication failed for user '%s' in realm 'master'" % (
-        os.environ["KEYCLOAK_USERNAME"]) in stderr, stderr
+    assert "Unable to connect to Keycloak. Keycloak at %s refused the login of user '%s' in realm 'master'" % (
+        os.environ["KEYCLOAK_URL"].rstrip("/"), os.environ["KEYCLOAK_USERNAME"]) in stderr, stderr
     assert "not-the-password" not in process.stderr

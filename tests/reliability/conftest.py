@@ -38,7 +38,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 # The integration fixtures (tests/integration/kcfixtures.py), for pytest to find by name here.
-from kcfixtures import admin, admin_credentials, client_factory, keycloak_url, offering_store, realm  # noqa: E402,F401  pylint: disable=unused-import
+from kcfixtures import admin, admin_credentials, client_factory, keycloak_url, offering_store, realm  # noqa: E402,F401  # pylint: disable=unused-import
 
 FIGURES_PATH = os.path.join(REPO, "tests", "output", "reliability", "figures.json")
 _FIGURES = []

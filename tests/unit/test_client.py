@@ -549,19 +549,24 @@ def _secrets_absent(message, *tokens):
         assert secret not in message
 
 
-@pytest.mark.parametrize("answer", [
-    FakeResponse(401, {"error": "invalid_grant", "error_description": "Invalid user credentials"}),
-    FakeResponse(401, {"error": "unauthorized_client", "error_description": "Invalid client or Invalid client credentials"}),
-    FakeResponse(400, text="<html>\n<body>\nBad Request\n</body>\n</html>", reason="Bad Request"),
+@pytest.mark.parametrize("answer, said", [
+    (FakeResponse(401, {"error": "invalid_grant", "error_description": "Invalid user credentials"}),
+     "Keycloak at %s refused the login of user 'admin' in realm 'master': Invalid user credentials" % BASE),
+    (FakeResponse(401, {"error": "unauthorized_client", "error_description": "Invalid client or Invalid client credentials"}),
+     "Keycloak at %s refused the login of user 'admin' in realm 'master': Invalid client" % BASE),
+    # Not Keycloak's words, and GET /realms/master is no realm either (the fake answers 404).
+    (FakeResponse(400, text="<html>\n<body>\nBad Request\n</body>\n</html>", reason="Bad Request"),
+     "nothing at %s looks like Keycloak (it answered 400 Bad Request to the login of user 'admin' in realm "
+     "'master'): check auth_keycloak_url" % BASE),
 ])
-def test_failed_login_is_one_line_without_secrets(clock, answer):
+def test_failed_login_is_one_line_without_secrets(clock, answer, said):
     session = FakeSession().on("POST", TOKEN_PATH, answer)
     client = KeycloakClient(BASE, username="admin", password=PASSWORD, client_secret=CLIENT_SECRET, session=session)
     with pytest.raises(KeycloakError) as exc_info:
         client.login()
     message = one_line(exc_info.value)
     assert exc_info.value.status == answer.status_code
-    assert "authentication failed for user 'admin' in realm 'master'" in message
+    assert said in message
     _secrets_absent(message)
     assert session.token_calls()[0].data["password"] == PASSWORD   # it was sent, and yet is not shown
 

@@ -526,7 +526,7 @@ def test_live_members_with_bad_credentials_fail_clearly(tmp_path, fake_keycloak)
                         {"plugin": PLUGIN, "store": "offerings.yml", "live_members": True})
     inventory = run_inventory(config, env=fake_env(fake_keycloak))
     assert inventory.returncode != 0
-    assert ("Unable to connect to Keycloak. authentication failed for user 'admin' in realm 'master' at %s: "
+    assert ("Unable to connect to Keycloak. Keycloak at %s refused the login of user 'admin' in realm 'master': "
             "Invalid user credentials" % fake_keycloak.url) in one_line(inventory.stderr), inventory.stderr
     assert "secret" not in inventory.stderr
     assert fake_keycloak.listings() == 0
