@@ -118,7 +118,7 @@ test:
 	echo "=== all stages passed"
 
 demo: collection keycloak-up
-	eval "$$($(KEYCLOAK) env)"; \
+	@eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) bash scripts/demo.sh
 
 # --- benchmark (bench/README.md) ---------------------------------------------------------
