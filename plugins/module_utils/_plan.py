@@ -325,9 +325,12 @@ def _yaml_text(data):
     if not data:
         return ""
     if HAS_PYYAML:
-        return yaml.safe_dump(data, default_flow_style=False, sort_keys=True, allow_unicode=True, width=1000)
+        try:
+            return yaml.safe_dump(data, default_flow_style=False, sort_keys=True, allow_unicode=True, width=1000)
+        except yaml.YAMLError:
+            pass   # a value safe_dump does not know (a str subclass): JSON below
     # JSON is YAML too; without PyYAML on the target the diff stays readable.
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
 
 
 def _parent_path(path):

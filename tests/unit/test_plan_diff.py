@@ -98,3 +98,13 @@ def test_the_update_timestamp_is_not_shown():
     [diff] = plan.diff(RunContext(check_mode=True), "store.yml")
     assert "modified" not in diff["before"] + diff["after"]
     assert parsed(diff["before"]) == {"uuid": "u1", "name": "g", "members": []}
+
+
+def test_a_value_safe_dump_refuses_still_renders():
+    class Text(str):
+        pass
+
+    plan = Plan()
+    plan.record(None, {"uuid": "u1", "name": Text("g"), "members": []})
+    [diff] = plan.diff(RunContext(check_mode=True), "store.yml")
+    assert parsed(diff["after"]) == {"uuid": "u1", "name": "g", "members": []}
