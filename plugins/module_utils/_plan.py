@@ -295,8 +295,9 @@ class Plan(object):
             diffs.append({
                 "before_header": "keycloak realm %s: group %s" % (group["realm"], group["before_path"] or "(absent)"),
                 "after_header": "keycloak realm %s: group %s" % (group["realm"], group["after_path"] or "(absent)"),
-                "before": _yaml_text(group["before"]),
-                "after": _yaml_text(group["after"]),
+                # Path, name, members: in the order a reader looks for them.
+                "before": _yaml_text(group["before"], sort_keys=False),
+                "after": _yaml_text(group["after"], sort_keys=False),
             })
         return diffs
 
@@ -320,17 +321,17 @@ def _diff_text(record):
     return _yaml_text(shown)
 
 
-def _yaml_text(data):
-    """``data`` as block YAML (keys sorted), or "" for an absent group or record."""
+def _yaml_text(data, sort_keys=True):
+    """``data`` as block YAML, or "" for an absent group or record."""
     if not data:
         return ""
     if HAS_PYYAML:
         try:
-            return yaml.safe_dump(data, default_flow_style=False, sort_keys=True, allow_unicode=True, width=1000)
+            return yaml.safe_dump(data, default_flow_style=False, sort_keys=sort_keys, allow_unicode=True, width=1000)
         except yaml.YAMLError:
             pass   # a value safe_dump does not know (a str subclass): JSON below
     # JSON is YAML too; without PyYAML on the target the diff stays readable.
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str, sort_keys=sort_keys) + "\n"
 
 
 def _parent_path(path):
