@@ -139,7 +139,7 @@ test:
 
 ## virtualenv, Keycloak, then the GitOps story (scripts/demo.sh); leaves Keycloak running
 demo: collection keycloak-up
-	eval "$$($(KEYCLOAK) env)"; \
+	@eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) bash scripts/demo.sh
 
 # --- benchmark (bench/README.md) ---------------------------------------------------------

@@ -16,9 +16,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError, RealmNotFound
+
+try:
+    import yaml
+except ImportError:
+    HAS_PYYAML = False
+else:
+    HAS_PYYAML = True
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 
@@ -138,10 +146,12 @@ class DeleteGroup(RemoteOperation):
 class AddMember(RemoteOperation):
     action = "add_member"
 
-    def __init__(self, client, realm, path, group_id, username, user_id):
+    def __init__(self, client, realm, path, group_id, username, user_id, current=None):
         super(AddMember, self).__init__(client, realm, path, username=username)
         self.group_id = group_id
         self.user_id = user_id
+        # The group's members before the plan (for the diff), when the planner read them.
+        self.current = current
 
     def run(self, ctx):
         self.client.add_user_to_group(self.realm, self.user_id, ctx.resolve(self.group_id))
@@ -150,10 +160,12 @@ class AddMember(RemoteOperation):
 class RemoveMember(RemoteOperation):
     action = "remove_member"
 
-    def __init__(self, client, realm, path, group_id, username, user_id):
+    def __init__(self, client, realm, path, group_id, username, user_id, current=None):
         super(RemoveMember, self).__init__(client, realm, path, username=username)
         self.group_id = group_id
         self.user_id = user_id
+        # The group's members before the plan (for the diff), when the planner read them.
+        self.current = current
 
     def run(self, ctx):
         self.client.remove_user_from_group(self.realm, self.user_id, ctx.resolve(self.group_id))
@@ -268,42 +280,124 @@ class Plan(object):
         return [op.describe(ctx) for op in self.remote] + [rc.describe(ctx) for rc in self.records]
 
     def diff(self, ctx, store_path):
-        """Ansible diffs: each record before and after, and the remote operations."""
+        """Ansible diffs: each store record, then each touched Keycloak group, before and after as YAML."""
         diffs = []
         for change in self.records:
+            after = ctx.resolve(change.after, for_display=True) if change.after else None
+            header = "%s: group %s" % (store_path, _record_label(change.before or after))
             diffs.append({
-                "before_header": "%s: group %s" % (store_path, change.uuid),
-                "after_header": "%s: group %s" % (store_path, change.uuid),
+                "before_header": header,
+                "after_header": "%s: group %s" % (store_path, _record_label(after or change.before)),
                 "before": _diff_text(change.before),
-                "after": _diff_text(ctx.resolve(change.after, for_display=True) if change.after else None),
+                "after": _diff_text(after),
             })
-        if self.remote:
+        for group in _remote_groups(self.remote, ctx):
             diffs.append({
-                "before_header": "keycloak",
-                "after_header": "keycloak",
-                "before": "",
-                "after": "".join(_operation_line(op.describe(ctx)) for op in self.remote),
+                "before_header": "keycloak realm %s: group %s" % (group["realm"], group["before_path"] or "(absent)"),
+                "after_header": "keycloak realm %s: group %s" % (group["realm"], group["after_path"] or "(absent)"),
+                # Path, name, members: in the order a reader looks for them.
+                "before": _yaml_text(group["before"], sort_keys=False),
+                "after": _yaml_text(group["after"], sort_keys=False),
             })
         return diffs
+
+
+# Written on every update: showing it would make each diff look like a change of its own.
+_DIFF_HIDDEN = ("modified",)
+
+
+def _record_label(record):
+    if record.get("name"):
+        return "%s (%s)" % (record["name"], record["uuid"])
+    return record["uuid"]
 
 
 def _diff_text(record):
     if not record:
         return ""
-    lines = []
-    for key in sorted(record):
-        if key == "members":
-            lines.append("members:\n")
-            for member in sorted(record["members"], key=lambda m: m["username"].lower()):
-                lines.append("  - %s\n" % ", ".join("%s: %s" % (k, member[k]) for k in sorted(member)))
-        else:
-            lines.append("%s: %s\n" % (key, record[key]))
-    return "".join(lines)
+    shown = dict((k, v) for k, v in record.items() if k not in _DIFF_HIDDEN)
+    if shown.get("members"):
+        shown["members"] = sorted(shown["members"], key=lambda m: m["username"].lower())
+    return _yaml_text(shown)
 
 
-def _operation_line(entry):
-    extra = ", ".join("%s=%s" % (k, entry[k]) for k in sorted(entry) if k not in ("action", "target", "realm"))
-    return "%s %s (realm %s)%s\n" % (entry["action"], entry["target"], entry["realm"], ": " + extra if extra else "")
+def _yaml_text(data, sort_keys=True):
+    """``data`` as block YAML, or "" for an absent group or record."""
+    if not data:
+        return ""
+    if HAS_PYYAML:
+        try:
+            return yaml.safe_dump(data, default_flow_style=False, sort_keys=sort_keys, allow_unicode=True, width=1000)
+        except yaml.YAMLError:
+            pass   # a value safe_dump does not know (a str subclass): JSON below
+    # JSON is YAML too; without PyYAML on the target the diff stays readable.
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str, sort_keys=sort_keys) + "\n"
+
+
+def _parent_path(path):
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def _remote_groups(operations, ctx):
+    """The Keycloak groups the operations touch, each with its state before and after the plan.
+
+    Members are the group's members before the plan where the planner read them (``current``), otherwise
+    only those the plan adds or removes; a rename changes the name and the path, not the members.
+    """
+    groups, order = {}, []
+
+    def group_for(key, operation, path):
+        if key not in groups:
+            groups[key] = {"realm": operation.realm, "before_path": path, "after_path": path,
+                           "before_name": path.rsplit("/", 1)[-1], "after_name": path.rsplit("/", 1)[-1],
+                           "before_members": None, "added": [], "removed": [], "deleted": False}
+            order.append(key)
+        return groups[key]
+
+    for operation in operations:
+        if isinstance(operation, CreateGroup):
+            group = group_for(operation.ref, operation, operation.target)
+            group["before_path"] = None
+            group["before_members"] = []
+        elif isinstance(operation, RenameGroup):
+            group = group_for(operation.details["id"], operation, operation.target)
+            old_name, new_name = operation.details["name"]
+            group["before_name"], group["after_name"] = old_name, new_name
+            parent = _parent_path(group["before_path"])
+            group["after_path"] = "%s/%s" % (parent, new_name) if group["before_path"].startswith("/") else new_name
+        elif isinstance(operation, DeleteGroup):
+            group = group_for(operation.details["id"], operation, operation.target)
+            group["before_members"] = list(operation.details.get("members") or [])
+            group["deleted"] = True
+        elif isinstance(operation, (AddMember, RemoveMember)):
+            key = operation.group_id
+            group = group_for(key, operation, operation.target)
+            if group["before_members"] is None and operation.current is not None:
+                group["before_members"] = list(operation.current)
+            group["added" if isinstance(operation, AddMember) else "removed"].append(operation.details["username"])
+
+    result = []
+    for key in order:
+        group = groups[key]
+        before_members = group["before_members"]
+        if before_members is None:
+            before_members = list(group["removed"])
+        removed = set(u.lower() for u in group["removed"])
+        after_members = [u for u in before_members if u.lower() not in removed]
+        after_members += [u for u in group["added"] if u.lower() not in set(m.lower() for m in after_members)]
+        before = after = None
+        if group["before_path"] is not None:
+            before = {"path": group["before_path"], "name": group["before_name"]}
+            if before_members or group["added"] or group["removed"]:
+                before["members"] = sorted(before_members, key=str.lower)
+        if not group["deleted"]:
+            after = {"path": group["after_path"], "name": group["after_name"]}
+            if after_members or group["added"] or group["removed"]:
+                after["members"] = sorted(after_members, key=str.lower)
+        result.append({"realm": group["realm"], "before": before, "after": after,
+                       "before_path": group["before_path"], "after_path": None if group["deleted"] else
+                       group["after_path"]})
+    return result
 
 
 def _run_lane(operations, ctx, done, unreachable=None):

@@ -701,6 +701,7 @@ class OfferingGroups(object):
             self.data.offerings_by_uuid[after["offering"]], after["name"])
         remote_members = client.group_members(realm, group_id) if not isinstance(group_id, Ref) else []
         remote_by_name = dict(((u.get("username") or "").lower(), u) for u in remote_members)
+        current = [u.get("username") for u in remote_members]  # what the check-mode diff shows as "before"
         desired = params.get("members")
         wanted = [u.strip() for u in desired] if desired is not None else []
         pending = [m["username"] for m in after["members"] if m["state"] == "pending"]
@@ -714,7 +715,8 @@ class OfferingGroups(object):
             user = client.user_by_username(realm, username)
             if user is None:
                 continue
-            needs.append(plan.add(AddMember(client, realm, path, group_id, user["username"], user["id"]), lane=lane))
+            needs.append(plan.add(AddMember(client, realm, path, group_id, user["username"], user["id"], current),
+                                  lane=lane))
             result_members.append(user)
             known_users[lower] = user
             added.add(lower)
@@ -726,7 +728,7 @@ class OfferingGroups(object):
                 for lower, user in sorted(remote_by_name.items()):
                     if lower and lower not in keep:
                         needs.append(plan.add(RemoveMember(client, realm, path, group_id, user["username"],
-                                                           user["id"]), lane=lane))
+                                                           user["id"], current), lane=lane))
                         result_members = [u for u in result_members if u is not user]
         else:
             self._set_local_members(after, [], None, active, known_users)

@@ -174,6 +174,9 @@ def test_clean_store_reports_no_drift(tmp_path, applied_store):
     assert "No planned operations." in markdown
     assert "cluster-a-admins: carol" in markdown
     assert "DRIFT" not in report.stdout
+    # A report reads as a few lines, not a task log: three tasks per offering, eleven around them.
+    role_tasks = re.findall(r"^TASK \[waldur\.keycloak\.drift_report : (.*?)\] ", report.stdout, re.M)
+    assert len(role_tasks) <= 11 + 3 * 2, role_tasks
 
 
 def test_known_drift_is_reported_and_fails_the_run(tmp_path, admin, realm, applied_store):

@@ -588,3 +588,44 @@ def test_partial_failure_result_names_the_failed_operations(admin, realm, offeri
     elif sorted(e["target"] for e in listed[0]) != ["/hpc/hpc-0", "/hpc/hpc-1"]:
         problems.append("failed operations listed: %r" % listed[0])
     assert not problems, "; ".join(problems)
+
+
+# ------------------------------------------------------------ check-mode diff
+
+def test_check_diff_shows_keycloak_before_and_after_per_group(admin, realm, offering_store):
+    """--check --diff on a rename, a member removal and a deletion: each group's path, name and members
+    before and after, as YAML, the group named in the header; Keycloak and the store untouched."""
+    import yaml
+
+    path, ids = offering_store()
+    root = "/rancher-prod"
+    root_id = create_path(admin, realm, root)
+    users = dict((name, admin.create_user(realm, name)) for name in ("alice", "carol", "dave"))
+    drifted_id = admin.create_group(realm, "drifted-name", parent_id=root_id, attributes={MARKER: [ids["offering"]]})
+    admin.join(realm, users["carol"], drifted_id)
+    admin.join(realm, users["dave"], drifted_id)
+    stale_id = admin.create_group(realm, "stale", parent_id=root_id, attributes={MARKER: [ids["offering"]]})
+    admin.join(realm, users["alice"], stale_id)
+    g_rename = group_record(ids, "declared-name", role="role_member", resource="resource_a",
+                            backend_id=drifted_id, members=[member("carol")])
+    write_groups(path, [g_rename])
+    snapshot, before_bytes = kc_snapshot(admin, realm), store_bytes(path)
+
+    result = assert_ok(playbook.run_module(MODULE, sync(path, offering=ids["offering"], prune=True,
+                                                        members_mode="exact"), check=True, diff=True))
+    assert kc_snapshot(admin, realm) == snapshot and store_bytes(path) == before_bytes
+    shown = dict((d["before_header"], d) for d in result["diff"] if d["before_header"].startswith("keycloak"))
+    renamed = shown["keycloak realm %s: group %s/drifted-name" % (realm, root)]
+    assert renamed["after_header"] == "keycloak realm %s: group %s/declared-name" % (realm, root)
+    assert yaml.safe_load(renamed["before"]) == {"path": root + "/drifted-name", "name": "drifted-name",
+                                                 "members": ["carol", "dave"]}
+    assert yaml.safe_load(renamed["after"]) == {"path": root + "/declared-name", "name": "declared-name",
+                                                "members": ["carol"]}
+    deleted = shown["keycloak realm %s: group %s/stale" % (realm, root)]
+    assert yaml.safe_load(deleted["before"]) == {"path": root + "/stale", "name": "stale", "members": ["alice"]}
+    assert deleted["after"] == "" and deleted["after_header"] == "keycloak realm %s: group (absent)" % realm
+    assert len(shown) == 2
+    # What the user reads: the removal and the deletion are "-" lines, no Python repr anywhere.
+    out = result["_stdout"]
+    assert "\n-- dave\n" in out and "\n-- alice\n" in out and "\n-name: drifted-name\n" in out
+    assert "None" not in out and "['" not in out and "modified:" not in out

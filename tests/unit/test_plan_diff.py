@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Check-mode diffs read as a drift report: Keycloak's groups before and after, as YAML, named by path."""
+
+import yaml
+
+from ansible_collections.waldur.keycloak.plugins.module_utils._plan import (
+    AddMember,
+    CreateGroup,
+    DeleteGroup,
+    Plan,
+    RemoveMember,
+    RenameGroup,
+    RunContext,
+)
+
+ROOT = "/waldur/rancher"
+
+
+def keycloak_diffs(plan):
+    diffs = plan.diff(RunContext(check_mode=True), "store.yml")
+    for entry in diffs:
+        # The shape Ansible's diff callback expects.
+        assert sorted(entry) == ["after", "after_header", "before", "before_header"]
+    return [d for d in diffs if d["before_header"].startswith("keycloak")]
+
+
+def parsed(text):
+    return yaml.safe_load(text) if text else None
+
+
+def test_a_rename_shows_the_old_and_the_new_path_and_name():
+    plan = Plan()
+    plan.add(RenameGroup(None, "demo", ROOT + "/hand-made", "id-1", "hand-made", "cluster-b-members"))
+    [diff] = keycloak_diffs(plan)
+    assert diff["before_header"] == "keycloak realm demo: group /waldur/rancher/hand-made"
+    assert diff["after_header"] == "keycloak realm demo: group /waldur/rancher/cluster-b-members"
+    assert parsed(diff["before"]) == {"path": ROOT + "/hand-made", "name": "hand-made"}
+    assert parsed(diff["after"]) == {"path": ROOT + "/cluster-b-members", "name": "cluster-b-members"}
+
+
+def test_a_member_removal_is_a_line_gone_from_the_members_before():
+    plan = Plan()
+    current = ["alice", "Mallory"]
+    plan.add(RemoveMember(None, "demo", ROOT + "/admins", "id-2", "Mallory", "u-m", current), lane="id-2")
+    plan.add(AddMember(None, "demo", ROOT + "/admins", "id-2", "bob", "u-b", current), lane="id-2")
+    [diff] = keycloak_diffs(plan)
+    assert diff["before_header"] == diff["after_header"] == "keycloak realm demo: group /waldur/rancher/admins"
+    assert parsed(diff["before"]) == {"path": ROOT + "/admins", "name": "admins", "members": ["alice", "Mallory"]}
+    assert parsed(diff["after"]) == {"path": ROOT + "/admins", "name": "admins", "members": ["alice", "bob"]}
+    # Block YAML, one member a line: a removal is a "-" line of the unified diff, an addition a "+" line.
+    assert diff["before"] == "path: /waldur/rancher/admins\nname: admins\nmembers:\n- alice\n- Mallory\n"
+
+
+def test_a_deletion_shows_the_group_before_and_nothing_after():
+    plan = Plan()
+    plan.add(DeleteGroup(None, "demo", ROOT + "/old", "id-3", ["carol", "alice"]))
+    [diff] = keycloak_diffs(plan)
+    assert parsed(diff["before"]) == {"path": ROOT + "/old", "name": "old", "members": ["alice", "carol"]}
+    assert diff["after"] == ""
+    assert diff["after_header"] == "keycloak realm demo: group (absent)"
+
+
+def test_a_created_group_with_its_members_is_one_entry_with_nothing_before():
+    plan = Plan()
+    create = plan.add(CreateGroup(None, "demo", ROOT + "/new", "new", "root-id"))
+    plan.add(AddMember(None, "demo", ROOT + "/new", create.ref, "alice", "u-a", []), lane="x")
+    [diff] = keycloak_diffs(plan)
+    assert diff["before"] == "" and diff["before_header"] == "keycloak realm demo: group (absent)"
+    assert parsed(diff["after"]) == {"path": ROOT + "/new", "name": "new", "members": ["alice"]}
+
+
+def test_values_are_yaml_not_python_reprs():
+    plan = Plan()
+    plan.add(RenameGroup(None, "demo", ROOT + "/a", "id-1", "a", "b"))
+    plan.record(
+        {"uuid": "u1", "name": "g", "description": None, "modified": "2026-01-01T00:00:00Z",
+         "members": [{"username": "alice", "email": "", "first_name": "", "state": "active"}]},
+        {"uuid": "u1", "name": "h", "description": None, "modified": "2026-02-02T00:00:00Z",
+         "members": [{"username": "alice", "email": "", "first_name": "", "state": "active"}]})
+    text = "".join(d["before"] + d["after"] for d in plan.diff(RunContext(check_mode=True), "store.yml"))
+    for python_repr in ("None", "['", "email: ,"):
+        assert python_repr not in text
+    store = [d for d in plan.diff(RunContext(check_mode=True), "store.yml") if d["before_header"].startswith("store")]
+    assert store[0]["before_header"] == "store.yml: group g (u1)"
+    assert store[0]["after_header"] == "store.yml: group h (u1)"
+    assert parsed(store[0]["before"])["members"] == [
+        {"username": "alice", "email": "", "first_name": "", "state": "active"}]
+    assert parsed(store[0]["before"])["description"] is None
+
+
+def test_the_update_timestamp_is_not_shown():
+    plan = Plan()
+    plan.record({"uuid": "u1", "name": "g", "modified": "2026-01-01T00:00:00Z", "members": []},
+                {"uuid": "u1", "name": "h", "modified": "2026-02-02T00:00:00Z", "members": []})
+    [diff] = plan.diff(RunContext(check_mode=True), "store.yml")
+    assert "modified" not in diff["before"] + diff["after"]
+    assert parsed(diff["before"]) == {"uuid": "u1", "name": "g", "members": []}
+
+
+def test_a_value_safe_dump_refuses_still_renders():
+    class Text(str):
+        pass
+
+    plan = Plan()
+    plan.record(None, {"uuid": "u1", "name": Text("g"), "members": []})
+    [diff] = plan.diff(RunContext(check_mode=True), "store.yml")
+    assert parsed(diff["after"]) == {"uuid": "u1", "name": "g", "members": []}
