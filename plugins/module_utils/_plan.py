@@ -143,29 +143,26 @@ class DeleteGroup(RemoteOperation):
         self.client.delete_group(self.realm, self.details["id"], missing_ok=True)
 
 
-class AddMember(RemoteOperation):
-    action = "add_member"
+class _MembershipOperation(RemoteOperation):
+    """One user joins or leaves one group."""
 
     def __init__(self, client, realm, path, group_id, username, user_id, current=None):
-        super(AddMember, self).__init__(client, realm, path, username=username)
+        super(_MembershipOperation, self).__init__(client, realm, path, username=username)
         self.group_id = group_id
         self.user_id = user_id
         # The group's members before the plan (for the diff), when the planner read them.
         self.current = current
+
+
+class AddMember(_MembershipOperation):
+    action = "add_member"
 
     def run(self, ctx):
         self.client.add_user_to_group(self.realm, self.user_id, ctx.resolve(self.group_id))
 
 
-class RemoveMember(RemoteOperation):
+class RemoveMember(_MembershipOperation):
     action = "remove_member"
-
-    def __init__(self, client, realm, path, group_id, username, user_id, current=None):
-        super(RemoveMember, self).__init__(client, realm, path, username=username)
-        self.group_id = group_id
-        self.user_id = user_id
-        # The group's members before the plan (for the diff), when the planner read them.
-        self.current = current
 
     def run(self, ctx):
         self.client.remove_user_from_group(self.realm, self.user_id, ctx.resolve(self.group_id))
@@ -369,7 +366,7 @@ def _remote_groups(operations, ctx):
             group = group_for(operation.details["id"], operation, operation.target)
             group["before_members"] = list(operation.details.get("members") or [])
             group["deleted"] = True
-        elif isinstance(operation, (AddMember, RemoveMember)):
+        elif isinstance(operation, _MembershipOperation):
             key = operation.group_id
             group = group_for(key, operation, operation.target)
             if group["before_members"] is None and operation.current is not None:
