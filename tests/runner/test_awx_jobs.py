@@ -262,7 +262,13 @@ def test_drift_report_job_fails_on_drift_made_by_hand(awx, admin, realm):
     with open(os.path.join(reports, "drift-report.junit.xml"), encoding="utf-8") as stream:
         junit = stream.read()
     assert "cluster-a-admins" in junit and "bob" in junit
-    assert "cluster-a-admins" in drift.stdout() and "bob" in drift.stdout()   # what AWX keeps: the output
+    # What AWX keeps once the job's directory is gone: the output, whose summary lists each difference.
+    summary = drift.task_results("Show the summary")
+    assert len(summary) == 1, drift.summary()
+    for line in ("  missing in Keycloak: cluster-a-admins (linked, but its remote group is gone)",
+                 "  members of project-x-members: only in the store: bob"):
+        assert line in summary[0]["msg"], summary[0]["msg"]
+        assert line in drift.stdout()
     awx.assert_no_secrets(drift)
 
 
