@@ -165,8 +165,12 @@ def test_check_then_run_then_rerun_as_awx_jobs(awx, admin, realm):
     assert actions == [("create_group", "/platform"), ("create_group", OFFERING_PATH), ("create_group", group_path),
                        ("add_member", group_path), ("link", record)], plan
     assert plan[3]["username"] == "alice"                   # carol has no account: she stays pending
-    assert len(diff) == 1 and "group cluster-a-admins (%s)" % record in diff[0]["after_header"], diff
+    # The diff: the store record, then Keycloak before and after, per group.
+    assert "group cluster-a-admins (%s)" % record in diff[0]["after_header"], diff
     assert diff[0]["before"] != diff[0]["after"]
+    keycloak = dict((d["after_header"].rsplit(": group ", 1)[-1], (d["before"], d["after"])) for d in diff[1:])
+    assert sorted(keycloak) == ["/platform", OFFERING_PATH, group_path], diff
+    assert keycloak[group_path] == ("", "path: %s\nname: cluster-a-admins\nmembers:\n- alice\n" % group_path)
     assert "--check" in json.loads(check.artifact("command"))["command"]
     assert helpers.kc_snapshot(admin, realm) == before
     assert admin.group_by_path(realm, OFFERING_PATH) is None
