@@ -64,7 +64,7 @@ def awx(tmp_path, admin, keycloak_url, admin_credentials, monkeypatch):
     assert env == {"KEYCLOAK_URL": proxy.url, "KEYCLOAK_USERNAME": username, "KEYCLOAK_PASSWORD": password}
     for name in CREDENTIAL_VARIABLES:
         monkeypatch.delenv(name, raising=False)  # the job gets its credential from env/envvars only
-    monkeypatch.setenv("ANSIBLE_NOCOLOR", "1")
+    monkeypatch.setenv("ANSIBLE_NOCOLOR", "1")  # plain text in stdout, so that a search cannot miss across a colour code
 
     repository = tmp_path / "repository"
     (repository / "playbooks").mkdir(parents=True)
