@@ -99,7 +99,7 @@ class Awx(object):
         self.credential_env = credential_env
         self.last_id = 0
 
-    def launch(self, playbook, name, job_type="run", diff_mode=False, extra_vars=None):
+    def launch(self, playbook, name, job_type="run", diff_mode=False, extra_vars=None, fact_storage=False):
         self.last_id += 1
         job_id = self.last_id
         private_data_dir = os.path.join(self.root, "awx_%d_job" % job_id)
@@ -125,7 +125,8 @@ class Awx(object):
 
         runner = ansible_runner.interface.run(
             ident=job_id, private_data_dir=private_data_dir, playbook=playbook, inventory=hosts,
-            suppress_env_files=True, fact_cache_type="",
+            # The template's "Enable Fact Storage": ansible-runner's jsonfile fact cache in artifacts/<id>/fact_cache.
+            suppress_env_files=True, fact_cache_type="jsonfile" if fact_storage else "",
             process_isolation=False, quiet=True)
         job = Job(job_id, private_data_dir, runner)
         assert (job.status, job.rc) == (runner.status, runner.rc), "the artifacts disagree with the runner"

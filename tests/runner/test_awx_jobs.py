@@ -245,7 +245,7 @@ def test_drift_report_job_fails_on_drift_made_by_hand(awx, admin, realm):
     admin.delete_group(realm, admins["id"])
     admin.leave(realm, bob, members["id"])
     before = helpers.kc_snapshot(admin, realm)
-    drift = awx.launch("playbooks/keycloak-drift.yml", "Keycloak drift report")
+    drift = awx.launch("playbooks/keycloak-drift.yml", "Keycloak drift report", fact_storage=True)
     assert (drift.status, drift.rc) == ("failed", 2), drift.summary()
     assert helpers.kc_snapshot(admin, realm) == before              # the report only looks
     failures = [e["event_data"]["res"]["msg"] for e in drift.events() if e["event"] == "runner_on_failed"]
