@@ -243,11 +243,13 @@ class AdminEventSource(object):
     def start(self):
         """Log in; without a saved position, stand at the newest event (history is not replayed)."""
         self.client.login()
+        where = "its saved position"
         if not self.cursor.started:
             self.cursor.start_after(self._page(0))
             self.save_state()
-            LOGGER.info("following admin events of realm '%s' from %s", self.realm,
-                        _events.parse_event({"time": self.cursor.time}, self.realm)["time_iso"])
+            where = "the newest event"
+        LOGGER.info("following admin events of realm '%s' after %s (%s)", self.realm, where,
+                    _events.parse_event({"time": self.cursor.time}, self.realm)["time_iso"])
 
     def fetch(self):
         """The events newer than the cursor, oldest first, as raw admin events."""
