@@ -243,6 +243,8 @@ class AdminEventSource(object):
     def start(self):
         """Log in; without a saved position, stand at the newest event (history is not replayed)."""
         self.client.login()
+        # Learn the ids of the offering groups now, while they exist: a later DELETE names only the id.
+        self._refresh_index()
         where = "its saved position"
         if not self.cursor.started:
             self.cursor.start_after(self._page(0))
@@ -295,7 +297,8 @@ class AdminEventSource(object):
         self._refresh_index()
         _events.learn_path(event, self.known_paths)
         group_id = event["group_id"]
-        if group_id and group_id not in self.known_paths and event["operation"] != "DELETE":
+        if group_id and group_id not in self.known_paths and not (event["operation"] == "DELETE"
+                                                                  and event["resource_type"] == "GROUP"):
             # No details recorded: ask Keycloak where the group is (it may be gone by now).
             group = self.client.get_group(self.realm, group_id)
             if group and group.get("path"):
