@@ -491,7 +491,8 @@ class KeycloakClient(object):
     def admin_events_settings(self, realm):
         """Whether the realm records admin events, and with details: ``(enabled, details)``.
 
-        ``(None, None)`` when the account may not read the realm's settings (that needs view-realm).
+        ``(None, None)`` when the account may not read the realm's settings (that needs view-realm): Keycloak
+        then refuses, or answers a brief representation without them.
         """
         try:
             settings = self.get_json(self.realm_path(realm))
@@ -499,7 +500,9 @@ class KeycloakClient(object):
             if exc.is_forbidden:
                 return None, None
             raise
-        return bool(settings.get("adminEventsEnabled")), bool(settings.get("adminEventsDetailsEnabled"))
+        if "adminEventsEnabled" not in settings:
+            return None, None
+        return bool(settings["adminEventsEnabled"]), bool(settings.get("adminEventsDetailsEnabled"))
 
     def admin_events(self, realm, first=0, max_results=DEFAULT_PAGE_SIZE, resource_types=(), date_from=None):
         """One page of the realm's admin events, newest first (Keycloak's order)."""
