@@ -176,9 +176,8 @@ bench-smoke: bench-venv
 EDA_VENV ?= .venv-eda
 EDA_STAMP := $(EDA_VENV)/.requirements.stamp
 EDA_COLLECTIONS := $(abspath $(EDA_VENV))/collections
-EDA_ENV := PATH="$(abspath $(EDA_VENV))/bin:$$PATH" \
-	PYTHONPATH="$(EDA_COLLECTIONS)$${PYTHONPATH:+:$$PYTHONPATH}" \
-	ANSIBLE_COLLECTIONS_PATH="$(EDA_COLLECTIONS)"
+# No PYTHONPATH: ansible-rulebook must find the collection's module_utils as an operator's install does.
+EDA_ENV := PATH="$(abspath $(EDA_VENV))/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(EDA_COLLECTIONS)"
 
 ## ansible-rulebook's virtualenv .venv-eda (EDA_VENV=...) from requirements-eda.txt, collection linked; Java 17
 eda-venv: $(EDA_STAMP)

@@ -90,7 +90,7 @@ admin_events_enabled:
       C(waldur.keycloak.keycloak_admin_events) follows.
     - Null when the account may not read the realm's settings (that needs the realm-management role view-realm).
     - Switch it on in the admin console (Realm settings, Events, Admin events settings) or with
-      C(PUT /admin/realms/{realm}) and C({"adminEventsEnabled": true, "adminEventsDetailsEnabled": true}).
+      C(PUT /admin/realms/{realm}) setting C(adminEventsEnabled) and C(adminEventsDetailsEnabled) to V(true).
   returned: success
   type: bool
   sample: true

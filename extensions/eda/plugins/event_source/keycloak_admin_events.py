@@ -9,7 +9,7 @@ description:
   - An event source plugin for ansible-rulebook (Event-Driven Ansible) that polls one realm's admin events
     (C(GET /admin/realms/{realm}/admin-events), resource types C(GROUP) and C(GROUP_MEMBERSHIP)) and puts one
     event on the queue per change, oldest first.
-  - Each event is C({"keycloak": {...}}) with C(operation) (C(CREATE), C(UPDATE), C(DELETE)), C(resource_type),
+  - Each event holds one key, C(keycloak), with C(operation) (C(CREATE), C(UPDATE), C(DELETE)), C(resource_type),
     C(resource_path), C(group_id), C(parent_group_id) (a subgroup created), C(user_id) and C(username)
     (a membership), C(group_path) and C(group_name) where known, C(time) (milliseconds) and C(time_iso),
     C(realm), C(id), C(by) (who made the change) and, when the realm records details, C(representation).
@@ -99,7 +99,7 @@ EXAMPLES = r"""
         poll_interval: 5
   rules:
     - name: Show every change that touches an offering
-      condition: event.keycloak.offerings is selectattr('uuid', 'defined')
+      condition: event.keycloak.offerings is selectattr('uuid', '!=', '')
       action:
         debug:
           msg: "{{ event.keycloak.operation }} {{ event.keycloak.resource_path }}"
