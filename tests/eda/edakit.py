@@ -8,6 +8,7 @@ import json
 import os
 import runpy
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -191,7 +192,6 @@ class RecordingProxy(FaultProxy):
     def start(self):
         if not self._fixed_port:
             return super(RecordingProxy, self).start()
-        import socket
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", self._fixed_port))

@@ -10,6 +10,8 @@ import asyncio
 import json
 import logging
 import os
+import threading
+import time
 
 import pytest
 
@@ -30,7 +32,6 @@ class Follower(object):
         self.task = None
 
     def __enter__(self):
-        import threading
         ready = threading.Event()
 
         def run():
@@ -72,7 +73,6 @@ def source_args(realm, url, **extra):
 
 
 def wait_started(caplog, count=1):
-    import time
     deadline = time.monotonic() + 60
     while sum("following admin events" in r.getMessage() for r in caplog.records) < count:
         assert time.monotonic() < deadline, "the source did not start"
@@ -138,7 +138,6 @@ def test_survives_keycloak_going_away_says_so_once_and_goes_on(admin, events_rea
 
             proxy.stop()  # connection refused from now on
             during = [admin.create_group(realm, "during-outage-%d" % n) for n in range(3)]
-            import time
             time.sleep(4)  # several polls and backoffs while nothing answers
             assert follower.pending() == 0 and follower.failure() is None
             proxy = RecordingProxy(keycloak_url, port=port).start()
@@ -169,7 +168,6 @@ def test_keycloak_answering_503_is_an_outage_too(admin, events_realm, keycloak_u
             wait_started(caplog)
             proxy.rates = [("unavailable", 1.0)]  # Keycloak restarting behind its proxy
             made = admin.create_group(realm, "while-503")
-            import time
             time.sleep(8)  # longer than the client's own retries (0.5 + 1 + 2 s): the poll fails
             assert follower.pending() == 0 and follower.failure() is None
             proxy.rates = [("unavailable", 0.0)]
