@@ -21,13 +21,22 @@ from faultproxy import FaultProxy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-SOURCE = os.path.join(REPO, "extensions", "eda", "plugins", "event_source", "keycloak_admin_events.py")
+PLUGIN = os.path.join("extensions", "eda", "plugins", "event_source", "keycloak_admin_events.py")
+
+
+def source_path():
+    """The plugin inside the collections tree ansible-rulebook searches (ANSIBLE_COLLECTIONS_PATH), as it finds it."""
+    for root in (os.environ.get("ANSIBLE_COLLECTIONS_PATH") or "").split(os.pathsep):
+        candidate = os.path.join(root, "ansible_collections", "waldur", "keycloak", PLUGIN)
+        if root and os.path.exists(candidate):
+            return candidate
+    raise AssertionError("waldur.keycloak is not in ANSIBLE_COLLECTIONS_PATH: run the tests with `make eda`")
 ADMIN_EVENTS = "/admin-events"
 
 
 def load_source():
     """The event source's globals, loaded by path as ansible-rulebook loads it (runpy.run_path)."""
-    return runpy.run_path(SOURCE)
+    return runpy.run_path(source_path())
 
 
 def wait_for(predicate, timeout, what, interval=0.2):

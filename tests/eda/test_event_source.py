@@ -37,8 +37,10 @@ class Follower(object):
         def run():
             asyncio.set_event_loop(self.loop)
             self.queue = asyncio.Queue()
-            self.task = self.loop.create_task(load_source()["main"](self.queue, self.args))
-            ready.set()
+            try:
+                self.task = self.loop.create_task(load_source()["main"](self.queue, self.args))
+            finally:
+                ready.set()
             try:
                 self.loop.run_until_complete(self.task)
             except asyncio.CancelledError:
@@ -46,10 +48,13 @@ class Follower(object):
 
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
-        ready.wait(10)
+        ready.wait(30)
+        assert self.task is not None, "the source could not be loaded (see the thread's exception above)"
         return self
 
     def __exit__(self, *exc):
+        if self.task is None:
+            return
         self.loop.call_soon_threadsafe(self.task.cancel)
         self.thread.join(30)
 
