@@ -33,7 +33,7 @@ def log(message):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--changes", type=int, default=20, help="changes to time (default 20)")
     parser.add_argument("--poll-interval", type=float, default=5, help="the source's poll_interval (default 5)")
     parser.add_argument("--idle", type=float, default=120, help="seconds of quiet to count requests (default 120)")
@@ -86,8 +86,8 @@ def main(argv=None):
         print(json.dumps(figures, indent=2))
         print("\n| poll_interval | changes | delay median | delay worst | idle requests/min |")
         print("|---|---|---|---|---|")
-        print("| %g s | %d | %.1f s | %.1f s | %.1f |" % (options.poll_interval, len(delays), figures["delay_median_s"],
-                                                       figures["delay_worst_s"], per_minute))
+        row = (options.poll_interval, len(delays), figures["delay_median_s"], figures["delay_worst_s"], per_minute)
+        print("| %g s | %d | %.1f s | %.1f s | %.1f |" % row)
         return 0
     finally:
         if rulebook is not None:

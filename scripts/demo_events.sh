@@ -36,7 +36,7 @@ ansible-playbook -i localhost, playbooks/demo.yml >"$DEMO_DIR/setup.log"
 
 echo "2. The realm records admin events, with details: PUT /admin/realms/$DEMO_REALM"
 admin_call PUT "$DEMO_REALM" '{"adminEventsEnabled": true, "adminEventsDetailsEnabled": true}' >/dev/null
-ansible localhost -c local -m waldur.keycloak.keycloak_connection_test -a "realm=$DEMO_REALM" |
+ansible localhost -i localhost, -c local -m waldur.keycloak.keycloak_connection_test -a "realm=$DEMO_REALM" |
     grep -E '"admin_events_(details_)?enabled"'
 
 echo "3. ansible-rulebook -r waldur.keycloak.drift follows them (log in $DEMO_DIR/rulebook.log)"
@@ -75,7 +75,9 @@ print("   event: %s %s %s (user %s) in %s" % (event["operation"], event["resourc
                                              event["username"], ", ".join(o["name"] for o in event["offerings"])))
 print("   the drift report started %.1f s after the change" % (note["started"] - float(sys.argv[2])))
 EOF
-echo "   reports: $(ls "$DEMO_DIR/reports" | grep -v events | tr '\n' ' ')(one directory per offering, by UUID)"
+for directory in "$DEMO_DIR"/reports/*/; do
+    [[ $directory == */events/ ]] || echo "   report directory: $directory (one per offering touched, by UUID)"
+done
 echo
 cat "$report"
 echo

@@ -163,8 +163,9 @@ class Cursor(object):
         return cls(data["time"], [str(k) for k in keys])
 
 
-def _under(path, root):
-    return path == root or path.startswith(root.rstrip("/") + "/")
+def _within(inner, outer):
+    """Whether group path ``inner`` is ``outer`` or below it."""
+    return inner == outer or inner.startswith(outer.rstrip("/") + "/")
 
 
 class OfferingIndex(object):
@@ -205,7 +206,7 @@ class OfferingIndex(object):
             paths.add(parent_path)
         for uuid, root in self.roots.items():
             for path in paths:
-                if _under(path, root) or _under(root, path):
+                if _within(path, root) or _within(root, path):
                     touched.add(uuid)
         return [self.summary(o) for o in self.offerings if o["uuid"] in touched]
 

@@ -31,6 +31,8 @@ def source_path():
         if root and os.path.exists(candidate):
             return candidate
     raise AssertionError("waldur.keycloak is not in ANSIBLE_COLLECTIONS_PATH: run the tests with `make eda`")
+
+
 ADMIN_EVENTS = "/admin-events"
 
 

@@ -68,8 +68,8 @@ def test_hand_made_drift_runs_the_report_of_exactly_that_offering(admin, offerin
     assert all([o["name"] for o in n["event"]["offerings"]] == ["Alpha"] for n in notes.values())
 
 
-def test_changes_outside_every_offering_trigger_nothing_and_a_restart_replays_nothing(admin, offerings, proxy,
-                                                                                       rulebook):
+def test_changes_outside_every_offering_trigger_nothing_and_a_restart_replays_nothing(
+        admin, offerings, proxy, rulebook):
     realm = offerings.realm
     rulebook.start()
     bob, users = offerings.users["bob"], offerings.group_id("/svc/alpha/alpha-users")

@@ -147,7 +147,7 @@ def test_survives_keycloak_going_away_says_so_once_and_goes_on(admin, events_rea
             assert follower.pending() == 0 and follower.failure() is None
             proxy = RecordingProxy(keycloak_url, port=port).start()
 
-            caught = [follower.next()["group_id"] for _ in during]
+            caught = [follower.next()["group_id"] for _group in during]
             after = admin.create_group(realm, "after-outage")
             assert follower.next()["group_id"] == after
             assert caught == during, "every change made while Keycloak was unreachable, once, in order"
