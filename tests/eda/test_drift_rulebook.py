@@ -114,3 +114,27 @@ def test_changes_outside_every_offering_trigger_nothing_and_a_restart_replays_no
     assert len(after) == 3
     assert sentinel[0]["event"]["id"] in after
     assert "Traceback" not in rulebook.output()
+
+
+def test_with_sync_opted_in_the_rulebook_repairs_the_drift(admin, offerings, proxy):
+    """sync: true - after the report, keycloak_offering_sync puts back the deleted group and the removed member."""
+    realm = offerings.realm
+    rulebook = Rulebook(offerings, proxy.url, poll_interval=1, sync=True)
+    try:
+        rulebook.start()
+        admins = offerings.group_id("/svc/alpha/alpha-admins")
+        users = offerings.group_id("/svc/alpha/alpha-users")
+        admin.delete_group(realm, admins)
+        admin.leave(realm, offerings.users["alice"], users)
+
+        def repaired():
+            group = admin.group_by_path(realm, "/svc/alpha/alpha-admins")
+            return group and admin.member_names(realm, group["id"]) == ["alice", "bob"] \
+                and admin.member_names(realm, users) == ["alice", "bob"]
+
+        wait_for(repaired, PATIENCE, "the sync to re-create alpha-admins and put alice back")
+        assert admin.group_by_path(realm, "/svc/alpha/alpha-admins")["id"] != admins
+        # Beta was never touched by the rulebook.
+        assert rulebook.report_dirs() == [offerings.ids["Alpha"]]
+    finally:
+        rulebook.stop()
