@@ -21,7 +21,7 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
 .PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays recipes reliability stress molecule \
-	runner sanity test demo clean bench-venv bench bench-smoke
+	runner sanity test demo clean bench-venv bench bench-smoke eda-venv eda demo-events bench-events
 
 ## this list
 help:
@@ -122,7 +122,7 @@ sanity: collection
 
 # Run every stage, time each one, always stop Keycloak, fail if any stage failed.
 ## every stage, each timed, then a verdict; starts and stops Keycloak; what CI runs (.ci/run):
-## venv collection unit keycloak-up integration doc-plays recipes reliability stress molecule runner bench-smoke
+## venv collection unit keycloak-up integration doc-plays recipes reliability stress molecule runner eda bench-smoke
 ## install-test sanity changelog-lint docs-lint docs lint ee keycloak-down
 test:
 	@failed=""; \
@@ -137,7 +137,7 @@ test:
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		stage unit || true; \
-		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; stage reliability || true; stage stress || true; stage molecule || true; stage runner || true; stage bench-smoke || true; stage install-test || true; fi; \
+		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; stage reliability || true; stage stress || true; stage molecule || true; stage runner || true; stage eda || true; stage bench-smoke || true; stage install-test || true; fi; \
 		stage sanity || true; \
 		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
 	fi; \
@@ -179,10 +179,47 @@ bench-smoke: bench-venv
 	out=$$(mktemp -d "$${TMPDIR:-/tmp}/waldur-bench.XXXXXX"); \
 	BENCH_COMMAND="make bench-smoke" "$(BENCH_VENV)/bin/python" bench/run.py --smoke --out "$$out" $(BENCH_ARGS)
 
+# --- Event-Driven Ansible (docs/events.md) -------------------------------------------------
+# Its own virtualenv: ansible-rulebook pins its own stack (websockets, aiohttp, psycopg, the drools_jpy
+# Java bridge), which the test venv shared by every other stage should not follow. It needs Java 17.
+EDA_VENV ?= .venv-eda
+EDA_STAMP := $(EDA_VENV)/.requirements.stamp
+EDA_COLLECTIONS := $(abspath $(EDA_VENV))/collections
+# No PYTHONPATH: ansible-rulebook must find the collection's module_utils as an operator's install does.
+EDA_ENV := PATH="$(abspath $(EDA_VENV))/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(EDA_COLLECTIONS)"
+
+## ansible-rulebook's virtualenv .venv-eda (EDA_VENV=...) from requirements-eda.txt, collection linked; Java 17
+eda-venv: $(EDA_STAMP)
+	@mkdir -p "$(EDA_COLLECTIONS)/ansible_collections/waldur"
+	@ln -sfn "$(CURDIR)" "$(EDA_COLLECTIONS)/ansible_collections/waldur/keycloak"
+
+$(EDA_STAMP): requirements.txt requirements-eda.txt
+	@command -v java >/dev/null || [ -n "$${JAVA_HOME:-}" ] || { \
+		echo "ansible-rulebook needs Java 17: install it (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+	@PYTHON="$(PYTHON)" scripts/venv.sh "$(EDA_VENV)" requirements-eda.txt eda-venv
+	@touch "$@"
+
+## the event source and the drift rulebook under ansible-rulebook, against the running Keycloak (tests/eda)
+eda: eda-venv
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(EDA_ENV) "$(EDA_VENV)/bin/pytest" tests/eda -p no:cacheprovider $(PYTEST_ARGS)
+
+## Keycloak, then a change made by hand caught by the drift rulebook (scripts/demo_events.sh); leaves Keycloak running
+demo-events: eda-venv keycloak-up
+	@eval "$$($(KEYCLOAK) env)"; \
+	$(EDA_ENV) bash scripts/demo_events.sh
+
+## delay from a Keycloak change to the drift report's start, and the source's idle requests/min (docs/events.md)
+bench-events: eda-venv
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	eval "$$($(KEYCLOAK) env)"; \
+	$(EDA_ENV) "$(EDA_VENV)/bin/python" bench/events.py $(BENCH_ARGS)
+
 ## stop Keycloak, remove the virtualenvs and .keycloak (not the caches in ~/.cache, ~/.m2)
 clean:
 	-$(KEYCLOAK) down
-	rm -rf "$(VENV)" "$(BENCH_VENV)" .keycloak .pytest_cache
+	rm -rf "$(VENV)" "$(BENCH_VENV)" "$(EDA_VENV)" .keycloak .pytest_cache
 
 # --- ecosystem: the built tarball, changelog, docs, lint, execution environment -------------
 #   make install-test    build the tarball, check it holds only collection content, install it into an

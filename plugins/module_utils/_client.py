@@ -486,6 +486,33 @@ class KeycloakClient(object):
         except RealmNotFound:
             return None
 
+    # ---------------------------------------------------------- admin events
+
+    def admin_events_settings(self, realm):
+        """Whether the realm records admin events, and with details: ``(enabled, details)``.
+
+        ``(None, None)`` when the account may not read the realm's settings (that needs view-realm): Keycloak
+        then refuses, or answers a brief representation without them.
+        """
+        try:
+            settings = self.get_json(self.realm_path(realm))
+        except KeycloakError as exc:
+            if exc.is_forbidden:
+                return None, None
+            raise
+        if "adminEventsEnabled" not in settings:
+            return None, None
+        return bool(settings["adminEventsEnabled"]), bool(settings.get("adminEventsDetailsEnabled"))
+
+    def admin_events(self, realm, first=0, max_results=DEFAULT_PAGE_SIZE, resource_types=(), date_from=None):
+        """One page of the realm's admin events, newest first (Keycloak's order)."""
+        params = {"first": first, "max": max_results}
+        if resource_types:
+            params["resourceTypes"] = list(resource_types)
+        if date_from is not None:
+            params["dateFrom"] = str(date_from)
+        return self.get_json(self.realm_path(realm, "admin-events"), params)
+
     # ---------------------------------------------------------------- groups
 
     def list_groups(self, realm, search=None, exact=False, brief=True):

@@ -314,11 +314,12 @@ class OfferingGroups(object):
                 client = self._client_for(None)
             groups = client.list_groups(realm)
             version = client.server_version()
+            events, details = client.admin_events_settings(realm)
         except KeycloakError as exc:
             raise ServiceError("Unable to connect to Keycloak.", exc.message, status="error")
         names = sorted(g["name"] for g in groups)
         return {"status": "ok", "realm": realm, "groups_count": len(names), "groups": names,
-                "server_version": version}
+                "server_version": version, "admin_events_enabled": events, "admin_events_details_enabled": details}
 
     def _offering_root(self, client, realm, offering):
         return client.group_by_path(realm, self.offering_path(offering))

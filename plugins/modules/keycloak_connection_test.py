@@ -13,6 +13,7 @@ short_description: Test the Keycloak connection of an offering
 version_added: 0.1.0
 description:
   - Logs in to Keycloak and lists the top-level groups of the offering's realm (or of O(realm)).
+  - Also says whether the realm records admin events, and with details, as the event source needs (docs/events.md).
   - The collection's form of the C(test_connection) operation of the Offering Keycloak Groups API.
   - Changes nothing, locally or in Keycloak.
 author:
@@ -83,6 +84,23 @@ server_version:
   returned: success
   type: str
   sample: 26.7.3
+admin_events_enabled:
+  description:
+    - Whether the realm records admin events (its C(adminEventsEnabled) setting), which the event source
+      C(waldur.keycloak.keycloak_admin_events) follows.
+    - Null when the account may not read the realm's settings (that needs the realm-management role view-realm).
+    - Switch it on in the admin console (Realm settings, Events, Admin events settings) or with
+      C(PUT /admin/realms/{realm}) setting C(adminEventsEnabled) and C(adminEventsDetailsEnabled) to V(true).
+  returned: success
+  type: bool
+  sample: true
+admin_events_details_enabled:
+  description:
+    - Whether the admin events include the representation (C(adminEventsDetailsEnabled)); with it, events name the
+      group's path and what changed. Null when the account may not read the realm's settings.
+  returned: success
+  type: bool
+  sample: true
 """
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._module import KeycloakModule

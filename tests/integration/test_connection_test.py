@@ -175,3 +175,33 @@ def test_offering_errors(offering_store, realm):
     # realm wins over offering, so that a play's module_defaults may set an offering (here not even enabled).
     assert not both.get("failed"), both.get("msg")
     assert (both["status"], both["realm"]) == ("ok", realm)
+
+
+def test_it_says_whether_the_realm_records_admin_events(admin, realm_with_groups):
+    """Off by default; on (with details, or not) after PUT /admin/realms/{realm}, as docs/events.md says."""
+    realm = realm_with_groups
+    results = [run({"realm": realm})]
+    for events, details in ((True, True), (True, False)):
+        admin.call("PUT", "/realms/" + realm, json={"adminEventsEnabled": events, "adminEventsDetailsEnabled": details})
+        results.append(run({"realm": realm}))
+    seen = [(r["admin_events_enabled"], r["admin_events_details_enabled"]) for r in results]
+    assert seen == [(False, False), (True, True), (True, False)]
+    raw = admin.get("/realms/" + realm)
+    assert (raw["adminEventsEnabled"], raw["adminEventsDetailsEnabled"]) == (True, False)
+
+
+def test_an_account_that_may_not_read_realm_settings_gets_null(admin, realm_with_groups):
+    """A service account with view-users only: Keycloak hides the event settings, so they are unknown, not false."""
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "reliability"))
+    import realmkit
+
+    realm = realm_with_groups
+    admin.call("PUT", "/realms/" + realm, json={"adminEventsEnabled": True})
+    secret = secrets.token_hex(16)
+    realmkit.create_service_client(admin, realm, "viewer", secret, roles=["view-users", "query-groups"])
+    result = run({"realm": realm, "auth_realm": realm, "auth_client_id": "viewer", "auth_client_secret": secret},
+                 env={"KEYCLOAK_USERNAME": "", "KEYCLOAK_PASSWORD": ""})
+    assert result["status"] == "ok", result.get("msg")
+    assert (result["admin_events_enabled"], result["admin_events_details_enabled"]) == (None, None)

@@ -131,6 +131,7 @@ class FakeKeycloak(object):
         self.members = {}      # group id -> [user id]
         self.writes = []       # every changing call, in order
         self.fail = None       # a KeycloakError every call raises
+        self.admin_events = (True, False)  # (adminEventsEnabled, adminEventsDetailsEnabled) of the realm
         self._next = 0
 
     def _id(self, prefix):
@@ -263,6 +264,10 @@ class FakeKeycloak(object):
         if self.fail is not None:
             raise self.fail
         return "26.0.0"
+
+    def admin_events_settings(self, realm):
+        self._check(realm)
+        return self.admin_events
 
 
 @pytest.fixture
@@ -406,6 +411,9 @@ def test_connection_test(kc):
     result = service(kc).test_connection(O1)
     assert result["status"] == "ok" and result["realm"] == REALM
     assert result["groups"] == ["rancher-prod", "zebra"] and result["groups_count"] == 2
+    assert (result["admin_events_enabled"], result["admin_events_details_enabled"]) == (True, False)
+    kc.admin_events = (None, None)
+    assert service(kc).test_connection(O1)["admin_events_enabled"] is None
     kc.fail = KeycloakError("authentication failed for user 'admin'", status=401)
     with pytest.raises(ServiceError) as exc_info:
         service(kc).test_connection(O1)

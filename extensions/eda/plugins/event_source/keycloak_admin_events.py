@@ -1,0 +1,350 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+short_description: Follow the group changes of a Keycloak realm, as they happen
+description:
+  - An event source plugin for ansible-rulebook (Event-Driven Ansible) that polls one realm's admin events
+    (C(GET /admin/realms/{realm}/admin-events), resource types C(GROUP) and C(GROUP_MEMBERSHIP)) and puts one
+    event on the queue per change, oldest first.
+  - Each event holds one key, C(keycloak), with C(operation) (C(CREATE), C(UPDATE), C(DELETE)), C(resource_type),
+    C(resource_path), C(group_id), C(parent_group_id) (a subgroup created), C(user_id) and C(username)
+    (a membership), C(group_path) and C(group_name) where known, C(time) (milliseconds) and C(time_iso),
+    C(realm), C(id), C(by) (who made the change) and, when the realm records details, C(representation).
+  - With O(store), each event also has C(offerings), the offerings of the store whose groups it touches
+    (a linked group by its C(backend_id), the offering's group C(/<base_group>/<slug>) or anything below it,
+    or an ancestor of it), each as C(uuid), C(name), C(slug) and C(path); an empty list when none.
+  - It logs in once with the collection's client (token refresh, retries) and starts at the newest event
+    (history is not replayed). With O(state_file) a restarted source resumes exactly after the last event
+    it emitted. It never emits the same event twice, also when several share one millisecond.
+  - When Keycloak cannot be reached or answers with an error, it logs that once, backs off (doubling the
+    interval up to O(max_backoff)), logs once when Keycloak answers again, and goes on where it stopped.
+  - The realm must record admin events (C(adminEventsEnabled)); with C(adminEventsDetailsEnabled) the events
+    carry the group's path and the representation. C(waldur.keycloak.keycloak_connection_test) says whether
+    they are on; docs/events.md says how to switch them on.
+  - Takes the collection's connection options and their C(KEYCLOAK_*) environment variables.
+options:
+  realm:
+    description: The realm whose admin events to follow.
+    type: str
+    required: true
+  url:
+    description: Base URL of Keycloak (also C(auth_keycloak_url)); falls back to E(KEYCLOAK_URL).
+    type: str
+  auth_realm:
+    description: Realm that issues the admin token; falls back to E(KEYCLOAK_AUTH_REALM), then C(master).
+    type: str
+  username:
+    description: Admin user for the password grant (also C(auth_username)); falls back to E(KEYCLOAK_USERNAME).
+    type: str
+  password:
+    description: Password of O(username) (also C(auth_password)); falls back to E(KEYCLOAK_PASSWORD).
+    type: str
+  client_id:
+    description: Client that obtains the token (also C(auth_client_id)); E(KEYCLOAK_CLIENT_ID), then C(admin-cli).
+    type: str
+  client_secret:
+    description: Secret of O(client_id) (also C(secret), C(auth_client_secret)); falls back to E(KEYCLOAK_CLIENT_SECRET).
+    type: str
+  token:
+    description: A ready-made bearer token; falls back to E(KEYCLOAK_TOKEN). It cannot be refreshed.
+    type: str
+  validate_certs:
+    description: Verify Keycloak's TLS certificate; falls back to E(KEYCLOAK_VALIDATE_CERTS).
+    type: bool
+    default: true
+  ca_path:
+    description: CA bundle that signed the server certificate; falls back to E(KEYCLOAK_CA_PATH).
+    type: str
+  connection_timeout:
+    description: Seconds to wait for one answer; falls back to E(KEYCLOAK_TIMEOUT).
+    type: int
+    default: 10
+  poll_interval:
+    description: Seconds between two polls while Keycloak answers. One poll of a quiet realm is one request.
+    type: float
+    default: 5
+  max_backoff:
+    description: Longest wait, in seconds, between two attempts while Keycloak cannot be reached.
+    type: float
+    default: 60
+  page_size:
+    description: Events asked for per request.
+    type: int
+    default: 100
+  state_file:
+    description:
+      - A JSON file where the source keeps its position (time and ids of the last events it emitted),
+        written atomically after every event; a restart resumes from it. Without it, a restart starts
+        at the newest event again.
+    type: str
+  store:
+    description:
+      - The collection's store file; each event then names the offerings it touches (C(offerings)).
+      - Read again when the file changes. Falls back to E(WALDUR_KEYCLOAK_STORE).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Keycloak group changes
+  hosts: localhost
+  sources:
+    - waldur.keycloak.keycloak_admin_events:
+        realm: hpc
+        url: https://sso.example.com       # or KEYCLOAK_URL; credentials from KEYCLOAK_USERNAME/PASSWORD
+        store: /srv/keycloak/offerings.yml
+        state_file: /var/lib/eda/keycloak-hpc.json
+        poll_interval: 5
+  rules:
+    - name: Show every change that touches an offering
+      condition: event.keycloak.offerings is selectattr('uuid', '!=', '')
+      action:
+        debug:
+          msg: "{{ event.keycloak.operation }} {{ event.keycloak.resource_path }}"
+"""
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+
+try:
+    from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _events, _store
+except ImportError:
+    # ansible-rulebook runs this file by path: make the collections tree that holds it importable.
+    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 7)))
+    from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _events, _store
+
+LOGGER = logging.getLogger("waldur.keycloak.keycloak_admin_events")
+
+# option -> (other names, environment variable)
+CONNECTION = {
+    "url": (("auth_keycloak_url",), "KEYCLOAK_URL"),
+    "auth_realm": ((), "KEYCLOAK_AUTH_REALM"),
+    "username": (("auth_username",), "KEYCLOAK_USERNAME"),
+    "password": (("auth_password",), "KEYCLOAK_PASSWORD"),
+    "client_id": (("auth_client_id",), "KEYCLOAK_CLIENT_ID"),
+    "client_secret": (("secret", "auth_client_secret"), "KEYCLOAK_CLIENT_SECRET"),
+    "token": ((), "KEYCLOAK_TOKEN"),
+    "validate_certs": ((), "KEYCLOAK_VALIDATE_CERTS"),
+    "ca_path": ((), "KEYCLOAK_CA_PATH"),
+    "connection_timeout": ((), "KEYCLOAK_TIMEOUT"),
+}
+# Paths the source remembers (group id -> path); past this many it forgets them all and learns anew.
+KNOWN_PATHS_LIMIT = 10000
+
+
+class SourceError(Exception):
+    """A configuration the source cannot run with: one line that says what and where."""
+
+
+def _option(args, name):
+    names, variable = CONNECTION[name]
+    for key in (name,) + names:
+        if args.get(key) not in (None, ""):
+            return args[key]
+    return os.environ.get(variable) or None
+
+
+def _number(args, name, default, kind=float, minimum=0):
+    value = args.get(name, default)
+    try:
+        value = kind(value)
+    except (TypeError, ValueError):
+        raise SourceError("keycloak_admin_events: %s must be a number, not %r" % (name, value))
+    if value <= minimum:
+        raise SourceError("keycloak_admin_events: %s must be greater than %s, not %r" % (name, minimum, value))
+    return value
+
+
+def _boolean(value):
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("0", "false", "no", "off", "n", "f")
+
+
+class AdminEventSource(object):
+    """The blocking half: Keycloak calls, the store and the state file (run in a thread by ``main``)."""
+
+    def __init__(self, args):
+        self.realm = args.get("realm")
+        if not self.realm:
+            raise SourceError("keycloak_admin_events: realm is required (the realm whose admin events to follow)")
+        self.poll_interval = _number(args, "poll_interval", 5)
+        self.max_backoff = max(_number(args, "max_backoff", 60), self.poll_interval)
+        self.page_size = int(_number(args, "page_size", _client.DEFAULT_PAGE_SIZE, int))
+        self.state_file = args.get("state_file") or None
+        store = args.get("store") or os.environ.get("WALDUR_KEYCLOAK_STORE") or None
+        self.store = _store.Store(store) if store else None
+        validate = _option(args, "validate_certs")
+        try:
+            self.client = _client.KeycloakClient(
+                url=_option(args, "url"), auth_realm=_option(args, "auth_realm"),
+                client_id=_option(args, "client_id"), client_secret=_option(args, "client_secret"),
+                username=_option(args, "username"), password=_option(args, "password"),
+                token=_option(args, "token"), validate_certs=True if validate is None else _boolean(validate),
+                ca_path=_option(args, "ca_path"), timeout=int(_option(args, "connection_timeout") or 10))
+        except _client.KeycloakError as exc:
+            raise SourceError("keycloak_admin_events: %s" % exc.message)
+        self.cursor = self._load_state()
+        self.known_paths = {}
+        self.index = None
+        self._store_stamp = None
+        self._roots_resolved = False
+        self._date_from = True
+
+    # ------------------------------------------------------------ state
+
+    def _load_state(self):
+        if not self.state_file or not os.path.exists(self.state_file):
+            return _events.Cursor()
+        try:
+            with open(self.state_file) as stream:
+                data = json.load(stream)
+        except (OSError, ValueError) as exc:
+            raise SourceError("keycloak_admin_events: state_file %s cannot be read: %s" % (self.state_file, exc))
+        try:
+            cursor = _events.Cursor.from_dict(data.get("cursor") if isinstance(data, dict) else None,
+                                              "state_file %s" % self.state_file)
+        except ValueError as exc:
+            raise SourceError("keycloak_admin_events: %s" % exc)
+        if data.get("realm") != self.realm:
+            raise SourceError("keycloak_admin_events: state_file %s follows realm '%s', not '%s'"
+                              % (self.state_file, data.get("realm"), self.realm))
+        return cursor
+
+    def save_state(self):
+        if not self.state_file:
+            return
+        directory = os.path.dirname(os.path.abspath(self.state_file))
+        handle, temporary = tempfile.mkstemp(prefix=".keycloak-events.", dir=directory)
+        with os.fdopen(handle, "w") as stream:
+            json.dump({"realm": self.realm, "cursor": self.cursor.to_dict()}, stream)
+        os.replace(temporary, self.state_file)
+
+    # ------------------------------------------------------------ Keycloak
+
+    def _page(self, first):
+        date_from = self.cursor.time if (self._date_from and self.cursor.time) else None
+        try:
+            return self.client.admin_events(self.realm, first, self.page_size, _events.RESOURCE_TYPES, date_from)
+        except _client.KeycloakError as exc:
+            if exc.status != 400 or date_from is None:
+                raise
+            # A Keycloak that reads dateFrom only as a date: page back to the cursor without it.
+            self._date_from = False
+            return self.client.admin_events(self.realm, first, self.page_size, _events.RESOURCE_TYPES)
+
+    def start(self):
+        """Log in; without a saved position, stand at the newest event (history is not replayed)."""
+        self.client.login()
+        # Learn the ids of the offering groups now, while they exist: a later DELETE names only the id.
+        self._refresh_index()
+        where = "its saved position"
+        if not self.cursor.started:
+            self.cursor.start_after(self._page(0))
+            self.save_state()
+            where = "the newest event"
+        LOGGER.info("following admin events of realm '%s' after %s (%s)", self.realm, where,
+                    _events.parse_event({"time": self.cursor.time}, self.realm)["time_iso"])
+
+    def fetch(self):
+        """The events newer than the cursor, oldest first, as raw admin events."""
+        raws, first = [], 0
+        while True:
+            page = self._page(first)
+            raws.extend(page)
+            # Newest first: a page that reaches the cursor's time holds everything newer.
+            if len(page) < self.page_size or any(not self.cursor.is_new(r) for r in page):
+                break
+            first += self.page_size
+        return self.cursor.new_events(raws)
+
+    # ------------------------------------------------------------ offerings
+
+    def _refresh_index(self):
+        if self.store is None:
+            return
+        stamp = os.stat(self.store.path).st_mtime_ns
+        if stamp != self._store_stamp:
+            self.index = _events.OfferingIndex(self.store.load(), self.realm)
+            self._store_stamp = stamp
+            self._roots_resolved = False
+        if not self._roots_resolved:
+            # A DELETE names only the group's id: learn the ids of the offering groups and their ancestors.
+            for root in self.index.root_paths():
+                segments = [s for s in root.split("/") if s]
+                for depth in range(1, len(segments) + 1):
+                    path = "/" + "/".join(segments[:depth])
+                    group = self.client.group_by_path(self.realm, path)
+                    if group:
+                        self.known_paths[group["id"]] = path
+            self._roots_resolved = True
+
+    def describe(self, raw):
+        """The event to emit for one raw admin event."""
+        event = _events.parse_event(raw, self.realm)
+        if self.store is None:
+            return {"keycloak": event}
+        if len(self.known_paths) > KNOWN_PATHS_LIMIT:
+            self.known_paths.clear()
+            self._roots_resolved = False
+        self._refresh_index()
+        _events.learn_path(event, self.known_paths)
+        group_id = event["group_id"]
+        if group_id and group_id not in self.known_paths and not (event["operation"] == "DELETE"
+                                                                  and event["resource_type"] == "GROUP"):
+            # No details recorded: ask Keycloak where the group is (it may be gone by now).
+            group = self.client.get_group(self.realm, group_id)
+            if group and group.get("path"):
+                self.known_paths[group_id] = group["path"]
+        if not event["group_path"] and group_id in self.known_paths:
+            event["group_path"] = self.known_paths[group_id]
+        event["offerings"] = self.index.offerings_for(event, self.known_paths)
+        return {"keycloak": event}
+
+
+async def main(queue, args):
+    """Put one event per group or membership change of ``args['realm']`` on ``queue``, forever."""
+    source = AdminEventSource(args)
+    delay = source.poll_interval
+    down_since = None
+    started = False
+    while True:
+        try:
+            if not started:
+                await asyncio.to_thread(source.start)
+                started = True
+            for raw in await asyncio.to_thread(source.fetch):
+                event = await asyncio.to_thread(source.describe, raw)
+                await queue.put(event)
+                source.cursor.advance(raw)
+                await asyncio.to_thread(source.save_state)
+            if down_since is not None:
+                LOGGER.warning("Keycloak at %s answers again after %.0f s; following realm '%s' from where it stopped",
+                               source.client.base_url, time.monotonic() - down_since, source.realm)
+                down_since = None
+            delay = source.poll_interval
+        except (_client.KeycloakError, _store.StoreError) as exc:
+            if down_since is None:
+                down_since = time.monotonic()
+                LOGGER.warning("keycloak_admin_events: %s; retrying with backoff (up to every %.0f s), "
+                               "without a word until it works again", exc, source.max_backoff)
+            delay = min(source.max_backoff, delay * 2)
+        await asyncio.sleep(delay)
+
+
+if __name__ == "__main__":
+    # Try it by hand: python keycloak_admin_events.py <realm> (KEYCLOAK_* in the environment).
+
+    class _PrintQueue(object):
+        async def put(self, event):
+            print(json.dumps(event), flush=True)
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(main(_PrintQueue(), {"realm": sys.argv[1], "poll_interval": 2}))

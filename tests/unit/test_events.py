@@ -1,0 +1,251 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, waldur.keycloak contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The pure half of the event source: reading admin events, the cursor (resume, no repeats), the mapping to offerings.
+
+The raw events are shaped as Keycloak 26 records them (captured from the real server: tests/eda runs the same
+paths end to end).
+"""
+
+import json
+import random
+
+import pytest
+
+from ansible_collections.waldur.keycloak.plugins.module_utils._events import (
+    Cursor,
+    OfferingIndex,
+    event_key,
+    learn_path,
+    parse_event,
+)
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import validate
+
+ALPHA, BETA, GAMMA = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
+                      "33333333-3333-4333-8333-333333333333")
+ROLE_A, ROLE_B, ROLE_C = ("aaaaaaaa-1111-4111-8111-111111111111", "bbbbbbbb-2222-4222-8222-222222222222",
+                          "cccccccc-3333-4333-8333-333333333333")
+
+
+def raw(time, operation="DELETE", kind="GROUP", path="groups/g1", representation=None, event_id=None, **extra):
+    event = {"time": time, "realmId": "r", "operationType": operation, "resourceType": kind,
+             "resourcePath": path, "authDetails": {"userId": "admin-id", "clientId": "cli", "ipAddress": "127.0.0.1"}}
+    if event_id is not False:
+        event["id"] = event_id or "ev-%s-%s-%s" % (time, operation, path)
+    if representation is not None:
+        event["representation"] = json.dumps(representation)
+    event.update(extra)
+    return event
+
+
+# ------------------------------------------------------------------ parse_event
+
+def test_membership_event_names_user_group_and_path():
+    event = parse_event(raw(1796025345230, "DELETE", "GROUP_MEMBERSHIP", "users/u1/groups/g1",
+                            {"id": "g1", "name": "child", "path": "/base/child"}, details={"username": "alice"}),
+                        "hpc")
+    assert (event["operation"], event["resource_type"], event["user_id"], event["group_id"]) == \
+        ("DELETE", "GROUP_MEMBERSHIP", "u1", "g1")
+    assert event["username"] == "alice"
+    assert event["group_path"] == "/base/child"
+    assert event["representation"]["name"] == "child"
+    assert event["details"] is True
+    assert event["time_iso"] == "2026-11-30T07:55:45.230Z"
+    assert event["realm"] == "hpc"
+    assert event["by"] == {"user_id": "admin-id", "client_id": "cli", "ip_address": "127.0.0.1"}
+
+
+def test_subgroup_creation_names_the_new_group_and_its_parent():
+    event = parse_event(raw(5, "CREATE", "GROUP", "groups/parent/children", {"id": "new", "name": "child"}), "hpc")
+    assert (event["group_id"], event["parent_group_id"], event["group_name"]) == ("new", "parent", "child")
+
+
+def test_event_without_details_has_no_representation():
+    event = parse_event(raw(5, "DELETE", "GROUP", "groups/g1"), "hpc")
+    assert event["group_id"] == "g1" and event["details"] is False
+    assert "representation" not in event and event["group_path"] is None
+
+
+def test_unparsable_representation_is_ignored_not_fatal():
+    event = parse_event(dict(raw(5), representation="{not json"), "hpc")
+    assert event["details"] is False
+
+
+def test_event_key_without_id_is_stable_and_tells_same_millisecond_events_apart():
+    first = raw(7, path="groups/a", event_id=False)
+    second = raw(7, path="groups/b", event_id=False)
+    assert event_key(first) == event_key(json.loads(json.dumps(first)))
+    assert event_key(first) != event_key(second)
+
+
+# ------------------------------------------------------------------ the cursor
+
+def test_start_after_skips_history():
+    cursor = Cursor()
+    history = [raw(30, path="groups/c"), raw(20, path="groups/b"), raw(10, path="groups/a")]
+    cursor.start_after(history)
+    assert cursor.new_events(history) == []
+    assert cursor.new_events([raw(31)] + history) == [raw(31)]
+
+
+def test_start_on_an_empty_realm_emits_everything_later():
+    cursor = Cursor()
+    cursor.start_after([])
+    assert cursor.started and cursor.new_events([raw(1)]) == [raw(1)]
+
+
+def test_new_events_come_oldest_first_and_once_even_when_pages_overlap():
+    cursor = Cursor(10, ["ev-10-DELETE-groups/g1"])
+    newest_first = [raw(13, path="groups/c"), raw(12, path="groups/b"), raw(11, path="groups/a")]
+    # A page boundary shifted by an event that arrived meanwhile repeats an event: it comes out once.
+    fresh = cursor.new_events(newest_first + [raw(11, path="groups/a")] + [raw(10)])
+    assert [e["time"] for e in fresh] == [11, 12, 13]
+
+
+def test_events_sharing_a_millisecond_are_each_emitted_once():
+    cursor = Cursor()
+    cursor.start_after([raw(100, path="groups/old")])
+    # Two more events land in the same millisecond as the last one seen, after the source looked.
+    page = [raw(100, path="groups/x"), raw(100, path="groups/old"), raw(100, path="groups/y")]
+    fresh = cursor.new_events(page)
+    assert sorted(e["resourcePath"] for e in fresh) == ["groups/x", "groups/y"]
+    for event in fresh:
+        cursor.advance(event)
+    assert cursor.new_events(page) == []
+    assert cursor.to_dict() == {"time": 100, "keys": sorted(event_key(e) for e in page)}
+
+
+def test_same_millisecond_order_is_keycloaks_reversed():
+    cursor = Cursor(0)
+    newest_first = [raw(5, path="groups/second"), raw(5, path="groups/first")]
+    assert [e["resourcePath"] for e in cursor.new_events(newest_first)] == ["groups/first", "groups/second"]
+
+
+def test_advance_forgets_keys_of_older_milliseconds():
+    cursor = Cursor(5, ["a", "b"])
+    cursor.advance(raw(6, event_id="c"))
+    assert cursor.to_dict() == {"time": 6, "keys": ["c"]}
+
+
+def test_a_saved_cursor_resumes_exactly():
+    cursor = Cursor()
+    stream = [raw(t, path="groups/%d-%d" % (t, n)) for t in (1, 2, 2, 3) for n in (0, 1)]
+    cursor.start_after([])
+    emitted = []
+    for event in cursor.new_events(stream[:5]):
+        emitted.append(event)
+        cursor.advance(event)
+    restored = Cursor.from_dict(json.loads(json.dumps(cursor.to_dict())))
+    for event in restored.new_events(list(reversed(stream))):
+        emitted.append(event)
+        restored.advance(event)
+    keys = [event_key(e) for e in emitted]
+    assert sorted(keys) == sorted(set(event_key(e) for e in stream)) and len(keys) == len(set(keys))
+
+
+def test_random_polls_never_repeat_nor_lose_an_event():
+    rng = random.Random(14)
+    universe = [raw(t // 3, path="groups/%d" % t) for t in range(300)]  # three events per millisecond
+    cursor = Cursor()
+    cursor.start_after([])
+    emitted = []
+    seen_until = 0
+    while seen_until < len(universe):
+        seen_until = min(len(universe), seen_until + rng.randint(1, 7))
+        visible = list(reversed(universe[:seen_until]))
+        window = visible[:rng.randint(1, len(visible))] + visible[:rng.randint(0, 3)]
+        # Keycloak returns everything from dateFrom on: the window always reaches back to the cursor.
+        window += [e for e in visible if cursor.time is None or e["time"] >= cursor.time]
+        for event in cursor.new_events(window):
+            emitted.append(event_key(event))
+            cursor.advance(event)
+    assert emitted == [event_key(e) for e in universe]
+
+
+@pytest.mark.parametrize("data", [None, {}, {"time": "5"}, {"time": True}, {"time": 5, "keys": "a"}])
+def test_a_broken_saved_cursor_is_refused_with_one_line(data):
+    with pytest.raises(ValueError) as error:
+        Cursor.from_dict(data, "state_file /x.json")
+    assert "state_file /x.json" in str(error.value) and "\n" not in str(error.value)
+
+
+# ------------------------------------------------------------------ offerings
+
+def store(realm="hpc"):
+    def offering(uuid, name, slug, role, base="svc", realm=realm):
+        return {"uuid": uuid, "name": name, "slug": slug, "roles": [{"uuid": role, "name": "member",
+                                                                     "scope_type": "offering"}],
+                "resources": [], "keycloak": {"realm": realm, "base_group": base}}
+    document = {"version": 1, "offerings": [
+        offering(ALPHA, "Alpha", "alpha", ROLE_A),
+        offering(BETA, "Beta", "beta", ROLE_B),
+        offering(GAMMA, "Gamma", "gamma", ROLE_C, realm="other")],
+        "groups": [
+            {"uuid": "44444444-4444-4444-8444-444444444444", "offering": ALPHA, "role": ROLE_A, "name": "a",
+             "backend_id": "linked-a"},
+            # Imported from elsewhere in the realm: linked, but not under the offering's group.
+            {"uuid": "55555555-5555-4555-8555-555555555555", "offering": BETA, "role": ROLE_B, "name": "b",
+             "backend_id": "linked-staff"},
+            {"uuid": "66666666-6666-4666-8666-666666666666", "offering": GAMMA, "role": ROLE_C, "name": "c",
+             "backend_id": "linked-c"}]}
+    return validate(document, "store.yml")
+
+
+def names(offerings):
+    return [o["name"] for o in offerings]
+
+
+def test_a_linked_group_maps_by_backend_id_without_any_path():
+    index = OfferingIndex(store(), "hpc")
+    assert names(index.offerings_for(parse_event(raw(1, path="groups/linked-a"), "hpc"))) == ["Alpha"]
+    membership = parse_event(raw(1, "DELETE", "GROUP_MEMBERSHIP", "users/u/groups/linked-staff"), "hpc")
+    assert names(index.offerings_for(membership)) == ["Beta"]
+
+
+def test_offerings_of_other_realms_are_never_touched():
+    index = OfferingIndex(store(), "hpc")
+    assert index.offerings_for(parse_event(raw(1, path="groups/linked-c"), "hpc")) == []
+    assert names(index.offerings_for({"group_id": "x", "group_path": "/svc/gamma"})) == []
+
+
+def test_subtree_and_ancestors_map_by_path():
+    index = OfferingIndex(store(), "hpc")
+
+    def touched(path):
+        return names(index.offerings_for({"group_id": "x", "group_path": path}))
+
+    assert touched("/svc/alpha") == ["Alpha"]
+    assert touched("/svc/alpha/hand-made/deeper") == ["Alpha"]
+    assert touched("/svc") == ["Alpha", "Beta"]          # deleting the base deletes both offerings' groups
+    assert touched("/svc/alphabet") == []                # a sibling whose name starts alike is not inside
+    assert touched("/staff") == []
+
+
+def test_a_deleted_group_maps_through_known_paths():
+    index = OfferingIndex(store(), "hpc")
+    event = parse_event(raw(1, path="groups/root-beta"), "hpc")
+    assert index.offerings_for(event) == []
+    assert names(index.offerings_for(event, {"root-beta": "/svc/beta"})) == ["Beta"]
+
+
+def test_a_subgroup_created_under_a_known_group_is_learnt_and_mapped():
+    index = OfferingIndex(store(), "hpc")
+    known = {"root-alpha": "/svc/alpha"}
+    event = parse_event(raw(1, "CREATE", "GROUP", "groups/root-alpha/children", {"id": "new", "name": "x"}), "hpc")
+    assert names(index.offerings_for(event, known)) == ["Alpha"]
+    learn_path(event, known)
+    assert known["new"] == "/svc/alpha/x"
+    later = parse_event(raw(2, path="groups/new"), "hpc")
+    assert names(index.offerings_for(later, known)) == ["Alpha"]
+
+
+def test_learn_path_from_details_and_top_level_creation():
+    known = {}
+    learn_path(parse_event(raw(1, "UPDATE", "GROUP", "groups/g", {"id": "g", "path": "/p/g"}), "hpc"), known)
+    learn_path(parse_event(raw(2, "CREATE", "GROUP", "groups/t", {"id": "t", "name": "top"}), "hpc"), known)
+    assert known == {"g": "/p/g", "t": "/top"}
+
+
+def test_root_paths_are_what_the_source_resolves():
+    assert OfferingIndex(store(), "hpc").root_paths() == ["/svc/alpha", "/svc/beta"]
