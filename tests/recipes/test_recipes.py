@@ -94,6 +94,13 @@ SET_APART = {
                     "--container-runtime docker"): (
         "needs a container engine and a registry (CI has neither); `make ee` runs `ansible-builder create` "
         "over this page's definition and the introspection over the tarball"),
+    ("docs/events.md", "export KEYCLOAK_URL=https://sso.example.com KEYCLOAK_USERNAME=... KEYCLOAK_PASSWORD=..."): (
+        "ansible-rulebook runs until it is stopped and needs Java and its own virtualenv (.venv-eda); `make eda` "
+        "runs this very command line (tests/eda/edakit.py, `-r waldur.keycloak.drift --vars vars.yml -i "
+        "inventory.yml -v`) against the test Keycloak and checks what it does"),
+    ("README.md", "ansible-rulebook -r waldur.keycloak.drift --vars drift-vars.yml -i inventory.yml   # KEYCLOAK_* in "
+                  "the environment"): (
+        "the same command as docs/events.md's, set apart there for the same reason: `make eda` runs it"),
 }
 
 # Placeholder text of the docs -> what stands in for it here (a function of the Keycloak and the realm).
