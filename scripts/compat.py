@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The compatibility matrix (`make compat`, `make sanity-matrix`): tests/compat/matrix.yml.
 
     compat.py run                  every cell: the compact suite (tests/compat) per ansible-core x Keycloak,
