@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -502,6 +503,8 @@ def main(argv):
         print(__doc__)
         return 0 if argv else 2
     command, args = argv[0], argv[1:]
+    # A CI timeout's TERM unwinds like Ctrl-C: the Keycloaks this run started are stopped (finally).
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     try:
         if command == "run":
             return run(args)

@@ -82,10 +82,11 @@ def seeded(store, admin, compat_realm, keycloak_url, admin_credentials, cell_env
     return run, before, handmade
 
 
-def test_the_cell_runs_its_own_ansible_core_and_python(seeded):
+def test_the_cell_runs_its_own_ansible_core_python_and_keycloak(seeded, admin):
     facts = seeded[0].results[0]["ansible_facts"]
     assert facts["compat_ansible"] == os.environ["COMPAT_RELEASE"]
     assert facts["compat_python"].startswith(os.environ["COMPAT_VENV"] + "/")
+    assert admin.get("/serverinfo")["systemInfo"]["version"] == os.environ["KEYCLOAK_VERSION"]
 
 
 def test_sync_check_mode_plan_apply_and_rerun(seeded, store, admin, compat_realm):
