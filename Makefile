@@ -21,7 +21,7 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
 .PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays recipes reliability stress molecule \
-	runner sanity test demo clean bench-venv bench bench-smoke eda-venv eda demo-events bench-events
+	runner compat sanity sanity-matrix test demo clean bench-venv bench bench-smoke eda-venv eda demo-events bench-events
 
 ## this list
 help:
@@ -120,10 +120,25 @@ runner: collection
 sanity: collection
 	VENV="$(VENV)" scripts/sanity.sh
 
+# The compatibility matrix (tests/compat/matrix.yml, scripts/compat.py): one cached virtualenv per ansible-core
+# (${XDG_CACHE_HOME:-~/.cache}/waldur-keycloak/compat), each against the running Keycloak; the main ansible-core
+# against every other Keycloak, each started on its own ports (.keycloak-compat/VERSION) and stopped afterwards.
+# Prints the matrix, writes .compat/results.{json,md}, then checks README.md's "Supported versions" and
+# requires_ansible against it. COMPAT_CELLS="2.16/26.7.3 ..." runs only some cells.
+## the compact suite on every ansible-core x Keycloak cell of tests/compat/matrix.yml (Keycloak up)
+## -> .compat/results.md; README's supported versions checked against it
+compat: collection
+	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
+	"$(VENV)/bin/python" scripts/compat.py run
+
+## ansible-test sanity with every other ansible-core of tests/compat/matrix.yml (its cached virtualenv)
+sanity-matrix: collection
+	"$(VENV)/bin/python" scripts/compat.py sanity
+
 # Run every stage, time each one, always stop Keycloak, fail if any stage failed.
 ## every stage, each timed, then a verdict; starts and stops Keycloak; what CI runs (.ci/run):
 ## venv collection unit keycloak-up integration doc-plays recipes reliability stress molecule runner eda bench-smoke
-## install-test sanity changelog-lint docs-lint docs lint ee keycloak-down
+## install-test compat sanity sanity-matrix changelog-lint docs-lint docs lint ee keycloak-down
 test:
 	@failed=""; \
 	stage() { \
@@ -137,8 +152,8 @@ test:
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		stage unit || true; \
-		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; stage reliability || true; stage stress || true; stage molecule || true; stage runner || true; stage eda || true; stage bench-smoke || true; stage install-test || true; fi; \
-		stage sanity || true; \
+		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; stage reliability || true; stage stress || true; stage molecule || true; stage runner || true; stage eda || true; stage bench-smoke || true; stage install-test || true; stage compat || true; fi; \
+		stage sanity || true; stage sanity-matrix || true; \
 		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
 	fi; \
 	stage keycloak-down || true; \
@@ -216,10 +231,10 @@ bench-events: eda-venv
 	eval "$$($(KEYCLOAK) env)"; \
 	$(EDA_ENV) "$(EDA_VENV)/bin/python" bench/events.py $(BENCH_ARGS)
 
-## stop Keycloak, remove the virtualenvs and .keycloak (not the caches in ~/.cache, ~/.m2)
+## stop Keycloak, remove the virtualenvs, .keycloak and .compat (not the caches in ~/.cache, ~/.m2)
 clean:
 	-$(KEYCLOAK) down
-	rm -rf "$(VENV)" "$(BENCH_VENV)" "$(EDA_VENV)" .keycloak .pytest_cache
+	rm -rf "$(VENV)" "$(BENCH_VENV)" "$(EDA_VENV)" .keycloak .keycloak-compat .compat .pytest_cache
 
 # --- ecosystem: the built tarball, changelog, docs, lint, execution environment -------------
 #   make install-test    build the tarball, check it holds only collection content, install it into an

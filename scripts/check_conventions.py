@@ -8,7 +8,7 @@
 - Every module of that action group accepts every shared option (auth, store, offering): a
   group's ``module_defaults`` reach every module of the group.
 - ``requires_ansible`` is true to the tests: the ansible-core running now satisfies it, and its
-  lower bound is not older than the ansible-core that requirements-test.txt installs (what CI runs).
+  lower bound is not older than the oldest ansible-core of tests/compat/matrix.yml (what `make compat` runs).
 - Every sentence of the text ansible-doc shows (each description and short_description of the
   modules', plugins' and doc fragments' DOCUMENTATION and RETURN, and of the roles' argument specs)
   starts with a capital letter (or with markup such as C(...)).
@@ -124,14 +124,15 @@ requires = SpecifierSet(runtime["requires_ansible"])
 running = Version(ansible_core_version)
 if running not in requires:
     problems.append(f"meta/runtime.yml: requires_ansible {requires} excludes the ansible-core under test ({running})")
-pins = re.findall(r"^ansible-core\s*([^#\n]+)", (ROOT / "requirements-test.txt").read_text(), re.M)
-tested = [Version(v) for pin in pins for op, v in re.findall(r"(>=|==|~=)\s*([0-9.]+)", pin)]
+# The versions `make compat` tests (tests/compat/matrix.yml; it checks requires_ansible against each run).
+matrix = yaml.safe_load((ROOT / "tests" / "compat" / "matrix.yml").read_text())
+tested = sorted(Version(entry["release"]) for entry in matrix["ansible_core"])
 lower = [Version(s.version) for s in requires if s.operator in (">=", "==", "~=")]
 if not tested or not lower:
-    problems.append("requirements-test.txt / meta/runtime.yml: no lower bound for ansible-core to compare")
+    problems.append("tests/compat/matrix.yml / meta/runtime.yml: no lower bound for ansible-core to compare")
 elif lower[0].release[:2] < tested[0].release[:2]:
     problems.append(f"meta/runtime.yml: requires_ansible {requires} claims versions older than the tests run "
-                    f"(requirements-test.txt installs {pins[0].strip()})")
+                    f"(tests/compat/matrix.yml starts at {tested[0]})")
 if f"requires_ansible: {runtime['requires_ansible']}" not in readme:
     problems.append(f"README.md does not state requires_ansible: {runtime['requires_ansible']}")
 

@@ -18,9 +18,10 @@
 #   reset   down + delete the dev database, so the next `up` starts empty.
 #
 # Environment (all optional):
-#   KEYCLOAK_VERSION        default 26.7.3
+#   KEYCLOAK_VERSION        default 26.7.3; 24.0.5, 25.0.6 and 26.0.8 start too (see KC_MAJOR below)
 #   KEYCLOAK_PORT           HTTP port, default 18080
-#   KEYCLOAK_MGMT_PORT      management (health) port, default 19000
+#   KEYCLOAK_MGMT_PORT      management (health) port, default 19000 (Keycloak 25 on; 24 has none and
+#                           answers /health/ready on KEYCLOAK_PORT)
 #   KEYCLOAK_ADMIN_USER     bootstrap admin user, default admin
 #   KEYCLOAK_ADMIN_PASSWORD bootstrap admin password, default waldur-kc-dev-pw (a value no test output contains: Ansible masks no_log values wherever they appear)
 #   KEYCLOAK_HOME_DIR       unpacked distribution, default
@@ -61,7 +62,20 @@ read -r -a EXTRA_ARGS <<<"${KEYCLOAK_EXTRA_ARGS:-}"
 
 HOST=127.0.0.1
 BASE_URL="http://$HOST:$KEYCLOAK_PORT"
-READY_URL="http://$HOST:$KEYCLOAK_MGMT_PORT/health/ready"
+# The major version decides two start-up differences (checked against 24.0.5, 25.0.6,
+# 26.0.8, 26.7.3): the separate management interface (health on its own port) exists
+# from 25 on, before that /health/ready is served on the main port; and before 26 the
+# bootstrap admin is read from KEYCLOAK_ADMIN/KEYCLOAK_ADMIN_PASSWORD, from 26 on from
+# KC_BOOTSTRAP_ADMIN_* (26 still reads the old names but warns that they are deprecated).
+KC_MAJOR=${KEYCLOAK_VERSION%%.*}
+[[ $KC_MAJOR =~ ^[0-9]+$ ]] || KC_MAJOR=99 # a build of our own: assume the newest behaviour
+if ((KC_MAJOR >= 25)); then
+    HAS_MGMT_PORT=1
+    READY_URL="http://$HOST:$KEYCLOAK_MGMT_PORT/health/ready"
+else
+    HAS_MGMT_PORT=0
+    READY_URL="$BASE_URL/health/ready"
+fi
 PID_FILE="$KEYCLOAK_STATE_DIR/keycloak.pid"
 LOG_FILE="$KEYCLOAK_STATE_DIR/keycloak.log"
 DB_DIR="$KEYCLOAK_STATE_DIR/h2"
@@ -159,7 +173,7 @@ unpack_dist() {
 }
 
 # Keycloak log lines that start a step of its start-up.
-PHASE_RE='Updating the configuration and installing|Server configuration updated|augmentation completed|Initializing database schema|Updating database|Initializing master realm|Created temporary admin user|Keycloak [^ ]+ on JVM .* started in'
+PHASE_RE='Updating the configuration and installing|Server configuration updated|augmentation completed|Initializing database schema|Updating database|Initializing master realm|Created temporary admin user|Added user [^ ]+ to realm [^ ]*master|Keycloak [^ ]+ on JVM .* started in'
 # For a line matched by PHASE_RE: "<step, as in 'still <step>'>|<what to print when it starts>".
 phase_of() {
     case $1 in
@@ -168,7 +182,8 @@ phase_of() {
         'Initializing database schema'*) echo "creating the database|creating the database" ;;
         'Updating database'*) echo "updating the database schema|updating the database schema" ;;
         'Initializing master realm'*) echo "creating the master realm|creating the master realm" ;;
-        'Created temporary admin user'*) echo "creating the admin user|creating the admin user" ;;
+        # 26 says "Created temporary admin user ...", 24 and 25 "Added user 'admin' to realm 'master'"
+        'Created temporary admin user'* | 'Added user '*) echo "creating the admin user|creating the admin user" ;;
         *) echo "waiting for the health check|server started, waiting for the health check" ;;
     esac
 }
@@ -280,27 +295,35 @@ cmd_up() {
         rm -f "$PID_FILE"
         command -v java >/dev/null || die "java not found (Keycloak $KEYCLOAK_VERSION needs Java 17+)"
         port_in_use "$KEYCLOAK_PORT" && die "port $KEYCLOAK_PORT on $HOST is already in use by another process (set KEYCLOAK_PORT)"
-        port_in_use "$KEYCLOAK_MGMT_PORT" && die "port $KEYCLOAK_MGMT_PORT on $HOST is already in use by another process (set KEYCLOAK_MGMT_PORT)"
+        ((HAS_MGMT_PORT)) && port_in_use "$KEYCLOAK_MGMT_PORT" && die "port $KEYCLOAK_MGMT_PORT on $HOST is already in use by another process (set KEYCLOAK_MGMT_PORT)"
 
         unpack_dist
         mkdir -p "$KEYCLOAK_STATE_DIR" "$DB_DIR"
         : >"$LOG_FILE"
         launched=$(date +%s)
-        step "$launched" "starting Keycloak $KEYCLOAK_VERSION on $BASE_URL (management $HOST:$KEYCLOAK_MGMT_PORT), log: $LOG_FILE"
+        local mgmt_args=() admin_env=()
+        if ((HAS_MGMT_PORT)); then
+            mgmt_args=(--http-management-host="$HOST" --http-management-port="$KEYCLOAK_MGMT_PORT")
+            step "$launched" "starting Keycloak $KEYCLOAK_VERSION on $BASE_URL (management $HOST:$KEYCLOAK_MGMT_PORT), log: $LOG_FILE"
+        else
+            step "$launched" "starting Keycloak $KEYCLOAK_VERSION on $BASE_URL (health on the same port), log: $LOG_FILE"
+        fi
+        if ((KC_MAJOR >= 26)); then
+            admin_env=(KC_BOOTSTRAP_ADMIN_USERNAME="$KEYCLOAK_ADMIN_USER" KC_BOOTSTRAP_ADMIN_PASSWORD="$KEYCLOAK_ADMIN_PASSWORD")
+        else
+            admin_env=(KEYCLOAK_ADMIN="$KEYCLOAK_ADMIN_USER" KEYCLOAK_ADMIN_PASSWORD="$KEYCLOAK_ADMIN_PASSWORD")
+        fi
 
         # setsid: own session/process group, so it survives this script and
         # `down` can stop the whole group. The inner shell records its pid
         # (= process group id) and then becomes kc.sh.
         # shellcheck disable=SC2016  # $$ and $1 are for the inner shell
-        KC_BOOTSTRAP_ADMIN_USERNAME="$KEYCLOAK_ADMIN_USER" \
-        KC_BOOTSTRAP_ADMIN_PASSWORD="$KEYCLOAK_ADMIN_PASSWORD" \
-        JAVA_OPTS_KC_HEAP="$JAVA_OPTS_KC_HEAP" \
+        env "${admin_env[@]}" JAVA_OPTS_KC_HEAP="$JAVA_OPTS_KC_HEAP" \
             setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PID_FILE" \
             "$KEYCLOAK_HOME_DIR/bin/kc.sh" start-dev \
             --http-host="$HOST" \
             --http-port="$KEYCLOAK_PORT" \
-            --http-management-host="$HOST" \
-            --http-management-port="$KEYCLOAK_MGMT_PORT" \
+            "${mgmt_args[@]}" \
             --health-enabled=true \
             --db=dev-file \
             --db-url="jdbc:h2:file:$DB_DIR/keycloakdb;NON_KEYWORDS=VALUE" \

@@ -84,7 +84,7 @@ list_files() {
     fi
 }
 list_files \
-    | grep -zv -E '^(\.venv|\.venv-bench|\.keycloak|\.git|tests/output|build|dist|bench/out)(/|$)' \
+    | grep -zv -E '^(\.venv|\.venv-bench|\.keycloak|\.keycloak-compat|\.compat|\.git|tests/output|build|dist|bench/out)(/|$)' \
     | grep -zv -E '(^|/)(__pycache__/|[^/]*\.py[co]$)' \
     | grep -zv -E '^[^/]*\.tar\.gz$' \
     | while IFS= read -r -d '' f; do

@@ -135,72 +135,73 @@ groups:
   # resources where somebody is still waiting for Keycloak access
   has_pending: keycloak_groups | map(attribute='pending_members') | flatten | length > 0
 
----
-# inventory/live.offering_groups.yml: members read from Keycloak, cached for 10 minutes.
-# Credentials come from KEYCLOAK_URL, KEYCLOAK_USERNAME and KEYCLOAK_PASSWORD (or set them here, vaulted).
-plugin: waldur.keycloak.offering_groups
-store: ../offerings.yml
-live_members: true
-cache: true
-cache_plugin: ansible.builtin.jsonfile
-cache_connection: ~/.cache/waldur-keycloak-inventory
-cache_timeout: 600
-
----
-# grant-cluster-access.yml: bind a Rancher role to every linked Keycloak group of every cluster.
-# ansible-playbook -i inventory/prod.offering_groups.yml grant-cluster-access.yml
-# Rancher's Keycloak (OIDC) provider must send full group paths (Group Membership mapper,
-# "Full group path" on): a group's principal is then keycloakoidc_group:// followed by its path,
-# for example keycloakoidc_group:///rancher-prod/cluster-a-admins.
-- name: Grant cluster access to the offering's Keycloak groups
-  hosts: offering_rancher_prod
-  connection: local
-  gather_facts: false
-  vars:
-    # the store's role names -> Rancher role templates
-    rancher_role_templates:
-      cluster-admin: cluster-owner
-      cluster-member: cluster-member
-      project-member: project-member
-  tasks:
-    - name: One ClusterRoleTemplateBinding per cluster-scoped group (scope_id = the cluster id)
-      kubernetes.core.k8s:
-        state: present
-        definition:
-          apiVersion: management.cattle.io/v3
-          kind: ClusterRoleTemplateBinding
-          metadata:
-            name: "waldur-{{ item.uuid }}"
-            namespace: "{{ item.scope_id }}"               # e.g. c-m-4x7kz2p9
-          clusterName: "{{ item.scope_id }}"
-          roleTemplateName: "{{ rancher_role_templates[item.role] }}"
-          groupPrincipalName: "keycloakoidc_group://{{ item.path }}"
-      loop: "{{ keycloak_groups | selectattr('role_scope_type', 'eq', 'cluster') | selectattr('backend_id') | list }}"
-      loop_control:
-        label: "{{ item.path }} -> {{ rancher_role_templates[item.role] }}"
-
-    - name: One ProjectRoleTemplateBinding per project-scoped group (scope_id = <cluster id>:<project id>)
-      kubernetes.core.k8s:
-        state: present
-        definition:
-          apiVersion: management.cattle.io/v3
-          kind: ProjectRoleTemplateBinding
-          metadata:
-            name: "waldur-{{ item.uuid }}"
-            namespace: "{{ item.scope_id.split(':') | last }}"
-          projectName: "{{ item.scope_id }}"
-          roleTemplateName: "{{ rancher_role_templates[item.role] }}"
-          groupPrincipalName: "keycloakoidc_group://{{ item.path }}"
-      loop: "{{ keycloak_groups | selectattr('role_scope_type', 'eq', 'project') | selectattr('backend_id') | list }}"
-      loop_control:
-        label: "{{ item.path }} -> {{ rancher_role_templates[item.role] }}"
-
-    - name: Tell who is not in Keycloak yet
-      ansible.builtin.debug:
-        msg: "{{ item.name }}: waiting for {{ item.pending_members | join(', ') }}"
-      loop: "{{ keycloak_groups | selectattr('pending_members') | list }}"
-      loop_control:
-        label: "{{ item.name }}"
+# EXAMPLES is one YAML document (ansible-test sanity of ansible-core 2.16 accepts no more), so the next two files
+# are shown as comments.
+#
+# # inventory/live.offering_groups.yml: members read from Keycloak, cached for 10 minutes.
+# # Credentials come from KEYCLOAK_URL, KEYCLOAK_USERNAME and KEYCLOAK_PASSWORD (or set them here, vaulted).
+# plugin: waldur.keycloak.offering_groups
+# store: ../offerings.yml
+# live_members: true
+# cache: true
+# cache_plugin: ansible.builtin.jsonfile
+# cache_connection: ~/.cache/waldur-keycloak-inventory
+# cache_timeout: 600
+#
+# # grant-cluster-access.yml: bind a Rancher role to every linked Keycloak group of every cluster.
+# # ansible-playbook -i inventory/prod.offering_groups.yml grant-cluster-access.yml
+# # Rancher's Keycloak (OIDC) provider must send full group paths (Group Membership mapper,
+# # "Full group path" on): a group's principal is then keycloakoidc_group:// followed by its path,
+# # for example keycloakoidc_group:///rancher-prod/cluster-a-admins.
+# - name: Grant cluster access to the offering's Keycloak groups
+#   hosts: offering_rancher_prod
+#   connection: local
+#   gather_facts: false
+#   vars:
+#     # the store's role names -> Rancher role templates
+#     rancher_role_templates:
+#       cluster-admin: cluster-owner
+#       cluster-member: cluster-member
+#       project-member: project-member
+#   tasks:
+#     - name: One ClusterRoleTemplateBinding per cluster-scoped group (scope_id = the cluster id)
+#       kubernetes.core.k8s:
+#         state: present
+#         definition:
+#           apiVersion: management.cattle.io/v3
+#           kind: ClusterRoleTemplateBinding
+#           metadata:
+#             name: "waldur-{{ item.uuid }}"
+#             namespace: "{{ item.scope_id }}"               # e.g. c-m-4x7kz2p9
+#           clusterName: "{{ item.scope_id }}"
+#           roleTemplateName: "{{ rancher_role_templates[item.role] }}"
+#           groupPrincipalName: "keycloakoidc_group://{{ item.path }}"
+#       loop: "{{ keycloak_groups | selectattr('role_scope_type', 'eq', 'cluster') | selectattr('backend_id') | list }}"
+#       loop_control:
+#         label: "{{ item.path }} -> {{ rancher_role_templates[item.role] }}"
+#
+#     - name: One ProjectRoleTemplateBinding per project-scoped group (scope_id = <cluster id>:<project id>)
+#       kubernetes.core.k8s:
+#         state: present
+#         definition:
+#           apiVersion: management.cattle.io/v3
+#           kind: ProjectRoleTemplateBinding
+#           metadata:
+#             name: "waldur-{{ item.uuid }}"
+#             namespace: "{{ item.scope_id.split(':') | last }}"
+#           projectName: "{{ item.scope_id }}"
+#           roleTemplateName: "{{ rancher_role_templates[item.role] }}"
+#           groupPrincipalName: "keycloakoidc_group://{{ item.path }}"
+#       loop: "{{ keycloak_groups | selectattr('role_scope_type', 'eq', 'project') | selectattr('backend_id') | list }}"
+#       loop_control:
+#         label: "{{ item.path }} -> {{ rancher_role_templates[item.role] }}"
+#
+#     - name: Tell who is not in Keycloak yet
+#       ansible.builtin.debug:
+#         msg: "{{ item.name }}: waiting for {{ item.pending_members | join(', ') }}"
+#       loop: "{{ keycloak_groups | selectattr('pending_members') | list }}"
+#       loop_control:
+#         label: "{{ item.name }}"
 """
 
 import os

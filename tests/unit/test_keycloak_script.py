@@ -8,7 +8,11 @@ The fake is a small Python program installed as bin/kc.sh of a Keycloak home
 unpacked by the script from a zip in a private Maven repository. It writes
 Keycloak's log lines at a chosen pace, then answers /health/ready and the
 token endpoint on the ports it was given (or never does, or exits). Free ports
-and a private state directory: no real Keycloak is touched.
+and a private state directory: no real Keycloak is touched. The fake behaves
+like the major version it is installed as, where real Keycloaks differ at start:
+24 has no management interface (it refuses --http-management-port and answers
+/health/ready on the main port) and, like 25, takes its bootstrap admin from
+KEYCLOAK_ADMIN/KEYCLOAK_ADMIN_PASSWORD; 26 from KC_BOOTSTRAP_ADMIN_*.
 """
 
 import os
@@ -23,13 +27,23 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "scripts", "keycloak.sh")
-VERSION = "0.0.0-fake"
+VERSION = "26.99.0-fake"
 
 FAKE_KC = r'''#!{python}
 import json, os, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 args = dict(a[2:].split("=", 1) for a in sys.argv[2:] if a.startswith("--") and "=" in a)
+major = int("{version}".split(".")[0])
+if major < 25 and "http-management-port" in args:
+    print("Unknown option: '--http-management-port'", flush=True)
+    sys.exit(2)
+user_var, password_var = (
+    ("KC_BOOTSTRAP_ADMIN_USERNAME", "KC_BOOTSTRAP_ADMIN_PASSWORD") if major >= 26
+    else ("KEYCLOAK_ADMIN", "KEYCLOAK_ADMIN_PASSWORD"))
+admin_vars = [name for name in ("KEYCLOAK_ADMIN", "KEYCLOAK_ADMIN_PASSWORD", "KC_BOOTSTRAP_ADMIN_USERNAME",
+                                "KC_BOOTSTRAP_ADMIN_PASSWORD") if name in os.environ]
+print("FAKE admin variables: " + " ".join(admin_vars), flush=True)
 # FAKE_KC_STEPS: "<seconds>|<log line>" separated by newlines; then FAKE_KC_END:
 # serve (answer as a ready Keycloak), hang (alive, silent), exit (status 1), chatter (a line a second).
 for step in os.environ.get("FAKE_KC_STEPS", "").splitlines():
@@ -60,14 +74,20 @@ class Handler(BaseHTTPRequestHandler):
         self._json({{"status": "UP"}})
 
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        form = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        if "username=%s&" % os.environ.get(user_var) not in form + "&":
+            self.send_response(401)
+            self.end_headers()
+            return
         self._json({{"access_token": "fake"}})
 
     def log_message(self, *a):
         pass
 
 
-for port in (args["http-port"], args["http-management-port"]):
+for port in (args["http-port"], args.get("http-management-port")):
+    if port is None:
+        continue
     server = ThreadingHTTPServer(("127.0.0.1", int(port)), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 time.sleep(3600)
@@ -97,48 +117,66 @@ def free_port():
 
 
 @pytest.fixture
-def kc(tmp_path):
-    """Run scripts/keycloak.sh with a private Maven repository, home, state dir and ports."""
-    m2 = tmp_path / "m2"
-    zip_dir = m2 / "org/keycloak/keycloak-quarkus-dist" / VERSION
-    zip_dir.mkdir(parents=True)
-    with zipfile.ZipFile(str(zip_dir / ("keycloak-quarkus-dist-%s.zip" % VERSION)), "w") as zf:
-        info = zipfile.ZipInfo("keycloak-%s/bin/kc.sh" % VERSION)
-        info.external_attr = 0o755 << 16
-        zf.writestr(info, FAKE_KC.format(python=sys.executable))
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    java = bin_dir / "java"  # only looked for, never run: kc.sh is the fake
-    java.write_text("#!/bin/sh\nexit 0\n")
-    java.chmod(0o755)
-    env = dict(
-        os.environ,
-        PATH="%s:%s" % (bin_dir, os.environ["PATH"]),
-        KEYCLOAK_VERSION=VERSION,
-        MAVEN_REPO_LOCAL=str(m2),
-        KEYCLOAK_HOME_DIR=str(tmp_path / "home" / ("keycloak-" + VERSION)),
-        KEYCLOAK_STATE_DIR=str(tmp_path / "state"),
-        KEYCLOAK_PORT=str(free_port()),
-        KEYCLOAK_MGMT_PORT=str(free_port()),
-    )
-    for name in ("KEYCLOAK_START_TIMEOUT", "KEYCLOAK_STALL_TIMEOUT", "KEYCLOAK_PROGRESS_EVERY"):
-        env.pop(name, None)
+def kc_factory(tmp_path):
+    """kc_factory(version): run scripts/keycloak.sh for a fake Keycloak of that version, with a
+    private Maven repository, home, state dir and ports."""
+    runners = []
 
-    def run(command, timeout=120, **extra):
-        return subprocess.run(
-            ["bash", SCRIPT, command], env=dict(env, **extra), stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout, check=False,
+    def make(version):
+        base = tmp_path / version
+        m2 = base / "m2"
+        zip_dir = m2 / "org/keycloak/keycloak-quarkus-dist" / version
+        zip_dir.mkdir(parents=True)
+        with zipfile.ZipFile(str(zip_dir / ("keycloak-quarkus-dist-%s.zip" % version)), "w") as zf:
+            info = zipfile.ZipInfo("keycloak-%s/bin/kc.sh" % version)
+            info.external_attr = 0o755 << 16
+            zf.writestr(info, FAKE_KC.format(python=sys.executable, version=version))
+        bin_dir = base / "bin"
+        bin_dir.mkdir()
+        java = bin_dir / "java"  # only looked for, never run: kc.sh is the fake
+        java.write_text("#!/bin/sh\nexit 0\n")
+        java.chmod(0o755)
+        env = dict(
+            os.environ,
+            PATH="%s:%s" % (bin_dir, os.environ["PATH"]),
+            KEYCLOAK_VERSION=version,
+            MAVEN_REPO_LOCAL=str(m2),
+            KEYCLOAK_HOME_DIR=str(base / "home" / ("keycloak-" + version)),
+            KEYCLOAK_STATE_DIR=str(base / "state"),
+            KEYCLOAK_PORT=str(free_port()),
+            KEYCLOAK_MGMT_PORT=str(free_port()),
         )
+        for name in ("KEYCLOAK_START_TIMEOUT", "KEYCLOAK_STALL_TIMEOUT", "KEYCLOAK_PROGRESS_EVERY",
+                     "KEYCLOAK_ADMIN", "KEYCLOAK_ADMIN_USER", "KEYCLOAK_ADMIN_PASSWORD",
+                     "KC_BOOTSTRAP_ADMIN_USERNAME", "KC_BOOTSTRAP_ADMIN_PASSWORD"):
+            env.pop(name, None)
 
-    run.state_dir = tmp_path / "state"
-    yield run
-    run("down")
-    pid_file = run.state_dir / "keycloak.pid"
-    if pid_file.exists():  # the script failed to stop its own process: do not leak it
-        try:
-            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
+        def run(command, timeout=120, **extra):
+            return subprocess.run(
+                ["bash", SCRIPT, command], env=dict(env, **extra), stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout, check=False,
+            )
+
+        run.state_dir = base / "state"
+        run.port = env["KEYCLOAK_PORT"]
+        run.mgmt_port = env["KEYCLOAK_MGMT_PORT"]
+        runners.append(run)
+        return run
+
+    yield make
+    for run in runners:
+        run("down")
+        pid_file = run.state_dir / "keycloak.pid"
+        if pid_file.exists():  # the script failed to stop its own process: do not leak it
+            try:
+                os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
+
+@pytest.fixture
+def kc(kc_factory):
+    return kc_factory(VERSION)
 
 
 def lines_in_order(output, *needles):
@@ -213,3 +251,63 @@ def test_a_timeout_that_is_not_a_number_is_refused(kc, name):
     result = kc("up", **{name: "5m"})
     assert result.returncode == 1
     assert result.stdout.strip() == "[keycloak] ERROR: %s must be a whole number of seconds, got '5m'" % name
+
+
+def admin_variables(run):
+    for line in (run.state_dir / "keycloak.log").read_text().splitlines():
+        if line.startswith("FAKE admin variables:"):
+            return line.split(":", 1)[1].split()
+    raise AssertionError("the fake did not start")
+
+
+def listening(port):
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", int(port))) == 0
+
+
+# What Keycloak 24.0.5 and 25.0.6 write where 26 writes "Created temporary admin user".
+ADDED_ADMIN = "INFO  [org.keycloak.services] (main) KC-SERVICES0009: Added user 'admin' to realm 'master'"
+
+
+def test_keycloak_24_has_health_on_the_main_port_and_the_old_admin_variables(kc_factory):
+    kc24 = kc_factory("24.0.5")
+    result = kc24("up", FAKE_KC_STEPS="0.1|" + ADDED_ADMIN)
+    assert result.returncode == 0, result.stdout
+    lines_in_order(result.stdout, "starting Keycloak 24.0.5 on http://127.0.0.1:%s (health on the same port)" % kc24.port,
+                   "creating the admin user", "ready at http://127.0.0.1:%s" % kc24.port)
+    assert "management" not in result.stdout
+    assert admin_variables(kc24) == ["KEYCLOAK_ADMIN", "KEYCLOAK_ADMIN_PASSWORD"]
+    assert not listening(kc24.mgmt_port)
+    assert kc24("status").stdout.startswith("running (pid ")
+    assert "KEYCLOAK_URL=http://127.0.0.1:%s\n" % kc24.port in kc24("env").stdout
+    assert "reusing it" in kc24("up").stdout  # the ready check of a running 24 is on the main port too
+    reset = kc24("reset")
+    assert reset.returncode == 0 and "stopped" in reset.stdout, reset.stdout
+    assert kc24("status").stdout.strip() == "stopped"
+    assert not listening(kc24.port)
+
+
+def test_keycloak_24_does_not_need_the_management_port_free(kc_factory):
+    kc24 = kc_factory("24.0.5")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", int(kc24.mgmt_port)))
+        busy.listen(1)
+        result = kc24("up")
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("version, variables", [
+    ("25.0.6", ["KEYCLOAK_ADMIN", "KEYCLOAK_ADMIN_PASSWORD"]),
+    ("26.0.8", ["KC_BOOTSTRAP_ADMIN_USERNAME", "KC_BOOTSTRAP_ADMIN_PASSWORD"]),
+])
+def test_keycloak_25_on_has_health_on_the_management_port(kc_factory, version, variables):
+    run = kc_factory(version)
+    result = run("up", FAKE_KC_STEPS="0.1|" + ADDED_ADMIN)
+    assert result.returncode == 0, result.stdout
+    assert "(management 127.0.0.1:%s)" % run.mgmt_port in result.stdout, result.stdout
+    assert "creating the admin user" in result.stdout, result.stdout
+    assert admin_variables(run) == variables
+    assert listening(run.mgmt_port)
+    assert run("status").returncode == 0
+    assert run("down").returncode == 0
+    assert run("status").stdout.strip() == "stopped"

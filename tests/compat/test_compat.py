@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+"""One cell of the compatibility matrix: what a user does with the collection, in three Ansible runs.
+
+1. one play: keycloak_offering_sync in check mode, applied, rerun; then every module of the action group
+   once (module_defaults for group/waldur.keycloak.keycloak);
+2. the drift_report playbook on the synced store (clean), then after a change made behind its back (drift);
+3. the inventory plugin through ansible-inventory, with live members.
+
+Everything runs with the cell's ansible-core and Python (conftest.py); Keycloak is checked with RawAdmin.
+The integration suite (tests/integration) covers each of these in depth on the main ansible-core.
+"""
+
+import base64
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+import playbook
+from helpers import (assert_ok, create_path, fqcn, group_record, load_store, member, new_uuid, plan_pairs,
+                     store_bytes, store_group, user_id, write_store)
+from test_drift_report import run_report
+from test_inventory import unwrap
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SEED_MODULES = ("keycloak_connection_test", "keycloak_offering_group", "keycloak_offering_group_info",
+                "keycloak_remote_group_info", "keycloak_remote_user_info", "keycloak_group_import",
+                "keycloak_group_sync_info", "keycloak_offering_sync")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, admin, compat_realm):
+    """A store with one offering in the cell's realm and one unlinked group record (alice, pending)."""
+    ids = {"offering": new_uuid(), "role_admin": new_uuid(), "role_member": new_uuid(),
+           "resource_a": new_uuid(), "resource_b": new_uuid()}
+    document = {"version": 1, "offerings": [{
+        "uuid": ids["offering"], "name": "Rancher production", "slug": "rancher-prod",
+        "roles": [{"uuid": ids["role_admin"], "name": "cluster-admin", "scope_type": "cluster"},
+                  {"uuid": ids["role_member"], "name": "project-member", "scope_type": "project"}],
+        "resources": [{"uuid": ids["resource_a"], "name": "cluster-a"},
+                      {"uuid": ids["resource_b"], "name": "cluster-b"}],
+        "keycloak": {"realm": compat_realm, "base_group": "", "group_name_template": ""},
+    }], "groups": [group_record(ids, "cluster-b-admins", resource="resource_b", members=[member("alice", "pending")])]}
+    path = str(tmp_path_factory.mktemp("compat") / "store.yml")
+    write_store(path, document)
+    for name in ("alice", "bob"):
+        admin.create_user(compat_realm, name)
+    return path, ids, document["groups"][0]["uuid"]
+
+
+@pytest.fixture(scope="module")
+def seeded(store, admin, compat_realm, keycloak_url, admin_credentials, cell_env):
+    """The first run: the sync (check, apply, rerun) and every module of the action group."""
+    path, _ids, _record = store
+    handmade = create_path(admin, compat_realm, "/staff/handmade")
+    before = store_bytes(path)
+    shared = {"auth_keycloak_url": keycloak_url, "auth_realm": "master", "auth_client_id": "admin-cli",
+              "auth_username": admin_credentials[0], "auth_password": admin_credentials[1],
+              "store": path, "offering": "Rancher production"}
+    tasks = [
+        {"ansible.builtin.set_fact": {"compat_ansible": "{{ ansible_version.full }}",
+                                      "compat_python": "{{ ansible_playbook_python }}"}},
+        {fqcn("keycloak_offering_sync"): {}, "check_mode": True, "diff": True},
+        {"ansible.builtin.slurp": {"src": path}},
+        {fqcn("keycloak_offering_sync"): {}},
+        {fqcn("keycloak_offering_sync"): {}},
+        {fqcn("keycloak_connection_test"): {}},
+        {fqcn("keycloak_connection_test"): {"realm": compat_realm}},
+        {fqcn("keycloak_offering_group"): {"role": "cluster-admin", "resource": "cluster-a", "members": ["bob"]}},
+        {fqcn("keycloak_offering_group_info"): {}},
+        {fqcn("keycloak_remote_group_info"): {}},
+        {fqcn("keycloak_remote_user_info"): {"q": "alice"}},
+        {fqcn("keycloak_group_import"): {"role": "project-member", "remote_group_id": handmade}},
+        {fqcn("keycloak_group_sync_info"): {}},
+    ]
+    # The environment leads nowhere: only module_defaults (the action group) can make these calls work.
+    env = dict(cell_env, KEYCLOAK_URL="http://127.0.0.1:1", KEYCLOAK_USERNAME="nobody", KEYCLOAK_PASSWORD="wrong",
+               WALDUR_KEYCLOAK_STORE="/nonexistent/store.yml")
+    run = playbook.run_tasks(tasks, env=env, module_defaults={"group/waldur.keycloak.keycloak": shared})
+    return run, before, handmade
+
+
+def test_the_cell_runs_its_own_ansible_core_python_and_keycloak(seeded, admin):
+    facts = seeded[0].results[0]["ansible_facts"]
+    assert facts["compat_ansible"] == os.environ["COMPAT_RELEASE"]
+    assert facts["compat_python"].startswith(os.environ["COMPAT_VENV"] + "/")
+    assert admin.get("/serverinfo")["systemInfo"]["version"] == os.environ["KEYCLOAK_VERSION"]
+
+
+def test_sync_check_mode_plan_apply_and_rerun(seeded, store, admin, compat_realm):
+    run, before, _handmade = seeded
+    path, _ids, record = store
+    check, slurped, real, rerun = run.results[1:5]
+    for result in (check, real, rerun):
+        assert_ok(result)
+    assert base64.b64decode(slurped["content"]) == before, "check mode wrote the store"
+    assert check["changed"] is True and check.get("diff"), check
+    assert ("link", record) in plan_pairs(check)
+    assert any(action == "add_member" for action, _target in plan_pairs(check)), check["plan"]
+    # Check mode changed nothing in Keycloak, so the real run does exactly what it announced.
+    assert plan_pairs(real) == plan_pairs(check)
+    assert real["changed"] is True
+    assert (rerun["changed"], rerun["plan"]) == (False, [])
+    linked = store_group(path, record)
+    assert linked["backend_id"]
+    assert admin.group(compat_realm, linked["backend_id"])["path"] == "/rancher-prod/cluster-b-admins"
+    assert admin.member_names(compat_realm, linked["backend_id"]) == ["alice"]
+
+
+def test_every_module_of_the_action_group(seeded, store, admin, compat_realm, admin_credentials):
+    run, _before, handmade = seeded
+    path, _ids, _record = store
+    with open(os.path.join(REPO, "meta", "runtime.yml")) as stream:
+        runtime = yaml.safe_load(stream)
+    assert set(runtime["action_groups"]["keycloak"]) == set(SEED_MODULES)
+    calls = run.results[5:]
+    for result in calls:
+        assert_ok(result)
+    by_offering, by_realm, created, listed, remote, users, imported, status = calls
+    assert (by_offering["status"], by_offering["realm"]) == ("ok", compat_realm)
+    assert (by_realm["status"], by_realm["realm"]) == ("ok", compat_realm)
+    group = created["group"]
+    assert created["changed"] is True
+    assert admin.member_names(compat_realm, group["backend_id"]) == ["bob"]
+    assert admin.group(compat_realm, group["backend_id"])["path"] == "/rancher-prod/" + group["name"]
+    assert group["uuid"] in [g["uuid"] for g in listed["groups"]]
+    assert group["backend_id"] in [g["id"] for g in remote["groups"]]
+    assert [u["id"] for u in users["users"]] == [user_id(admin, compat_realm, "alice")]
+    assert store_group(path, imported["group"]["uuid"])["backend_id"] == handmade
+    assert status["in_sync"] is True, status
+    assert group["backend_id"] in [s["backend_id"] for s in status["synced"]]
+    assert admin_credentials[1] not in run.stdout + run.stderr
+
+
+def test_drift_report_clean_then_with_drift(seeded, store, admin, compat_realm, tmp_path, cell_env):
+    path, _ids, record = store
+    clean = run_report(tmp_path, path, env=cell_env, out="clean")
+    assert clean.returncode == 0, clean.output()
+    assert clean.json["drift"] is False
+    assert clean.json["totals"] == {"offerings": 1, "in_sync": 1, "drifted": 0, "errors": 0, "operations": 0}
+    assert "**1 offering checked: 1 in sync, 0 with drift.**" in clean.markdown
+    assert clean.testcases()["Rancher production"].find("failure") is None
+
+    # Drift behind the collection's back: a group renamed in Keycloak.
+    backend_id = store_group(path, record)["backend_id"]
+    admin.rename_group(compat_realm, backend_id, "renamed-by-hand")
+    try:
+        drift = run_report(tmp_path, path, env=cell_env, out="drift")
+    finally:
+        admin.rename_group(compat_realm, backend_id, "cluster-b-admins")
+    assert drift.returncode != 0, drift.output()
+    data = drift.json
+    assert data["drift"] is True
+    assert data["totals"] == {"offerings": 1, "in_sync": 0, "drifted": 1, "errors": 0, "operations": 1}
+    assert [(op["action"], op["target"]) for op in data["offerings"][0]["plan"]] == [
+        ("rename_group", "/rancher-prod/renamed-by-hand")]
+    assert "**1 offering checked: 0 in sync, 1 with drift.**" in drift.markdown
+    assert "rename_group /rancher-prod/renamed-by-hand (renamed-by-hand -> cluster-b-admins)" in drift.markdown
+    failure = drift.testcases()["Rancher production"].find("failure")
+    assert failure is not None and failure.get("message") == "Rancher production: 1 planned operation"
+
+
+def test_inventory_with_live_members(seeded, store, admin, compat_realm, cell_env):
+    path, _ids, _record = store
+    directory = os.path.dirname(path)
+    config = os.path.join(directory, "live.offering_groups.yml")
+    with open(config, "w") as stream:
+        yaml.safe_dump({"plugin": "waldur.keycloak.offering_groups", "store": os.path.basename(path),
+                        "live_members": True}, stream)
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_INVENTORY_UNPARSED_FAILED="1", **cell_env)
+    env.pop("WALDUR_KEYCLOAK_STORE", None)
+    process = subprocess.run([os.path.join(os.environ["COMPAT_VENV"], "bin", "ansible-inventory"), "-i", config,
+                              "--list"], capture_output=True, text=True, env=env, cwd=directory, check=False,
+                             timeout=300)
+    assert process.returncode == 0, process.stderr
+    assert "WARNING" not in process.stderr, process.stderr
+    data = unwrap(json.loads(process.stdout))
+    hostvars = data["_meta"]["hostvars"]
+    # The imported group has no resource: it belongs to the offering's own host.
+    assert sorted(hostvars) == ["cluster-a", "cluster-b", "rancher-prod"]
+    assert sorted(data["offering_rancher_prod"]["hosts"]) == ["cluster-a", "cluster-b", "rancher-prod"]
+    linked = dict((g["name"], g["backend_id"]) for g in load_store(path)["groups"])
+    for host, groups in hostvars.items():
+        for group in groups["keycloak_groups"]:
+            assert group["members_source"] == "keycloak", group
+            # Live members are Keycloak's, as the raw client sees them.
+            assert group["members"] == admin.member_names(compat_realm, linked[group["name"]]), (host, group)
+            if group["name"] != "handmade":
+                # (The imported group's path is computed as /rancher-prod/handmade, not its real /staff/handmade:
+                # the plugin's, on every ansible-core; the compat suite checks the paths it computes right.)
+                assert admin.group_by_path(compat_realm, group["path"])["id"] == linked[group["name"]], group
