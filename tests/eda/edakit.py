@@ -8,7 +8,6 @@ import json
 import os
 import runpy
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -190,29 +189,15 @@ class RecordingProxy(FaultProxy):
 
     def __init__(self, upstream_url, port=0, **kwargs):
         self.answers = []  # (monotonic time, body) of every admin-events answer
-        self._fixed_port = port
         self._record_lock = threading.Lock()
-        super(RecordingProxy, self).__init__(upstream_url, max_seconds=1800, on_response=self._record, **kwargs)
+        super(RecordingProxy, self).__init__(upstream_url, max_seconds=1800, on_response=self._record, port=port,
+                                             **kwargs)
 
     def _record(self, method, target, status, body):
         if ADMIN_EVENTS in target.split("?")[0]:
             with self._record_lock:
                 self.answers.append((time.monotonic(), body if isinstance(body, str) else body.decode("utf-8",
                                                                                                       "replace")))
-
-    def start(self):
-        if not self._fixed_port:
-            return super(RecordingProxy, self).start()
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", self._fixed_port))
-        self._listener.listen(128)
-        self._listener.settimeout(0.2)
-        self._deadline = time.monotonic() + self.max_seconds
-        thread = threading.Thread(target=self._accept_loop, name="fault-proxy", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        return self
 
     def polls_since(self, moment):
         with self._record_lock:

@@ -19,11 +19,12 @@ Plain threads and sockets, no dependencies. Every request goes upstream on a
 fresh connection (``Connection: close``); the client side keeps its keep-alive
 connection whenever the answer has a length. ``on_response(method, target,
 status, body)`` sees every forwarded answer (the secrets test records the
-tokens Keycloak hands out through it). The proxy stops after ``max_seconds``
+tokens Keycloak hands out through it: ``TokenRecorder``). The proxy stops after ``max_seconds``
 whatever happens, so a hung test cannot leave it running.
 """
 
 import collections
+import json
 import random
 import socket
 import threading
@@ -36,8 +37,10 @@ FAULTS = ("drop_request", "drop_response", "unavailable", "delay", "stall")
 class FaultProxy(object):
     def __init__(self, upstream_url, seed=0, drop_request=0.0, drop_response=0.0, unavailable=0.0, delay=0.0,
                  stall=0.0, delay_range=(0.05, 0.4), stall_seconds=3.0, always_delay=0.0, max_seconds=900,
-                 on_response=None, spare=None, max_consecutive=None):
+                 on_response=None, spare=None, max_consecutive=None, port=0):
         parts = urlsplit(upstream_url)
+        # 0: a free port; a fixed one lets a test stop the proxy and start it again where clients look for it.
+        self.listen_port = port
         self.upstream = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
         self.rates = [("drop_request", drop_request), ("drop_response", drop_response),
                       ("unavailable", unavailable), ("delay", delay), ("stall", stall)]
@@ -68,7 +71,7 @@ class FaultProxy(object):
     def start(self):
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
+        self._listener.bind(("127.0.0.1", self.listen_port))
         self._listener.listen(128)
         self._listener.settimeout(0.2)
         self._deadline = time.monotonic() + self.max_seconds
@@ -292,3 +295,17 @@ def _client_response(raw):
         return raw, False
     kept = [h for h, n in zip(headers, names) if n not in (b"connection", b"keep-alive")]
     return status_line + b"\r\n" + b"".join(h + b"\r\n" for h in kept) + b"\r\n" + body, True
+
+
+class TokenRecorder(object):
+    """An ``on_response`` that keeps every token Keycloak hands out (to search outputs for them)."""
+
+    def __init__(self):
+        self.issued = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, method, target, status, body):
+        if target.split("?")[0].endswith("/protocol/openid-connect/token") and status == 200:
+            payload = json.loads(body.decode("utf-8"))
+            with self._lock:
+                self.issued.update(payload[k] for k in ("access_token", "refresh_token", "id_token") if payload.get(k))

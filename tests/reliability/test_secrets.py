@@ -17,16 +17,14 @@ store are searched for all of them (the playbook file itself, the input, aside).
   that debug mode is not for production), which no module can prevent.
 """
 
-import json
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote_plus
 
 import helpers
 import playbook
 import realmkit
-from faultproxy import FaultProxy
+from faultproxy import FaultProxy, TokenRecorder
 
 MODULES = ("keycloak_connection_test", "keycloak_group_import", "keycloak_group_sync_info", "keycloak_offering_group",
            "keycloak_offering_group_info", "keycloak_offering_sync", "keycloak_remote_group_info",
@@ -71,15 +69,9 @@ def test_no_secret_in_any_output(admin, realm, client_factory, tmp_path, figure)
     realmkit.create_user(admin, realm, "ops-admin", password, roles=["realm-admin"])
     realmkit.create_service_client(admin, realm, "ops-cc", secret, roles=["realm-admin"])
     admin.create_user(realm, "alice", email="alice@example.org")
-    issued, lock = set(), threading.Lock()
-
-    def record(method, target, status, body):
-        if target.split("?")[0].endswith("/protocol/openid-connect/token") and status == 200:
-            payload = json.loads(body.decode("utf-8"))
-            with lock:
-                issued.update(payload[k] for k in ("access_token", "refresh_token", "id_token") if payload.get(k))
-
-    proxy = FaultProxy(admin.url, on_response=record, max_seconds=600).start()
+    tokens = TokenRecorder()
+    issued = tokens.issued
+    proxy = FaultProxy(admin.url, on_response=tokens, max_seconds=600).start()
     # A token obtained here (through the proxy: its issuer is the proxy's URL), handed to modules as `token`.
     given_token = client_factory(url=proxy.url, auth_realm=realm, username="ops-admin", password=password).login()._token
     wrong_token = given_token[:-12] + "AAAAAAAAAAAA"

@@ -24,14 +24,13 @@ import os
 import re
 import shutil
 import stat
-import threading
 
 import pytest
 import yaml
 
 import helpers
 from awxjob import Awx, inject
-from faultproxy import FaultProxy
+from faultproxy import FaultProxy, TokenRecorder
 import docblocks
 
 CREDENTIAL_VARIABLES = ("KEYCLOAK_URL", "KEYCLOAK_USERNAME", "KEYCLOAK_PASSWORD", "KEYCLOAK_TOKEN",
@@ -46,15 +45,9 @@ TOKEN_SHAPES = (re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+"), re.compile(r"
 @pytest.fixture
 def awx(tmp_path, admin, keycloak_url, admin_credentials, monkeypatch):
     """AWX with the docs' credential type and a credential of it (URL: the recording proxy), and a secret check."""
-    issued, lock = set(), threading.Lock()
-
-    def record(method, target, status, body):
-        if target.split("?")[0].endswith("/protocol/openid-connect/token") and status == 200:
-            payload = json.loads(body.decode("utf-8"))
-            with lock:
-                issued.update(payload[k] for k in ("access_token", "refresh_token", "id_token") if payload.get(k))
-
-    proxy = FaultProxy(keycloak_url, on_response=record, max_seconds=900).start()
+    tokens = TokenRecorder()
+    issued = tokens.issued
+    proxy = FaultProxy(keycloak_url, on_response=tokens, max_seconds=900).start()
     username, password = admin_credentials
     inputs = yaml.safe_load(docblocks.block("docs/awx.md", "# credential type: inputs"))
     injectors = yaml.safe_load(docblocks.block("docs/awx.md", "# credential type: injectors"))
