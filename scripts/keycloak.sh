@@ -68,7 +68,16 @@ BASE_URL="http://$HOST:$KEYCLOAK_PORT"
 # bootstrap admin is read from KEYCLOAK_ADMIN/KEYCLOAK_ADMIN_PASSWORD, from 26 on from
 # KC_BOOTSTRAP_ADMIN_* (26 still reads the old names but warns that they are deprecated).
 KC_MAJOR=${KEYCLOAK_VERSION%%.*}
+KC_MINOR=${KEYCLOAK_VERSION#*.}
+KC_MINOR=${KC_MINOR%%.*}
 [[ $KC_MAJOR =~ ^[0-9]+$ ]] || KC_MAJOR=99 # a build of our own: assume the newest behaviour
+[[ $KC_MINOR =~ ^[0-9]+$ ]] || KC_MINOR=0
+# Fine-grained admin permissions (the integration tests' limited sync account): version 2 is on by
+# default from 26.2; before that only version 1 exists, as a preview feature that must be enabled.
+FEATURE_ARGS=()
+if ((KC_MAJOR < 26 || (KC_MAJOR == 26 && KC_MINOR < 2))); then
+    FEATURE_ARGS=(--features=admin-fine-grained-authz)
+fi
 if ((KC_MAJOR >= 25)); then
     HAS_MGMT_PORT=1
     READY_URL="http://$HOST:$KEYCLOAK_MGMT_PORT/health/ready"
@@ -324,6 +333,7 @@ cmd_up() {
             --http-host="$HOST" \
             --http-port="$KEYCLOAK_PORT" \
             "${mgmt_args[@]}" \
+            "${FEATURE_ARGS[@]}" \
             --health-enabled=true \
             --db=dev-file \
             --db-url="jdbc:h2:file:$DB_DIR/keycloakdb;NON_KEYWORDS=VALUE" \
