@@ -18,7 +18,8 @@
 #   reset   down + delete the dev database, so the next `up` starts empty.
 #
 # Environment (all optional):
-#   KEYCLOAK_VERSION        default 26.7.3; 24.0.5, 25.0.6 and 26.0.8 start too (see KC_MAJOR below)
+#   KEYCLOAK_VERSION        default 26.7.3; 24.0.5, 25.0.6 and 26.0.8 start too (see KC_MAJOR below;
+#                           before 26.2 the preview feature admin-fine-grained-authz is enabled)
 #   KEYCLOAK_PORT           HTTP port, default 18080
 #   KEYCLOAK_MGMT_PORT      management (health) port, default 19000 (Keycloak 25 on; 24 has none and
 #                           answers /health/ready on KEYCLOAK_PORT)
