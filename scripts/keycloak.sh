@@ -18,7 +18,8 @@
 #   reset   down + delete the dev database, so the next `up` starts empty.
 #
 # Environment (all optional):
-#   KEYCLOAK_VERSION        default 26.7.3; 24.0.5, 25.0.6 and 26.0.8 start too (see KC_MAJOR below)
+#   KEYCLOAK_VERSION        default 26.7.3; 24.0.5, 25.0.6 and 26.0.8 start too (see KC_MAJOR below;
+#                           before 26.2 the preview feature admin-fine-grained-authz is enabled)
 #   KEYCLOAK_PORT           HTTP port, default 18080
 #   KEYCLOAK_MGMT_PORT      management (health) port, default 19000 (Keycloak 25 on; 24 has none and
 #                           answers /health/ready on KEYCLOAK_PORT)
@@ -68,7 +69,16 @@ BASE_URL="http://$HOST:$KEYCLOAK_PORT"
 # bootstrap admin is read from KEYCLOAK_ADMIN/KEYCLOAK_ADMIN_PASSWORD, from 26 on from
 # KC_BOOTSTRAP_ADMIN_* (26 still reads the old names but warns that they are deprecated).
 KC_MAJOR=${KEYCLOAK_VERSION%%.*}
+KC_MINOR=${KEYCLOAK_VERSION#*.}
+KC_MINOR=${KC_MINOR%%.*}
 [[ $KC_MAJOR =~ ^[0-9]+$ ]] || KC_MAJOR=99 # a build of our own: assume the newest behaviour
+[[ $KC_MINOR =~ ^[0-9]+$ ]] || KC_MINOR=0
+# Fine-grained admin permissions (the integration tests' limited sync account): version 2 is on by
+# default from 26.2; before that only version 1 exists, as a preview feature that must be enabled.
+FEATURE_ARGS=()
+if ((KC_MAJOR < 26 || (KC_MAJOR == 26 && KC_MINOR < 2))); then
+    FEATURE_ARGS=(--features=admin-fine-grained-authz)
+fi
 if ((KC_MAJOR >= 25)); then
     HAS_MGMT_PORT=1
     READY_URL="http://$HOST:$KEYCLOAK_MGMT_PORT/health/ready"
@@ -324,6 +334,7 @@ cmd_up() {
             --http-host="$HOST" \
             --http-port="$KEYCLOAK_PORT" \
             "${mgmt_args[@]}" \
+            "${FEATURE_ARGS[@]}" \
             --health-enabled=true \
             --db=dev-file \
             --db-url="jdbc:h2:file:$DB_DIR/keycloakdb;NON_KEYWORDS=VALUE" \

@@ -108,14 +108,22 @@ def _error_body(response):
     return body if isinstance(body, dict) else None
 
 
+# What Keycloak 24 and 25 put in error_description beside every admin API error in "error"
+# ({"error": "Could not find group by id", "error_description": "For more on this error consult
+# the server log at the debug level."}); 26 sends "error" alone. It says nothing of the error.
+GENERIC_ERROR_DESCRIPTION = "for more on this error consult the server log"
+
+
 def _error_text(response):
     """Keycloak's own words for an error, from any of its body shapes."""
     body = _error_body(response)
     if body is not None:
-        # 409 bodies come as {"errorMessage": ...} or {"error": "conflict", "error_description": ...}
+        # 409 bodies come as {"errorMessage": ...} or {"error": "conflict", "error_description": ...};
+        # OAuth errors as {"error": "invalid_grant", "error_description": "Invalid user credentials"}.
         for key in ("errorMessage", "error_description", "error"):
-            if body.get(key):
-                return str(body[key])
+            text = str(body.get(key) or "").strip()
+            if text and not (key == "error_description" and text.lower().startswith(GENERIC_ERROR_DESCRIPTION)):
+                return text
     text = (response.text or "").strip()
     return text or response.reason or ""
 

@@ -7,6 +7,7 @@ from kcfixtures import (  # noqa: F401  # pylint: disable=unused-import
     admin_credentials,
     client_factory,
     keycloak_url,
+    keycloak_version,
     offering_store,
     plain_http_server,
     realm,

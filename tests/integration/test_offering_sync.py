@@ -467,31 +467,59 @@ def test_parallel_lanes_create_each_group_once(admin, realm, offering_store):
 # ------------------------------------------------------------------ partial failure
 
 class LimitedAccount(object):
-    """A user of ``realm`` whose admin rights come only from fine-grained admin permissions (v2).
+    """A user of ``realm`` whose admin rights come only from fine-grained admin permissions.
 
     It may view every group and user, and manage (create children under) only the groups it is granted.
+    Keycloak 26.2 on: version 2 (the realm's admin-permissions client). Before (24.0.5, 25.0.6, 26.0.8):
+    version 1, a preview feature scripts/keycloak.sh enables there; viewing comes from the realm-management
+    roles view-users and query-groups, managing a group from its own "manage" scope permission.
     """
 
     PASSWORD = "limited-pw-7f3c"
 
-    def __init__(self, admin, realm):
+    def __init__(self, admin, realm, keycloak_version):
         self.admin = admin
         self.realm = realm
-        admin.call("PUT", "/realms/%s" % realm, json={"realm": realm, "adminPermissionsEnabled": True})
+        self.v2 = keycloak_version >= (26, 2)
+        if self.v2:
+            admin.call("PUT", "/realms/%s" % realm, json={"realm": realm, "adminPermissionsEnabled": True})
         self.user_id = admin.create_user(realm, "sync-bot", email="sync-bot@example.org", first_name="Sync",
                                          last_name="Bot")
         admin.call("PUT", "/realms/%s/users/%s/reset-password" % (realm, self.user_id),
                    json={"type": "password", "value": self.PASSWORD, "temporary": False})
-        clients = admin.get("/realms/%s/clients" % realm, clientId="admin-permissions")
-        assert len(clients) == 1, "fine-grained admin permissions v2 are not available: %r" % clients
+        client_id = "admin-permissions" if self.v2 else "realm-management"
+        clients = admin.get("/realms/%s/clients" % realm, clientId=client_id)
+        assert len(clients) == 1, "fine-grained admin permissions are not available: %r" % clients
         self.base = "/realms/%s/clients/%s/authz/resource-server" % (realm, clients[0]["id"])
-        self.policy = admin.call("POST", self.base + "/policy/user",
-                                 json={"name": "sync-bot", "users": [self.user_id]}).json()["id"]
-        self.permit("view-groups", "Groups", ["view", "view-members"])
-        self.permit("view-users", "Users", ["view"])
+        self.policy = None
+        if self.v2:
+            self.permit("view-groups", "Groups", ["view", "view-members"])
+            self.permit("view-users", "Users", ["view"])
+        else:
+            roles = [admin.get("/realms/%s/clients/%s/roles/%s" % (realm, clients[0]["id"], role))
+                     for role in ("view-users", "query-groups")]
+            admin.call("POST", "/realms/%s/users/%s/role-mappings/clients/%s" % (realm, self.user_id, clients[0]["id"]),
+                       json=roles)
+
+    def user_policy(self):
+        # v1: realm-management has its authorization settings only once some permission is enabled.
+        if self.policy is None:
+            self.policy = self.admin.call("POST", self.base + "/policy/user",
+                                          json={"name": "sync-bot", "users": [self.user_id]}).json()["id"]
+        return self.policy
 
     def permit(self, name, resource_type, scopes, resources=None):
-        body = {"name": name, "resourceType": resource_type, "scopes": scopes, "policies": [self.policy]}
+        if not self.v2:
+            assert resource_type == "Groups" and scopes == ["manage"] and resources, "not needed before 26.2"
+            for group_id in resources:
+                permissions = self.admin.call("PUT", "/realms/%s/groups/%s/management/permissions"
+                                              % (self.realm, group_id), json={"enabled": True}).json()
+                path = self.base + "/permission/scope/" + permissions["scopePermissions"]["manage"]
+                permission = self.admin.get(path)
+                permission["policies"] = [self.user_policy()]
+                self.admin.call("PUT", path, json=permission)
+            return
+        body = {"name": name, "resourceType": resource_type, "scopes": scopes, "policies": [self.user_policy()]}
         if resources:
             body["resources"] = resources
         self.admin.call("POST", self.base + "/permission/scope", json=body, expect=(201,))
@@ -500,7 +528,7 @@ class LimitedAccount(object):
         return {"auth_realm": self.realm, "auth_username": "sync-bot", "auth_password": self.PASSWORD}
 
 
-def denied_offering_store(admin, realm, offering_store):
+def denied_offering_store(admin, realm, offering_store, keycloak_version):
     """Two offerings in ``realm``; the sync account may create groups under /rancher-prod, not under /hpc.
 
     Returns (path, records it may create, records it may not, account, id of /hpc, arguments of the sync).
@@ -509,7 +537,7 @@ def denied_offering_store(admin, realm, offering_store):
     path, ids = offering_store(extra_offerings=[hpc])
     rancher_root = create_path(admin, realm, "/rancher-prod")
     hpc_root = create_path(admin, realm, "/hpc")
-    account = LimitedAccount(admin, realm)
+    account = LimitedAccount(admin, realm, keycloak_version)
     account.permit("manage-rancher", "Groups", ["manage"], resources=[rancher_root])
     allowed = [group_record(ids, "rancher-%d" % i, role="role_admin", resource=None, scope_id="s%d" % i)
                for i in range(3)]
@@ -520,14 +548,15 @@ def denied_offering_store(admin, realm, offering_store):
     return path, allowed, denied, account, hpc_root, args
 
 
-def test_partial_failure_records_what_succeeded_and_a_rerun_converges(admin, realm, offering_store):
+def test_partial_failure_records_what_succeeded_and_a_rerun_converges(admin, realm, offering_store, keycloak_version):
     """One offering's groups cannot be created (no permission there): the others are created and linked.
 
     The account that runs the sync may create groups under /rancher-prod but not under /hpc (fine-grained
     admin permissions), so every create of the second offering fails with a 403 while the first
     offering's lanes succeed.
     """
-    path, _allowed, denied, account, hpc_root, args = denied_offering_store(admin, realm, offering_store)
+    path, _allowed, denied, account, hpc_root, args = denied_offering_store(admin, realm, offering_store,
+                                                                            keycloak_version)
 
     # The plan, shown by the same account, announces every create (it can see, just not write).
     check = assert_ok(playbook.run_module(MODULE, args, check=True))
@@ -570,9 +599,10 @@ def test_partial_failure_records_what_succeeded_and_a_rerun_converges(admin, rea
     assert backend == dict((p.rsplit("/", 1)[1], g["id"]) for p, g in tree.items() if p.count("/") == 2)
 
 
-def test_partial_failure_result_names_the_failed_operations(admin, realm, offering_store):
+def test_partial_failure_result_names_the_failed_operations(admin, realm, offering_store, keycloak_version):
     """The failure result says that something changed, and lists what was done and what failed, as data."""
-    _path, _allowed, _denied, _account, _hpc_root, args = denied_offering_store(admin, realm, offering_store)
+    _path, _allowed, _denied, _account, _hpc_root, args = denied_offering_store(admin, realm, offering_store,
+                                                                                keycloak_version)
     result = playbook.run_module(MODULE, args)
     assert result.get("failed") is True
     assert sorted(e["target"] for e in result["done_operations"]) == [

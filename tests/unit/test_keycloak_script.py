@@ -44,6 +44,7 @@ user_var, password_var = (
 admin_vars = [name for name in ("KEYCLOAK_ADMIN", "KEYCLOAK_ADMIN_PASSWORD", "KC_BOOTSTRAP_ADMIN_USERNAME",
                                 "KC_BOOTSTRAP_ADMIN_PASSWORD") if name in os.environ]
 print("FAKE admin variables: " + " ".join(admin_vars), flush=True)
+print("FAKE features: " + args.get("features", "-"), flush=True)
 # FAKE_KC_STEPS: "<seconds>|<log line>" separated by newlines; then FAKE_KC_END:
 # serve (answer as a ready Keycloak), hang (alive, silent), exit (status 1), chatter (a line a second).
 for step in os.environ.get("FAKE_KC_STEPS", "").splitlines():
@@ -253,11 +254,15 @@ def test_a_timeout_that_is_not_a_number_is_refused(kc, name):
     assert result.stdout.strip() == "[keycloak] ERROR: %s must be a whole number of seconds, got '5m'" % name
 
 
-def admin_variables(run):
+def fake_said(run, what):
     for line in (run.state_dir / "keycloak.log").read_text().splitlines():
-        if line.startswith("FAKE admin variables:"):
+        if line.startswith("FAKE %s:" % what):
             return line.split(":", 1)[1].split()
     raise AssertionError("the fake did not start")
+
+
+def admin_variables(run):
+    return fake_said(run, "admin variables")
 
 
 def listening(port):
@@ -311,3 +316,17 @@ def test_keycloak_25_on_has_health_on_the_management_port(kc_factory, version, v
     assert run("status").returncode == 0
     assert run("down").returncode == 0
     assert run("status").stdout.strip() == "stopped"
+
+
+@pytest.mark.parametrize("version, features", [
+    ("24.0.5", ["admin-fine-grained-authz"]),
+    ("26.1.5", ["admin-fine-grained-authz"]),
+    ("26.2.0", ["-"]),
+    (VERSION, ["-"]),
+])
+def test_fine_grained_admin_permissions_v1_are_enabled_before_26_2(kc_factory, version, features):
+    # The integration tests' limited account needs them; from 26.2 version 2 is on by default.
+    run = kc_factory(version)
+    result = run("up")
+    assert result.returncode == 0, result.stdout
+    assert fake_said(run, "features") == features
