@@ -144,9 +144,9 @@ fetch_dist() {
     local t0
     t0=$(date +%s)
     step "$t0" "fetching org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip (~150 MB) with Maven into $M2_REPO ..."
-    local repo_opt=()
-    [[ -n ${MAVEN_REPO_LOCAL:-} ]] && repo_opt=("-Dmaven.repo.local=$MAVEN_REPO_LOCAL")
-    mvn -q -B "${repo_opt[@]}" dependency:get \
+    # Maven's own default is Java's user.home (from the password database), not $HOME: name the
+    # repository this script reads, or a HOME set elsewhere (CI runners, sudo -E) sends the zip away.
+    mvn -q -B "-Dmaven.repo.local=$M2_REPO" dependency:get \
         -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" \
         -Dtransitive=false </dev/null
     [[ -f $DIST_ZIP ]] || die "Maven finished but $DIST_ZIP does not exist"

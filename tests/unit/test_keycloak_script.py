@@ -330,3 +330,36 @@ def test_fine_grained_admin_permissions_v1_are_enabled_before_26_2(kc_factory, v
     result = run("up")
     assert result.returncode == 0, result.stdout
     assert fake_said(run, "features") == features
+
+
+FAKE_MVN = r'''#!{python}
+# Maven's dependency:get, as far as the script uses it: the zip lands in -Dmaven.repo.local, or else in
+# Java's user.home (the password database's home directory, NOT $HOME), here {user_home}.
+import os, shutil, sys
+repo = "{user_home}/.m2/repository"
+for arg in sys.argv[1:]:
+    if arg.startswith("-Dmaven.repo.local="):
+        repo = arg.split("=", 1)[1]
+target = repo + "/org/keycloak/keycloak-quarkus-dist/{version}"
+os.makedirs(target, exist_ok=True)
+shutil.copy("{source}", target + "/keycloak-quarkus-dist-{version}.zip")
+'''
+
+
+def test_the_zip_is_fetched_into_the_repository_the_script_reads_whatever_home_is(kc_factory, tmp_path):
+    """A HOME other than Java's user.home (a CI runner's, sudo -E) must not send Maven's download elsewhere."""
+    run = kc_factory(VERSION)
+    m2 = tmp_path / VERSION / "m2"
+    source = tmp_path / "dist.zip"
+    os.rename(str(m2 / "org/keycloak/keycloak-quarkus-dist" / VERSION / ("keycloak-quarkus-dist-%s.zip" % VERSION)),
+              str(source))
+    home = tmp_path / "ci-home"
+    home.mkdir()
+    mvn = tmp_path / VERSION / "bin" / "mvn"
+    mvn.write_text(FAKE_MVN.format(python=sys.executable, user_home=tmp_path / "java-user-home", version=VERSION,
+                                   source=source))
+    mvn.chmod(0o755)
+    result = run("up", HOME=str(home), MAVEN_REPO_LOCAL="", FAKE_KC_STEPS="0.1|Keycloak 26 on JVM started in 1s")
+    assert result.returncode == 0, result.stdout
+    assert (home / ".m2/repository/org/keycloak/keycloak-quarkus-dist" / VERSION).is_dir(), result.stdout
+    assert not (tmp_path / "java-user-home").exists()
