@@ -90,7 +90,7 @@ def find_secret_places(job, secrets, credential_env):
     """
     places, searched = [], []
     for folder, _dirs, files in os.walk(job.dir):
-        if os.path.relpath(folder, job.dir).split(os.sep)[0] == "env":
+        if os.path.relpath(folder, job.dir).partition(os.sep)[0] == "env":
             continue
         for name in files:
             path = os.path.join(folder, name)
