@@ -76,6 +76,16 @@ def markdown_blocks(root=ROOT):
             yield rel, line, kind_of(data), block, data
 
 
+def yaml_block(rel, first_line, root=ROOT):
+    """The text of the one ```yaml block of page ``rel`` whose first line is ``first_line`` (a file the page has
+    the user write; the tests that run the docs take it from here)."""
+    found = [text for path, _line, _kind, text, _data in markdown_blocks(root)
+             if str(path) == rel and text.splitlines()[0].strip() == first_line]
+    if len(found) != 1:
+        raise AssertionError("%s: expected one ```yaml block starting with %r, found %d" % (rel, first_line, len(found)))
+    return found[0]
+
+
 def main():
     out = pathlib.Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)

@@ -48,14 +48,6 @@ def shell_blocks(root=REPO):
             yield os.path.relpath(path, root), text.count("\n", 0, match.start(2)) + 1, match.group(2)
 
 
-def yaml_block(rel, first_line):
-    """The text of the ```yaml block of ``rel`` whose first line is ``first_line`` (a file the page has you write)."""
-    found = [text for path, _line, _kind, text, _data in lint_examples.markdown_blocks()
-             if str(path) == rel and text.splitlines()[0].strip() == first_line]
-    assert len(found) == 1, "%s: expected one ```yaml block starting with %r, found %d" % (rel, first_line, len(found))
-    return found[0]
-
-
 # A block is named by its page and its first line (line numbers move with every edit).
 # Each session: the blocks in the order a user runs them; ("write", file, page, first line) steps write
 # a file the page tells the user to create, in the working directory of that moment.
@@ -198,7 +190,7 @@ class Session(object):
 
     def write(self, name, rel, first_line):
         with open(os.path.join(self.cwd, name), "w") as stream:
-            stream.write(self.substitute(yaml_block(rel, first_line)))
+            stream.write(self.substitute(lint_examples.yaml_block(rel, first_line)))
 
     def run(self, label, text):
         script = "\n".join([

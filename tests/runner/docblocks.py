@@ -17,9 +17,7 @@ def _blocks():
 
 def block(rel, first_line):
     """The text of the one ```yaml block of ``rel`` whose first line is ``first_line``."""
-    found = [text for path, text, _data in _blocks() if path == rel and text.splitlines()[0].strip() == first_line]
-    assert len(found) == 1, "%s: expected one ```yaml block starting with %r, found %d" % (rel, first_line, len(found))
-    return found[0]
+    return lint_examples.yaml_block(rel, first_line)
 
 
 def gitops_store():
