@@ -18,6 +18,7 @@ import re
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.six.moves.urllib.parse import quote, quote_plus, unquote
 
@@ -38,6 +39,9 @@ else:
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
 RETRY_STATUSES = frozenset((502, 503, 504))
 DEFAULT_PAGE_SIZE = 100
+# Reads sent at the same time by one client (pages of a listing, member listings, user lookups): Keycloak
+# answers a deep page of children slower than a shallow one, so reading pages side by side beats paging.
+DEFAULT_PARALLELISM = 4
 ERROR_TEXT_LIMIT = 300
 
 
@@ -196,7 +200,7 @@ class KeycloakClient(object):
     def __init__(self, url, auth_realm="master", client_id="admin-cli", client_secret=None,
                  username=None, password=None, token=None, validate_certs=True, ca_path=None,
                  timeout=10, retries=3, backoff=0.5, page_size=DEFAULT_PAGE_SIZE, pool_size=10,
-                 session=None):
+                 session=None, parallelism=DEFAULT_PARALLELISM):
         if not url:
             raise KeycloakError("auth_keycloak_url is required (or set KEYCLOAK_URL)")
         if not token and not username and not client_secret:
@@ -215,6 +219,7 @@ class KeycloakClient(object):
         self.retries = retries
         self.backoff = backoff
         self.page_size = page_size
+        self.parallelism = max(1, int(parallelism or 1))
         self.request_count = 0
         self._token = token
         self._token_expires_at = None
@@ -449,21 +454,48 @@ class KeycloakClient(object):
                 return None
             raise
 
-    def paged(self, path, params=None, page_size=None):
-        """Every item of a list endpoint, page by page with first/max until a short page.
+    def concurrently(self, call, items, parallelism=None):
+        """``[call(item) for item in items]``, at most ``parallelism`` calls at a time (default: the client's).
+
+        Results keep the order of ``items``; the first error raised by a call is raised here.
+        """
+        items = list(items)
+        workers = min(parallelism or self.parallelism, len(items))
+        if workers <= 1:
+            return [call(item) for item in items]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(call, items))
+
+    def paged(self, path, params=None, page_size=None, expected=None):
+        """Every item of a list endpoint, read with first/max until a short page.
 
         Server defaults differ per endpoint (/children: 10, /members: 100) and are
-        never relied upon.
+        never relied upon. With ``expected`` (the item count the server reported,
+        e.g. a group's subGroupCount), the pages that count implies are read
+        concurrently (``parallelism``); then pages are read one by one until a short
+        one, so a listing that grew meanwhile is still read whole and the request
+        count is the same as reading page by page.
         """
         size = page_size or self.page_size
-        first = 0
-        while True:
+
+        def page(first):
             query = dict(params or {})
             query.update(first=first, max=size)
-            page = self.get_json(path, query)
-            yield from page
-            if len(page) < size:
-                return
+            return self.get_json(path, query)
+
+        items, first = [], 0
+        known_pages = -(-int(expected) // size) if expected else 0
+        if known_pages > 1 and self.parallelism > 1:
+            for result in self.concurrently(page, [i * size for i in range(known_pages)]):
+                items.extend(result)
+                if len(result) < size:
+                    return items
+            first = known_pages * size
+        while True:
+            result = page(first)
+            items.extend(result)
+            if len(result) < size:
+                return items
             first += size
 
     def realm_path(self, realm, *parts):
@@ -528,13 +560,14 @@ class KeycloakClient(object):
         params = {"briefRepresentation": str(bool(brief)).lower()}
         if search:
             params.update(search=search, exact=str(bool(exact)).lower(), populateHierarchy="false")
-        return list(self.paged(self.realm_path(realm, "groups"), params))
+        return self.paged(self.realm_path(realm, "groups"), params)
 
-    def group_children(self, realm, group_id, brief=True, search=None):
+    def group_children(self, realm, group_id, brief=True, search=None, expected=None):
+        """The children of a group; ``expected``: its subGroupCount, when known (pages are then read concurrently)."""
         params = {"briefRepresentation": str(bool(brief)).lower()}
         if search:
             params.update(search=search, exact="true")
-        return list(self.paged(self.group_path(realm, group_id, "children"), params))
+        return self.paged(self.group_path(realm, group_id, "children"), params, expected=expected)
 
     def get_group(self, realm, group_id):
         """The full group representation, or None when there is no such group (RealmNotFound: no such realm)."""
@@ -621,8 +654,8 @@ class KeycloakClient(object):
         return True
 
     def group_members(self, realm, group_id, brief=True):
-        return list(self.paged(self.group_path(realm, group_id, "members"),
-                               {"briefRepresentation": str(bool(brief)).lower()}))
+        return self.paged(self.group_path(realm, group_id, "members"),
+                          {"briefRepresentation": str(bool(brief)).lower()})
 
     # ----------------------------------------------------------------- users
 
@@ -671,6 +704,8 @@ def client_from_params(params, **overrides):
         validate_certs=params.get("validate_certs", True),
         ca_path=params.get("ca_path"),
         timeout=params.get("connection_timeout") or 10,
+        # keycloak_offering_sync's parallelism bounds its reads as well as its writes.
+        parallelism=params.get("parallelism") or DEFAULT_PARALLELISM,
     )
     options.update(overrides)
     return KeycloakClient(**options)

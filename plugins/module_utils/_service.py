@@ -333,7 +333,7 @@ class OfferingGroups(object):
                 return {"groups": [], "offering_path": self.offering_path(offering),
                         "message": "The offering's group %s does not exist in realm '%s' yet."
                                    % (self.offering_path(offering), realm)}
-            children = client.group_children(realm, root["id"])
+            children = client.group_children(realm, root["id"], expected=root.get("subGroupCount"))
         except KeycloakError as exc:
             raise ServiceError("Unable to list remote Keycloak groups.", exc.message)
         groups = sorted((remote_group_view(g) for g in children), key=lambda g: g["name"])
@@ -370,7 +370,7 @@ class OfferingGroups(object):
         try:
             client, realm = self.connect(offering)
             root = self._offering_root(client, realm, offering)
-            remote = client.group_children(realm, root["id"]) if root else []
+            remote = client.group_children(realm, root["id"], expected=root.get("subGroupCount")) if root else []
             linked = self._linked_groups(client, realm, local, remote)
             synced, local_only, member_drift = [], [], []
             linked_ids = set()
@@ -626,7 +626,7 @@ class OfferingGroups(object):
                 remote_group = client.get_group(realm, after["backend_id"])
             if remote_group is None:
                 # Not linked, or its remote group vanished: ensure it where the offering keeps its groups.
-                root_id = self._plan_offering_root(plan, client, realm, offering, needs)
+                root_id, _count = self._plan_offering_root(plan, client, realm, offering, needs)
                 existing = None if isinstance(root_id, Ref) else client.find_child_group(realm, root_id, after["name"])
                 other = self._linked_elsewhere(offering, existing["id"], after["uuid"]) if existing else None
                 if other is not None:
@@ -668,22 +668,23 @@ class OfferingGroups(object):
         return plan, after, pull_counts
 
     def _plan_offering_root(self, plan, client, realm, offering, needs):
-        """Ensure ``/<base_group>/<slug>``: return its id, or the Ref of the create that will make it."""
+        """Ensure ``/<base_group>/<slug>``: return its id (or the Ref of the create that will make it) and
+        the subGroupCount Keycloak reported for it (None when unknown or not created yet)."""
         segments = [s for s in self.offering_path(offering).split("/") if s]
-        parent_id, current = None, ""
+        parent_id, current, count = None, "", None
         for depth, segment in enumerate(segments):
             current += "/" + segment
             if not isinstance(parent_id, Ref):
                 existing = client.group_by_path(realm, current)
                 if existing is not None:
-                    parent_id = existing["id"]
+                    parent_id, count = existing["id"], existing.get("subGroupCount")
                     continue
             # Only the offering's own group carries the marker: base groups are shared.
             attributes = {OFFERING_ATTRIBUTE: [offering["uuid"]]} if depth == len(segments) - 1 else None
             operation = plan.add(CreateGroup(client, realm, current, segment, parent_id, attributes))
             needs.append(operation)
-            parent_id = operation.ref
-        return parent_id
+            parent_id, count = operation.ref, None
+        return parent_id, count
 
     def _plan_leaf(self, plan, client, realm, offering, record, root_id, existing, needs, lane=None):
         """The record's group under the offering root: adopt ``existing`` (same name) or create it."""
@@ -823,8 +824,9 @@ class OfferingGroups(object):
                   "missing_remote": [], "relinked": [], "unlinked": [], "pruned": [], "members_added": [],
                   "members_removed": [], "pending": []}
         root_needs = []
-        root_id = self._plan_offering_root(plan, client, realm, offering, root_needs)
-        children = [] if isinstance(root_id, Ref) else client.group_children(realm, root_id, brief=False)
+        root_id, count = self._plan_offering_root(plan, client, realm, offering, root_needs)
+        children = [] if isinstance(root_id, Ref) else client.group_children(realm, root_id, brief=False,
+                                                                              expected=count)
         by_id = dict((g["id"], g) for g in children)
         by_name = dict((g["name"], g) for g in children)
         all_records = self.data.offering_groups(offering["uuid"])

@@ -164,6 +164,44 @@ def test_paged_stops_at_an_empty_page_after_full_ones(clock):
     assert [c.params["first"] for c in session.admin_calls()] == [0, 3, 6]
 
 
+def test_paged_reads_the_pages_an_expected_count_implies_side_by_side(clock):
+    # 25 items reported, page size 10: pages 0, 10, 20 are read concurrently; the short page
+    # at 20 ends the listing, so the count is what paging one by one sends.
+    session = FakeSession().on("GET", "/admin/x", paged_answer(list(range(25))))
+    client = token_client(session, parallelism=3)
+    assert client.paged("/admin/x", page_size=10, expected=25) == list(range(25))
+    assert sorted(c.params["first"] for c in session.admin_calls()) == [0, 10, 20]
+
+
+def test_paged_with_an_expected_count_still_reads_what_grew_meanwhile(clock):
+    # The count said 20 (two full pages), 27 exist by now: the pages past the count are read one by one.
+    session = FakeSession().on("GET", "/admin/x", paged_answer(list(range(27))))
+    client = token_client(session, parallelism=4)
+    assert client.paged("/admin/x", page_size=10, expected=20) == list(range(27))
+    assert sorted(c.params["first"] for c in session.admin_calls()) == [0, 10, 20]
+
+
+def test_paged_with_a_count_larger_than_the_listing_stops_at_the_first_short_page(clock):
+    # Deleted meanwhile: the count said 35, 12 are left; the items come back once, in order.
+    session = FakeSession().on("GET", "/admin/x", paged_answer(list(range(12))))
+    client = token_client(session, parallelism=4)
+    assert client.paged("/admin/x", page_size=10, expected=35) == list(range(12))
+    assert len(session.admin_calls()) == 4
+
+
+def test_concurrently_keeps_the_order_and_raises_the_first_error(clock):
+    client = token_client(FakeSession(), parallelism=3)
+    assert client.concurrently(lambda x: x * 2, range(10)) == [x * 2 for x in range(10)]
+
+    def fail_on_five(x):
+        if x == 5:
+            raise KeycloakError("five")
+        return x
+
+    with pytest.raises(KeycloakError, match="five"):
+        client.concurrently(fail_on_five, range(10))
+
+
 def test_group_children_pages_past_the_server_default_of_ten(clock):
     children = [{"id": "c%02d" % i, "name": "child-%02d" % i} for i in range(25)]
     session = FakeSession().on("GET", GROUPS + "/p1/children", paged_answer(children))

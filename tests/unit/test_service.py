@@ -185,7 +185,7 @@ class FakeKeycloak(object):
         self._check(realm)
         return [self._view(g) for g in self.groups.values() if g["parent"] is None]
 
-    def group_children(self, realm, group_id, brief=True, search=None):
+    def group_children(self, realm, group_id, brief=True, search=None, expected=None):
         self._check(realm)
         return [self._view(g) for g in self.groups.values() if g["parent"] == group_id]
 
