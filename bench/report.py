@@ -9,34 +9,42 @@ import re
 from common import log, median
 from measure import read_goal_limit, token_renewals
 
+PAUSED_TITLE = "PyYAML `CSafeLoader` load of the file, garbage collector paused"
+
 # The issue's table. ``judged``: the figure a goal is judged on. ``kind``: "speedup" (baseline /
 # collection, higher is better) or "ratio" (collection / baseline, lower is better).
 ROWS = [
     dict(num="1", title="first apply of N declared groups: one `keycloak_offering_sync` task",
          judged="whole `ansible-playbook` run", coll="m1.collection.playbook", base="m1.cg.playbook",
          base_title="`community.general.keycloak_group` in a loop, one task run per group",
-         kind="speedup", goal=30.0, goal_n=1000, goal_text="≥ 30× faster at N=1,000"),
+         kind="speedup", goal=30.0, judge_from=1000, goal_text="≥ 30× faster at N ≥ 1,000"),
     dict(num="2", title="no-op re-apply of N groups (`keycloak_offering_sync`)",
          judged="module work, in-process", coll="m2.collection.inproc", base="m2.floor",
          base_title="floor: bare `requests`, token + paging the same groups",
-         kind="ratio", goal=1.5, reads=True, goal_text="requests ≤ ⌈N/page⌉+10; time ≤ 1.5×"),
+         kind="ratio", goal=1.5, reads=True, large=(10000, 0.8),
+         goal_text="requests ≤ ⌈N/page⌉+10; time ≤ 1.5×, at N ≥ 10,000 ≤ 0.8× (faster than paging)"),
     dict(num="3", title="`keycloak_group_sync_info` at N remote groups",
          judged="module work, in-process", coll="m3.collection.inproc", base="m2.floor",
-         base_title="the same floor", kind="ratio", goal=1.3, goal_text="≤ 1.3×"),
+         base_title="the same floor", kind="ratio", goal=1.3, large=(10000, 0.8),
+         goal_text="≤ 1.3×, at N ≥ 10,000 ≤ 0.8× (faster than paging)"),
     dict(num="4", title="first apply of N groups",
          judged="module work, in-process", coll="m4.collection.inproc", base="m4.floor",
          base_title="floor: bare `requests`, the same POSTs, same parallelism (4)",
          kind="ratio", goal=1.5, goal_text="≤ 1.5×"),
     dict(num="5", title="store load + save of N groups (every record linked, as a first apply writes)",
-         judged="in-process", coll="m5.all", base="m5.baseline", base_title="PyYAML `CSafeLoader` load of the file",
+         judged="in-process", coll="m5.all", base="m5.baseline.paused_gc", base_title=PAUSED_TITLE,
          kind="ratio", goal=3.0, goal_text="≤ 3×"),
     dict(num="5b", title="store load + save of N groups (one record changed)",
-         judged="in-process", coll="m5.one", base="m5.baseline", base_title="PyYAML `CSafeLoader` load of the file",
+         judged="in-process", coll="m5.one", base="m5.baseline.paused_gc", base_title=PAUSED_TITLE,
          kind="ratio", goal=3.0, goal_text="≤ 3×"),
     dict(num="6", title="inventory plugin over a store of N groups",
          judged="the plugin's parse in-process (InventoryManager, as `--list` runs it)", coll="m6.plugin",
-         base="m6.baseline", base_title="PyYAML `CSafeLoader` load of the store", kind="ratio", goal=3.0,
+         base="m6.baseline.paused_gc", base_title=PAUSED_TITLE, kind="ratio", goal=3.0,
          goal_text="≤ 3×"),
+    dict(num="6b", title="`ansible-inventory --list` over a store of N groups",
+         judged="whole process", coll="m6.process", base="m6.plugin",
+         base_title="the plugin's parse in-process (row 6)", kind="ratio", goal=2.0, judge_from=10000,
+         goal_text="≤ 2× at N ≥ 10,000"),
 ]
 
 # Whole processes: reported beside the judged figures, judged nowhere (but row 1).
@@ -102,12 +110,15 @@ def summarize(samples, meta):
             coll, base = figures.get((spec["coll"], n)), figures.get((spec["base"], n))
             if not coll or not base or coll["seconds"] is None or base["seconds"] is None:
                 continue
+            goal = spec["large"][1] if spec.get("large") and n >= spec["large"][0] else spec["goal"]
             if spec["kind"] == "speedup":
                 ratio = base["seconds"] / coll["seconds"]
-                time_met = ratio >= spec["goal"] if n == spec.get("goal_n", n) else None
+                time_met = ratio >= goal
             else:
                 ratio = coll["seconds"] / base["seconds"]
-                time_met = ratio <= spec["goal"]
+                time_met = ratio <= goal
+            if n < spec.get("judge_from", 0):
+                time_met = None
             row = dict(spec, n=n, coll_fig=coll, base_fig=base, ratio=ratio, time_met=time_met)
             if spec.get("reads"):
                 row["request_limit"] = read_goal_limit(n, page)
@@ -124,8 +135,8 @@ def summarize(samples, meta):
             process_rows.append(dict(spec, n=n, coll_fig=coll, base_fig=base, ratio=ratio))
     paused_rows = []
     for row in rows:
-        if row["base"] in ("m5.baseline", "m6.baseline"):
-            paused = figures.get((row["base"] + ".paused_gc", row["n"]))
+        if row["base"] in ("m5.baseline.paused_gc", "m6.baseline.paused_gc"):
+            paused = figures.get((row["base"][:-len(".paused_gc")], row["n"]))
             if paused and paused["seconds"]:
                 paused_rows.append(dict(row, paused_fig=paused, paused_ratio=row["coll_fig"]["seconds"] /
                                         paused["seconds"]))
@@ -303,14 +314,13 @@ def _markdown(summary, meta, profiles):
         lines += ["**Smoke run** (CI): one repeat, community.general sampled; its times say little. "
                   "The committed `bench/RESULTS.md` comes from a full `make bench`.", ""]
     lines += [
-        "Produced by `%s` on %s in %d s. Every figure is the median of %d repeat%s (rows 5 and 6: %d) measured "
+        "Produced by `%s` on %s in %d s. Every figure is the median of %s measured "
         "in the same run "
         "(the variants of a measurement interleaved, their order rotated each repeat); every ratio is against "
         "the baseline of the same run. Times are wall-clock and never asserted; request counts are counted "
         "(the collection's own client counter through `WALDUR_KEYCLOAK_STATS_FILE`, a counting "
         "`requests.Session` for the floors, a counting `urllib` opener for community.general), never estimated."
-        % (meta["command"], meta["date"], meta["seconds"], meta["repeats"], "" if meta["repeats"] == 1 else "s",
-           meta["cheap_repeats"]),
+        % (meta["command"], meta["date"], meta["seconds"], _repeats_text(meta)),
         "",
         "## Goals",
         "",
@@ -333,7 +343,7 @@ def _markdown(summary, meta, profiles):
             met = "requests %s (≤ %d); time %s" % (
                 _met(row["requests_met"]), row["request_limit"], _met(row["time_met"]))
         elif row["time_met"] is None:
-            met = "— (judged at N=%s)" % "{:,}".format(row["goal_n"])
+            met = "— (judged at N ≥ %s)" % "{:,}".format(row["judge_from"])
         else:
             met = _met(row["time_met"])
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
@@ -342,11 +352,12 @@ def _markdown(summary, meta, profiles):
     if summary["paused_rows"]:
         lines += [
             "",
-            "Rows 5 and 6 against the same `CSafeLoader` load with Python's cyclic garbage collector paused, as "
-            "the store's own parse pauses it (`_store._gc_paused`): how much of the lead is that pause (not "
-            "judged).",
+            "Rows 5 and 6 are judged against `CSafeLoader` with Python's cyclic garbage collector paused, as "
+            "the store's own parse pauses it (`_store.gc_paused`): at 10,000 groups the collector takes most "
+            "of a plain load's time, so a floor that leaves it running flatters the collection. The same rows "
+            "against the plain load (not judged):",
             "",
-            "| # | N | collection | `CSafeLoader` load, GC paused | ratio |",
+            "| # | N | collection | `CSafeLoader` load, GC running | ratio |",
             "|---|---:|---:|---:|---:|",
         ]
         for row in summary["paused_rows"]:
@@ -457,6 +468,17 @@ def _markdown(summary, meta, profiles):
     return "\n".join(lines)
 
 
+def _repeats_text(meta):
+    """How many repeats each figure is the median of, per N (one at N=10,000: a repeat takes ~15 min there)."""
+    by_n = dict((int(n), r) for n, r in (meta.get("repeats_by_n") or {}).items()) or dict(
+        (n, meta["repeats"]) for n in meta["n"])
+    groups = {}
+    for n in meta["n"]:
+        groups.setdefault(by_n.get(n, meta["repeats"]), []).append("{:,}".format(n))
+    parts = ["%d repeat%s at N = %s" % (r, "" if r == 1 else "s", ", ".join(ns)) for r, ns in groups.items()]
+    return "; ".join(parts) + " (rows 5 and 6, which take seconds: 5, or 3 at N ≥ 10,000)"
+
+
 def _version(v, name):
     return v.get(name) or ""
 
@@ -523,7 +545,7 @@ def _plot(out, summary, meta):
         ax.set_xticklabels(["{:,}".format(n) for n in meta["n"]])
     handles, labels = ax_time.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.suptitle("waldur.keycloak benchmark (medians of %d repeats; hollow: extrapolated)" % meta["repeats"])
+    fig.suptitle("waldur.keycloak benchmark (medians of the repeats; hollow: extrapolated)")
     fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.savefig(os.path.join(out, "results.png"), dpi=110)
     plt.close(fig)

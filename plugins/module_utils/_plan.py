@@ -27,6 +27,9 @@ except ImportError:
     HAS_PYYAML = False
 else:
     HAS_PYYAML = True
+    # libyaml's emitter writes the same text as PyYAML's own, about 4x faster: a first apply of
+    # 10,000 groups shows 20,000 records and groups in its diff.
+    _DiffDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 
@@ -178,9 +181,15 @@ class RecordChange(object):
     """One group record of the store, from ``before`` to ``after`` (None: absent)."""
 
     def __init__(self, before, after, needs=()):
-        self.before = copy.deepcopy(before) if before else None
+        self.before = before or None
         self.after = after
         self.needs = list(needs)
+
+    def freeze(self):
+        """Keep ``before`` as it is now (a planner may go on changing the record it came from)."""
+        if self.before is not None:
+            self.before = copy.deepcopy(self.before)
+        return self
 
     @property
     def uuid(self):
@@ -265,8 +274,8 @@ class Plan(object):
 
     def record(self, before, after, needs=()):
         change = RecordChange(before, after, needs)
-        if change.changed:
-            self.records.append(change)
+        if change.changed:   # only kept changes are copied: a no-op sync of 10,000 records copies none
+            self.records.append(change.freeze())
         return change
 
     @property
@@ -324,7 +333,14 @@ def _yaml_text(data, sort_keys=True):
         return ""
     if HAS_PYYAML:
         try:
-            return yaml.safe_dump(data, default_flow_style=False, sort_keys=sort_keys, allow_unicode=True, width=1000)
+            text = yaml.dump(data, Dumper=_DiffDumper, default_flow_style=False, sort_keys=sort_keys,
+                             allow_unicode=True, width=1000)
+            if "\\" in text:
+                # An escape: libyaml escapes some characters that PyYAML's own emitter writes as they
+                # are (beyond the BMP: an emoji in a name; NEL), so such rare text takes the slow path.
+                text = yaml.safe_dump(data, default_flow_style=False, sort_keys=sort_keys, allow_unicode=True,
+                                      width=1000)
+            return text
         except yaml.YAMLError:
             pass   # a value safe_dump does not know (a str subclass): JSON below
     # JSON is YAML too; without PyYAML on the target the diff stays readable.

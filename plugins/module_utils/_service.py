@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import string
 import uuid as uuidlib
 
@@ -35,6 +34,7 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._plan import (
 )
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
     NAME_MAX_LENGTH,
+    copy_record,
     group_key,
     normalize_uuid,
     now_iso,
@@ -570,7 +570,7 @@ class OfferingGroups(object):
                 "created": stamp, "modified": stamp, "unlinked": False, "members": [],
             }
         else:
-            after = copy.deepcopy(record)
+            after = copy_record(record)
             after["modified"] = stamp
             if params.get("name"):
                 after["name"] = params["name"]
@@ -851,7 +851,7 @@ class OfferingGroups(object):
                 in_tree[record["name"]] = record["uuid"]
         linked = set()
         for record in records:
-            after = copy.deepcopy(record)
+            after = copy_record(record)
             needs = list(root_needs)
             lane = record["uuid"]
             remote = None

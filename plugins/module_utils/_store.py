@@ -182,12 +182,13 @@ def store_format(path):
 
 
 @contextmanager
-def _gc_paused():
+def gc_paused():
     """Parsing and validating allocate many objects and make no reference cycles.
 
     The cyclic garbage collector would walk the growing node tree again at every
     few hundred allocations (at 10,000 groups that is more than half of the
     parse time), so it waits until the work is done; the previous setting is restored.
+    A module pauses it for its whole task (``_module.KeycloakModule.run``) for the same reason.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -291,7 +292,7 @@ def _parse_nodes(path, text, fmt):
     if not HAS_PYYAML:
         raise StoreError("store %s: reading YAML needs the PyYAML Python library" % path)
     try:
-        with _gc_paused():
+        with gc_paused():
             root = yaml.compose(text, Loader=_StoreLoader)
             return (None if root is None else _Constructor().build(root)), root
     except yaml.YAMLError as exc:
@@ -712,7 +713,7 @@ class StoreEditor(object):
 
     def _touch(self, group_uuid, raw):
         if group_uuid not in self.originals:
-            self.originals[group_uuid] = _copy_record(raw)
+            self.originals[group_uuid] = copy_record(raw)
             # A member list may be a YAML alias, one object in two records: the changed record gets its own.
             if isinstance(raw.get("members"), list):
                 raw["members"] = [dict(m) if isinstance(m, dict) else m for m in raw["members"]]
@@ -793,8 +794,11 @@ class StoreEditor(object):
         return False
 
 
-def _copy_record(raw):
-    """A copy of a validated group record: plain values, and members that are flat mappings."""
+def copy_record(raw):
+    """A copy of a validated group record: plain values, and members that are flat mappings.
+
+    Several times faster than ``copy.deepcopy`` on the planner's path, which copies every record.
+    """
     record = dict(raw)
     members = record.get("members")
     if isinstance(members, list):
@@ -871,7 +875,7 @@ class Store(object):
 
     def _parse_validated(self, text):
         """``(data, document, root)`` of ``text``, parsed once (``root``: the YAML node tree, or None)."""
-        with _gc_paused():
+        with gc_paused():
             document, root = _parse_nodes(self.display_path, text, self.format)
             try:
                 return validate(document, self.path), document, root
@@ -919,7 +923,7 @@ class Store(object):
         last, self._last_parse = self._last_parse, None
         if last is not None and last[0] == text:
             _text, root, data = last
-            with _gc_paused():
+            with gc_paused():
                 document = _Constructor().build(root) if root is not None else _parse_nodes(
                     self.display_path, text, self.format)[0]
         else:
@@ -931,7 +935,7 @@ class Store(object):
         # A byte-order mark stays, outside the text that is patched (node positions count from after it).
         bom = BOM if text.startswith(BOM) else ""
         body = text[len(bom):]
-        with _gc_paused():
+        with gc_paused():
             if self.format == "json":
                 new_text = bom + _dump_json(body, document)
             else:

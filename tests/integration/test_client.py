@@ -232,6 +232,32 @@ def test_group_children_pages_past_server_default(admin, big_realm, client_facto
     assert client.request_count - before == 6
 
 
+def test_group_children_read_side_by_side_from_the_reported_count(admin, big_realm, client_factory,
+                                                                  keycloak_version):
+    """With the parent's subGroupCount the pages are read concurrently: same groups, same request count."""
+    realm, parent_id = big_realm["realm"], big_realm["parent"]
+    expected = sorted(g["id"] for g in admin.children(realm, parent_id))
+    client = client_factory(page_size=10, parallelism=3).login()
+    parent = client.group_by_path(realm, "/parent")
+    # Keycloak 26 reports the count; 24 and 25 do not (the client then pages one by one).
+    count = parent.get("subGroupCount")
+    assert count == (N_CHILDREN if keycloak_version >= (26,) else None)
+    before = client.request_count
+    children = client.group_children(realm, parent_id, expected=count)
+    assert sorted(g["id"] for g in children) == expected
+    assert len(children) == N_CHILDREN   # no page read twice
+    assert client.request_count - before == 3  # 10 + 10 + 5, whether concurrently or not
+
+    # A count that is stale (a child created meanwhile) still reads every child.
+    extra = admin.create_group(realm, "child-late", parent_id=parent_id)
+    try:
+        client = client_factory(page_size=5, parallelism=4).login()
+        children = client.group_children(realm, parent_id, expected=N_CHILDREN)
+        assert sorted(g["id"] for g in children) == sorted(expected + [extra])
+    finally:
+        admin.delete_group(realm, extra)
+
+
 def test_group_members_pages_past_150(admin, big_realm, client_factory):
     realm, crowd_id = big_realm["realm"], big_realm["crowd"]
     expected = sorted(u["id"] for u in admin.members(realm, crowd_id))
