@@ -141,7 +141,7 @@ def summarize(samples, meta):
                 paused_rows.append(dict(row, paused_fig=paused, paused_ratio=row["coll_fig"]["seconds"] /
                                         paused["seconds"]))
     checks, failures = count_checks(samples, meta)
-    return {"figures": figures, "rows": rows, "process_rows": process_rows, "paused_rows": paused_rows,
+    return {"samples": samples, "figures": figures, "rows": rows, "process_rows": process_rows, "paused_rows": paused_rows,
             "count_checks": checks, "count_failures": failures}
 
 
@@ -364,6 +364,7 @@ def _markdown(summary, meta, profiles):
             lines.append("| %s | %s | %s | %s | %.2f× |" % (
                 row["num"], "{:,}".format(row["n"]), _s(row["coll_fig"]["seconds"]),
                 _s(row["paused_fig"]["seconds"]), row["paused_ratio"]))
+    lines += _paging_lines(summary, meta)
     lines += [
         "",
         "## Whole processes",
@@ -466,6 +467,42 @@ def _markdown(summary, meta, profiles):
         "",
     ]
     return "\n".join(lines)
+
+
+def _paging_lines(summary, meta):
+    """Keycloak's cost per page of children against its depth, and what reading pages side by side makes of it."""
+    figures, samples = summary["figures"], summary.get("samples") or {}
+    rows = []
+    for n in meta["n"]:
+        floor = figures.get(("m2.floor", n))
+        runs = samples.get("m2.floor", {}).get(n, [])
+        if not floor or not runs or "first_page_seconds" not in runs[0]:
+            continue
+        first = median([r["first_page_seconds"] for r in runs])
+        last = median([r["last_page_seconds"] for r in runs])
+        cells = []
+        for key in ("m2.collection.inproc", "m3.collection.inproc"):
+            coll = figures.get((key, n))
+            cells.append("%s (%.2f×)" % (_s(coll["seconds"]), coll["seconds"] / floor["seconds"]) if coll else "—")
+        rows.append("| %s | %s | %s | %s | %s | %s |" % ("{:,}".format(n), _s(first), _s(last), _s(floor["seconds"]),
+                                                       cells[0], cells[1]))
+    if not rows:
+        return []
+    return [
+        "",
+        "## Reading an offering's groups: Keycloak's paging and the collection's",
+        "",
+        "Keycloak answers a page of an offering's children (100 groups) slower the deeper it lies, so paging "
+        "one page after another (the floor of rows 2 and 3) grows faster than N. The collection knows the "
+        "count (`subGroupCount` of the offering's group, Keycloak ≥ 26) and reads the pages it implies side by "
+        "side, %d at a time (`parallelism`), with the same number of requests; Keycloak serves them on "
+        "all its CPUs. Looking each linked group up by id instead would cost N requests. Before Keycloak 26 "
+        "the count is not reported and pages are read one by one." % meta["parallelism"],
+        "",
+        "| N | first page (floor) | last full page (floor) | sequential paging floor | no-op re-apply | "
+        "`keycloak_group_sync_info` |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ] + rows
 
 
 def _repeats_text(meta):

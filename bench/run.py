@@ -113,15 +113,15 @@ class Bench(object):
         # Rows 5 and 6 take milliseconds at small N, where one slow sample weighs most: more repeats.
         self.cheap_repeats = repeats if repeats < 3 else max(repeats, 5)
         self.repeats = repeats
+        self.cg_sample = cg_sample
+        self.only = only
+        self.samples = collections.defaultdict(lambda: collections.defaultdict(list))
+        self.units = {}     # (key, n) -> a factory of a fresh unit, for profiling
 
     def repeats_for(self, n):
         """Repeats of the Keycloak measurements at ``n``; rows 5 and 6 (seconds, not minutes) keep 3 or more."""
         self.repeats = self.repeats_large if n >= LARGE_N else self.base_repeats
         self.cheap_repeats = self.repeats if self.base_repeats < 3 else max(self.repeats, 3 if n >= LARGE_N else 5)
-        self.cg_sample = cg_sample
-        self.only = only
-        self.samples = collections.defaultdict(lambda: collections.defaultdict(list))
-        self.units = {}     # (key, n) -> a factory of a fresh unit, for profiling
 
     def cg_sample_for(self, n):
         """Groups timed per repeat. A task costs community.general a listing of every group already

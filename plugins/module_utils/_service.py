@@ -825,8 +825,9 @@ class OfferingGroups(object):
                   "members_removed": [], "pending": []}
         root_needs = []
         root_id, count = self._plan_offering_root(plan, client, realm, offering, root_needs)
-        children = [] if isinstance(root_id, Ref) else client.group_children(realm, root_id, brief=False,
-                                                                              expected=count)
+        children = []
+        if not isinstance(root_id, Ref):
+            children = client.group_children(realm, root_id, brief=False, expected=count)
         by_id = dict((g["id"], g) for g in children)
         by_name = dict((g["name"], g) for g in children)
         all_records = self.data.offering_groups(offering["uuid"])
