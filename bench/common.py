@@ -197,8 +197,11 @@ class Ansible(object):
         os.close(handle)
         return path
 
-    def playbook(self, tasks, variables=None, module_defaults=None, extra_env=None):
-        """Run one play on localhost; return (seconds, stats lines of the collection, urllib counts)."""
+    def playbook(self, tasks, variables=None, module_defaults=None, extra_env=None, prefix=()):
+        """Run one play on localhost; return (seconds, stats lines of the collection, urllib counts).
+
+        ``prefix``: a wrapper command to run it under (bench/memory.py's).
+        """
         play = {"hosts": "localhost", "gather_facts": False, "tasks": tasks}
         if module_defaults:
             play["module_defaults"] = module_defaults
@@ -211,7 +214,8 @@ class Ansible(object):
         counts = self._file("urllib-", ".txt")
         env = dict(self.env, WALDUR_KEYCLOAK_STATS_FILE=stats, BENCH_URLLIB_COUNT_FILE=counts)
         env.update(extra_env or {})
-        command = [os.path.join(self.bin, "ansible-playbook"), "-i", "localhost,", "-c", "local", path]
+        command = list(prefix) + [os.path.join(self.bin, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                                  path]
         started = time.perf_counter()
         process = subprocess.run(command, env=env, cwd=self.workdir, capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - started
@@ -226,8 +230,8 @@ class Ansible(object):
             os.unlink(name)
         return seconds, lines, urllib_counts
 
-    def inventory_list(self, config):
-        command = [os.path.join(self.bin, "ansible-inventory"), "-i", config, "--list"]
+    def inventory_list(self, config, prefix=()):
+        command = list(prefix) + [os.path.join(self.bin, "ansible-inventory"), "-i", config, "--list"]
         started = time.perf_counter()
         process = subprocess.run(command, env=self.env, cwd=self.workdir, capture_output=True, text=True,
                                  check=False)

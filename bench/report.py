@@ -6,6 +6,7 @@ import math
 import os
 import re
 
+import memory
 from common import log, median
 from measure import read_goal_limit, token_renewals
 
@@ -68,11 +69,19 @@ WHY = {
          "during this run, with other work): the more loaded the machine, the more it weighs. A quiet re-run "
          "of this pair measured 3.90 s against 3.04 s (1.28×). The read-back guard is kept on purpose: a store "
          "that would not read back as the change is never written.",
-    "6": "About half of the plugin's time is ansible-core 2.19 itself: `InventoryData.set_variable` passes "
-         "every host variable through `AnsibleVariableVisitor`, which deep-copies it and tags every value "
-         "with its origin (`_datatag.tag`, `tag_copy`). The plugin's own part, reading and validating the "
-         "store, is ~1.3× a `CSafeLoader` load (row 5). The host variables are the plugin's documented "
-         "interface, so they are not trimmed to win the ratio.",
+    "6": "The plugin's own part, reading and validating the store, is ~1.2-1.3× a `CSafeLoader` load (row 5); "
+         "it sets the host variables on each Host directly, because ansible-core 2.19's inventory proxy "
+         "(`set_variable` -> `AnsibleVariableVisitor`) deep-copied and origin-tagged every value, half of the parse. "
+         "The rest is `InventoryData.add_host`/`add_child` and the constructed options. The host variables are the "
+         "plugin's documented interface, so they are not trimmed to win the ratio.",
+    "6b": "What `ansible-inventory --list` does after the plugin's parse is ansible-core's, and it outweighs the "
+          "parse now that the parse is ~1.2× a `CSafeLoader` load. CPU time at N=10,000 measured with the plugin "
+          "(offline, a linked store): start ~0.3 s, the parse ~1.25 s, `VariableManager.get_vars` for every host "
+          "~1.1 s (vars plugins, `clean_facts`), and the JSON output ~2.7 s: `--list` encodes with `indent=4` and "
+          "`sort_keys`, so Python's pure encoder runs, over every value wrapped and unwrapped for its unsafe "
+          "marker. The output alone is twice the parse. The plugin could shrink it only by dropping documented "
+          "host variables or by handing the store's text to Ansible as trusted templates (template injection), "
+          "so neither is done; the whole process got faster (less parse) while this ratio rose.",
 }
 
 INPROCESS_KEYS = ("m2.collection.inproc", "m3.collection.inproc", "m4.collection.inproc", "m5.all", "m5.one",
@@ -141,8 +150,9 @@ def summarize(samples, meta):
                 paused_rows.append(dict(row, paused_fig=paused, paused_ratio=row["coll_fig"]["seconds"] /
                                         paused["seconds"]))
     checks, failures = count_checks(samples, meta)
-    return {"samples": samples, "figures": figures, "rows": rows, "process_rows": process_rows, "paused_rows": paused_rows,
-            "count_checks": checks, "count_failures": failures}
+    return {"samples": samples, "figures": figures, "rows": rows, "process_rows": process_rows,
+            "paused_rows": paused_rows, "count_checks": checks, "count_failures": failures,
+            "memory": memory.markdown(samples, ns)}
 
 
 def count_checks(samples, meta):
@@ -381,6 +391,7 @@ def _markdown(summary, meta, profiles):
         lines.append("| %s | %s | %s | %s | %s | %s |" % (
             row["title"], "{:,}".format(row["n"]), _s(coll["seconds"]), _req(coll["requests"]),
             _s(base["seconds"]) if base else "—", "%.2f×" % row["ratio"] if row["ratio"] else "—"))
+    lines += summary.get("memory", [])
     lines += ["", "## Request counts (deterministic; a failure here fails the run)", ""]
     for ok, text in summary["count_checks"]:
         lines.append("- %s: %s" % (ok, text))

@@ -28,6 +28,7 @@ sys.path.insert(0, BENCH_DIR)
 
 import common  # noqa: E402
 import measure  # noqa: E402
+import memory  # noqa: E402
 import report  # noqa: E402
 from storegen import Spec  # noqa: E402
 
@@ -46,7 +47,7 @@ def parse_args(argv):
     parser.add_argument("--out", help="directory for RESULTS.md, results.png, results.json (default: bench/)")
     parser.add_argument("--smoke", action="store_true",
                         help="CI smoke: N=100, 1 repeat, community.general sampled; --out is required")
-    parser.add_argument("--only", help="comma-separated measurement numbers to run (1-6; for development)")
+    parser.add_argument("--only", help="comma-separated measurement numbers to run (1-6, 8: memory; for development)")
     parser.add_argument("--collection", default=common.REPO,
                         help="the collection checkout to measure (default: this repository)")
     parser.add_argument("--no-profile", action="store_true", help="do not profile measurements that miss a goal")
@@ -147,7 +148,7 @@ class Bench(object):
         self.repeats_for(n)
         linked = None
         # 1 and 4: first apply; the realm of the last playbook repeat stays for 2 and 3.
-        if self.want("1") or self.want("4") or self.want("2") or self.want("3") or self.want("6"):
+        if self.want("1") or self.want("4") or self.want("2") or self.want("3") or self.want("6") or self.want("8"):
             shared = {"repeats": self.repeats}
             for rep in range(self.repeats):
                 last = rep == self.repeats - 1
@@ -211,6 +212,11 @@ class Bench(object):
                 shift = rep % len(factories)
                 for factory in factories[shift:] + factories[:shift]:
                     self.record(factory(), factory)
+        # 8: peak memory of the module, ansible-playbook and ansible-inventory over the linked store (one repeat:
+        # a peak RSS barely varies).
+        if self.want("8") and linked is not None:
+            for factory in memory.factories(ctx, n, linked):
+                self.record(factory())
         if linked is not None:
             ctx.admin.delete_realm(linked.realm)
 

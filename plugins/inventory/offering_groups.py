@@ -212,6 +212,14 @@ from ansible.inventory.group import to_safe_group_name
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+try:
+    # ansible-core 2.19+ (data tagging): an untagged string is never templated.
+    from ansible.module_utils.datatag import native_type_name  # noqa: F401 pylint: disable=unused-import
+    _mark_unsafe = None
+except ImportError:
+    # Before 2.19 a variable's string is templated when it is used unless it is marked unsafe.
+    from ansible.utils.unsafe_proxy import wrap_var as _mark_unsafe
+
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
     HAS_REQUESTS,
     KeycloakError,
@@ -291,9 +299,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                 if resource else None),
             "keycloak_groups": views,
         }
+        if _mark_unsafe is not None:
+            # The store comes from outside (e.g. a Waldur export): its text is data, never a template.
+            hostvars = _mark_unsafe(hostvars)
         self.inventory.add_host(host, group=offering_group)
+        # Straight onto the Host rather than through inventory.set_variable: ansible-core 2.19+ wraps the inventory in
+        # a proxy whose set_variable deep-copies every value and tags each one with its origin, half of the whole
+        # parse at 10,000 groups. These values are fresh, of plain types, and never changed afterwards; their strings
+        # stay untagged, so untrusted (never templated), as the proxy leaves them (trusted_by_default is False).
+        # ansible-core's own add_host stores variables the same way.
+        entity = self.inventory.get_host(host)
         for name, value in hostvars.items():
-            self.inventory.set_variable(host, name, value)
+            entity.set_variable(name, value)
         for role in sorted(set(view["role"] for view in views)):
             self.inventory.add_child(self.inventory.add_group(_safe_group_name("role_%s" % role)), host)
         self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)

@@ -586,3 +586,24 @@ def test_live_members_are_cached_until_the_cache_is_flushed(tmp_path, fake_keycl
     del fake_keycloak.requests[:]
     assert "alice" in run_inventory(config, env=env).members("cluster-a", "admins-a")["members"]
     assert fake_keycloak.requests == []
+
+
+def test_store_values_are_data_never_templates(tmp_path):
+    """The store comes from outside (a Waldur export): a value that looks like Jinja stays text in every variable."""
+    store = known_store()
+    store["offerings"][0]["name"] = "{{ 6 * 7 }}"
+    store["groups"][0]["members"] = [member("{{ lookup('env', 'HOME') }}")]
+    write_yaml(tmp_path / "offerings.yml", store)
+    config = write_yaml(tmp_path / "site.offering_groups.yml", {
+        "plugin": PLUGIN,
+        "store": "offerings.yml",
+        "compose": {"offering_name": "waldur_offering.name",
+                    "first_member": "keycloak_groups[0].members[0] if keycloak_groups else ''"},
+    })
+    inventory = run_inventory(config)
+    assert inventory.returncode == 0, inventory.stderr
+    cluster_a = inventory.hostvars["cluster-a"]
+    assert cluster_a["waldur_offering"]["name"] == "{{ 6 * 7 }}"
+    assert cluster_a["offering_name"] == "{{ 6 * 7 }}"
+    assert cluster_a["keycloak_groups"][0]["members"] == ["{{ lookup('env', 'HOME') }}"]
+    assert cluster_a["first_member"] == "{{ lookup('env', 'HOME') }}"
