@@ -590,6 +590,29 @@ class InventoryProcess(InventoryUnit):
     def run(self):
         return self.ctx.ansible.inventory_list(self.config)
 
+    def in_process(self):
+        """The same command in this process, for a profile (pyinstrument sees no other process)."""
+        return InventoryCli(self.ctx, self.n, self.config, self.hosts)
+
+
+class InventoryCli(InventoryUnit):
+    """``ansible-inventory -i <config> --list`` through ansible-core's InventoryCLI in this process (profiles only)."""
+
+    key = "m6.process"
+
+    def run(self):
+        import contextlib
+        import io
+        from ansible.cli.inventory import InventoryCLI
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            try:
+                InventoryCLI(["ansible-inventory", "-i", self.config, "--list"]).run()
+            except SystemExit as exc:     # the CLI ends with sys.exit
+                if exc.code not in (0, None):
+                    raise
+        return None, json.loads(output.getvalue())
+
     def check(self, outcome):
         hosts = len(outcome[1]["_meta"]["hostvars"])
         if hosts != self.hosts:

@@ -207,12 +207,14 @@ def profile_misses(summary, units, out):
     profiles = {}
     directory = os.path.join(out, "profiles")
     for row in summary["rows"]:
-        if row["time_met"] is not False or row["coll"] not in INPROCESS_KEYS:
+        if row["time_met"] is not False or row["coll"] not in INPROCESS_KEYS + ("m6.process",):
             continue
         factory = units.get((row["coll"], row["n"]))
         if factory is None:
             continue
         unit = factory()
+        if hasattr(unit, "in_process"):
+            unit = unit.in_process()
         unit.setup()
         try:
             profiler = Profiler(interval=0.0005)
