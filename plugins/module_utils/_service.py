@@ -911,14 +911,17 @@ class OfferingGroups(object):
             self._stamp(plan.record(record, after, needs=needs), record, after)
         if prune:
             kept_names = set(r["name"] for r in kept_apart)
-            for child in children:
-                marker = (child.get("attributes") or {}).get(OFFERING_ATTRIBUTE) or []
-                if (child["id"] not in linked and child["id"] not in claimed and offering["uuid"] in marker
-                        and child["name"] not in kept_names):
-                    members = [u.get("username") for u in client.group_members(realm, child["id"])]
-                    plan.add(DeleteGroup(client, realm, child.get("path") or child["id"], child["id"], members),
-                             lane=child["id"])
-                    report["pruned"].append(child["name"])
+            doomed = [child for child in children
+                      if (child["id"] not in linked and child["id"] not in claimed
+                          and offering["uuid"] in ((child.get("attributes") or {}).get(OFFERING_ATTRIBUTE) or [])
+                          and child["name"] not in kept_names)]
+            # Their members (what the diff shows as lost), listed side by side.
+            doomed_members = client.members_of_groups(realm, [child["id"] for child in doomed])
+            for child in doomed:
+                members = [u.get("username") for u in doomed_members[child["id"]]]
+                plan.add(DeleteGroup(client, realm, child.get("path") or child["id"], child["id"], members),
+                         lane=child["id"])
+                report["pruned"].append(child["name"])
         for key in report:
             if isinstance(report[key], list):
                 report[key].sort()
