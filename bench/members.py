@@ -267,7 +267,8 @@ def run(bench, smoke=False):
             mine = MemberRealm(ctx, name + "c", shapes[name])
             floor = MemberRealm(ctx, name + "f", shapes[name])
             try:
-                sides = [(lambda: CollectionFirstApply(ctx, mine, collection), lambda: CollectionNoOp(ctx, mine, collection)),
+                sides = [(lambda: CollectionFirstApply(ctx, mine, collection),
+                          lambda: CollectionNoOp(ctx, mine, collection)),
                          (lambda: FloorFirstApply(ctx, floor), lambda: FloorNoOp(ctx, floor))]
                 if rep % 2:
                     sides.reverse()      # no side always runs first

@@ -324,7 +324,10 @@ def _yaml_text(data, sort_keys=True):
         return ""
     if HAS_PYYAML:
         try:
-            return yaml.safe_dump(data, default_flow_style=False, sort_keys=sort_keys, allow_unicode=True, width=1000)
+            # libyaml's emitter when PyYAML has it: the pure-Python one dominated the time of a large plan
+            # (a first apply adding 20,000 memberships spent ~40% of its time writing these diffs).
+            return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), default_flow_style=False,
+                             sort_keys=sort_keys, allow_unicode=True, width=1000)
         except yaml.YAMLError:
             pass   # a value safe_dump does not know (a str subclass): JSON below
     # JSON is YAML too; without PyYAML on the target the diff stays readable.

@@ -375,8 +375,8 @@ class OfferingGroups(object):
             synced, local_only, member_drift = [], [], []
             linked_ids = set()
             # Each synced group's members, listed side by side.
-            members_of = client.members_of_groups(realm, [g["backend_id"] for g in local
-                                                          if linked.get(g["backend_id"]) is not None]) if members else {}
+            synced_ids = [g["backend_id"] for g in local if linked.get(g["backend_id"]) is not None]
+            members_of = client.members_of_groups(realm, synced_ids) if members else {}
             for group in local:
                 backend_id = group["backend_id"]
                 if linked.get(backend_id) is not None:
