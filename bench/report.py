@@ -6,6 +6,7 @@ import math
 import os
 import re
 
+import members
 import memory
 from common import log, median
 from measure import read_goal_limit, token_renewals
@@ -150,6 +151,10 @@ def summarize(samples, meta):
                 paused_rows.append(dict(row, paused_fig=paused, paused_ratio=row["coll_fig"]["seconds"] /
                                         paused["seconds"]))
     checks, failures = count_checks(samples, meta)
+    for ok, text in members.checks(samples):        # measurement 7
+        checks.append(("yes" if ok else "NO", text))
+        if not ok:
+            failures.append(text)
     return {"samples": samples, "figures": figures, "rows": rows, "process_rows": process_rows,
             "paused_rows": paused_rows, "count_checks": checks, "count_failures": failures,
             "memory": memory.markdown(samples, ns)}
@@ -316,7 +321,7 @@ def write(out, samples, summary, meta, profiles):
                   stream, indent=1, sort_keys=True)
     _plot(out, summary, meta)
     with open(os.path.join(out, "RESULTS.md"), "w") as stream:
-        stream.write(_markdown(summary, meta, profiles))
+        stream.write(_markdown(summary, meta, profiles) + members.markdown(samples, meta))
 
 
 def _markdown(summary, meta, profiles):

@@ -28,6 +28,7 @@ sys.path.insert(0, BENCH_DIR)
 
 import common  # noqa: E402
 import measure  # noqa: E402
+import members  # noqa: E402
 import memory  # noqa: E402
 import report  # noqa: E402
 from storegen import Spec  # noqa: E402
@@ -47,7 +48,8 @@ def parse_args(argv):
     parser.add_argument("--out", help="directory for RESULTS.md, results.png, results.json (default: bench/)")
     parser.add_argument("--smoke", action="store_true",
                         help="CI smoke: N=100, 1 repeat, community.general sampled; --out is required")
-    parser.add_argument("--only", help="comma-separated measurement numbers to run (1-6, 8: memory; for development)")
+    parser.add_argument("--only", help="comma-separated measurement numbers to run (1-6; 7: members at scale; 8: "
+                                       "memory; for development)")
     parser.add_argument("--collection", default=common.REPO,
                         help="the collection checkout to measure (default: this repository)")
     parser.add_argument("--no-profile", action="store_true", help="do not profile measurements that miss a goal")
@@ -292,6 +294,8 @@ def main(argv=None):
                 unit.measure()
         for n in ns:
             bench.run_n(n)
+        if bench.want("7"):     # members at scale: fixed shapes, once per run whatever N is
+            members.run(bench, smoke=args.smoke)
         summary = report.summarize(bench.samples, meta)
         if not args.no_profile and not args.smoke:
             profiles = report.profile_misses(summary, bench.units, out)

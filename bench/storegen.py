@@ -2,7 +2,8 @@
 """Stores of N declared groups, as a person (or Waldur's export) would write them.
 
 One Keycloak-enabled offering, N/2 resources and 2 roles, so N groups named
-``res-00042-admin`` / ``res-00042-member``; none linked yet, no members.
+``res-00042-admin`` / ``res-00042-member``; none linked yet, no members (measurement 7:
+linked, with members, see MemberSpec).
 """
 
 import uuid
@@ -45,7 +46,9 @@ class Spec(object):
         return [{"name": name, "attributes": {OFFERING_ATTRIBUTE: [self.offering], GROUP_ATTRIBUTE: [group_uuid]}}
                 for group_uuid, name in self.groups]
 
-    def text(self):
+    def text(self, backend_ids=None, members=None, member_state=None):
+        """The store; ``backend_ids``: the groups' Keycloak ids (linked), ``members``: usernames per group,
+        written as a person declares them (``{username: ...}``: pending) or with ``member_state``."""
         lines = [
             "# Benchmark store: %d declared groups in realm %s." % (self.n, self.realm),
             "version: 1",
@@ -66,22 +69,44 @@ class Spec(object):
             lines += [
                 "  - uuid: %s" % group_uuid,
                 "    name: %s" % name,
-                '    backend_id: ""',
+                '    backend_id: "%s"' % (backend_ids[i] if backend_ids else ""),
                 "    offering: %s" % self.offering,
                 "    role: %s" % self.roles[i % len(ROLES)],
                 "    resource: %s" % self.resources[i // len(ROLES)],
                 '    scope_id: ""',
                 '    created: "%s"' % STAMP,
                 '    modified: "%s"' % STAMP,
-                "    members: []",
             ]
+            if not members:
+                lines.append("    members: []")
+                continue
+            state = ", state: %s" % member_state if member_state else ""
+            lines.append("    members:")
+            lines += ["      - {username: %s%s}" % (username, state) for username in members[i]]
         return "\n".join(lines) + "\n"
 
-    def write(self, path):
+    def write(self, path, **options):
         with open(path, "w") as stream:
-            stream.write(self.text())
+            stream.write(self.text(**options))
         return path
 
 
 def store_text(realm, n):
     return Spec(realm, n).text()
+
+
+class MemberSpec(Spec):
+    """N groups with ``per_group`` members each, drawn in turn from ``users`` users (``user-00042``): every
+    user is a member of about N x per_group / users groups, and no group holds a user twice."""
+
+    def __init__(self, realm, n, per_group, users):
+        super(MemberSpec, self).__init__(realm, n)
+        if per_group > users:
+            raise ValueError("%d members per group from %d users" % (per_group, users))
+        self.per_group = per_group
+        self.usernames = ["user-%05d" % i for i in range(users)]
+        self.members = [[self.usernames[(i * per_group + j) % users] for j in range(per_group)] for i in range(n)]
+
+    @property
+    def memberships(self):
+        return self.n * self.per_group

@@ -374,6 +374,9 @@ class OfferingGroups(object):
             linked = self._linked_groups(client, realm, local, remote)
             synced, local_only, member_drift = [], [], []
             linked_ids = set()
+            # Each synced group's members, listed side by side.
+            synced_ids = [g["backend_id"] for g in local if linked.get(g["backend_id"]) is not None]
+            members_of = client.members_of_groups(realm, synced_ids) if members else {}
             for group in local:
                 backend_id = group["backend_id"]
                 if linked.get(backend_id) is not None:
@@ -381,7 +384,7 @@ class OfferingGroups(object):
                     synced.append({"local_name": group["name"], "remote_name": linked[backend_id]["name"],
                                    "backend_id": backend_id})
                     if members:
-                        member_drift.append(self._member_drift(client, realm, group))
+                        member_drift.append(self._member_drift(group, members_of[backend_id]))
                 else:
                     local_only.append(group["name"])
         except KeycloakError as exc:
@@ -429,8 +432,8 @@ class OfferingGroups(object):
             after["created"] = after["modified"]
 
     @staticmethod
-    def _member_drift(client, realm, group):
-        remote = set((u.get("username") or "").lower() for u in client.group_members(realm, group["backend_id"]))
+    def _member_drift(group, remote_members):
+        remote = set((u.get("username") or "").lower() for u in remote_members)
         remote.discard("")
         local = set(m["username"].lower() for m in group["members"] if m["state"] == "active")
         return {"name": group["name"], "backend_id": group["backend_id"],
@@ -696,12 +699,21 @@ class OfferingGroups(object):
         needs.append(operation)
         return operation.ref, None
 
-    def _plan_members(self, plan, client, realm, after, remote_group, params, needs, lane=None):
-        """Membership operations for ``after``; return the remote members as they will be after the plan."""
+    def _plan_members(self, plan, client, realm, after, remote_group, params, needs, lane=None, members=None,
+                      users=None):
+        """Membership operations for ``after``; return the remote members as they will be after the plan.
+
+        ``members``: the group's members as already read (None: read them here); ``users``:
+        ``{lower-case username: user or None}`` already resolved (a username not in it is looked up here).
+        """
         group_id = after["backend_id"]
         path = (remote_group or {}).get("path") or self.group_path(
             self.data.offerings_by_uuid[after["offering"]], after["name"])
-        remote_members = client.group_members(realm, group_id) if not isinstance(group_id, Ref) else []
+        if isinstance(group_id, Ref):
+            remote_members = []
+        else:
+            remote_members = members if members is not None else client.group_members(realm, group_id)
+        users = users or {}
         remote_by_name = dict(((u.get("username") or "").lower(), u) for u in remote_members)
         current = [u.get("username") for u in remote_members]  # what the check-mode diff shows as "before"
         desired = params.get("members")
@@ -714,7 +726,7 @@ class OfferingGroups(object):
             lower = username.lower()
             if lower in remote_by_name or lower in added:
                 continue
-            user = client.user_by_username(realm, username)
+            user = users[lower] if lower in users else client.user_by_username(realm, username)
             if user is None:
                 continue
             needs.append(plan.add(AddMember(client, realm, path, group_id, user["username"], user["id"], current),
@@ -850,6 +862,9 @@ class OfferingGroups(object):
                                        % (in_tree[record["name"]], record["uuid"],
                                           self.group_path(offering, record["name"]), self.data.path))
                 in_tree[record["name"]] = record["uuid"]
+        # Every member listing the plan needs, read side by side, and the users they lack resolved in bulk.
+        members_of, users = self._prefetch_members(client, realm, records, linked_remote, by_name, relink,
+                                                   members_mode)
         linked = set()
         for record in records:
             after = copy_record(record)
@@ -883,9 +898,12 @@ class OfferingGroups(object):
                 linked.add(after["backend_id"])
             if after["members"] or members_mode == "exact":
                 before_ops = len(plan.remote)
+                group_id = after["backend_id"]
                 self._plan_members(plan, client, realm, after, remote,
                                    {"members": [m["username"] for m in after["members"]],
-                                    "members_mode": members_mode}, needs, lane=lane)
+                                    "members_mode": members_mode}, needs, lane=lane,
+                                   members=None if isinstance(group_id, Ref) else members_of.get(group_id),
+                                   users=users)
                 for operation in plan.remote[before_ops:]:
                     key = "members_added" if operation.action == "add_member" else "members_removed"
                     report[key].append("%s: %s" % (after["name"], operation.details["username"]))
@@ -894,18 +912,49 @@ class OfferingGroups(object):
             self._stamp(plan.record(record, after, needs=needs), record, after)
         if prune:
             kept_names = set(r["name"] for r in kept_apart)
-            for child in children:
-                marker = (child.get("attributes") or {}).get(OFFERING_ATTRIBUTE) or []
-                if (child["id"] not in linked and child["id"] not in claimed and offering["uuid"] in marker
-                        and child["name"] not in kept_names):
-                    members = [u.get("username") for u in client.group_members(realm, child["id"])]
-                    plan.add(DeleteGroup(client, realm, child.get("path") or child["id"], child["id"], members),
-                             lane=child["id"])
-                    report["pruned"].append(child["name"])
+            doomed = [child for child in children
+                      if (child["id"] not in linked and child["id"] not in claimed
+                          and offering["uuid"] in ((child.get("attributes") or {}).get(OFFERING_ATTRIBUTE) or [])
+                          and child["name"] not in kept_names)]
+            # Their members (what the diff shows as lost), listed side by side.
+            doomed_members = client.members_of_groups(realm, [child["id"] for child in doomed])
+            for child in doomed:
+                members = [u.get("username") for u in doomed_members[child["id"]]]
+                plan.add(DeleteGroup(client, realm, child.get("path") or child["id"], child["id"], members),
+                         lane=child["id"])
+                report["pruned"].append(child["name"])
         for key in report:
             if isinstance(report[key], list):
                 report[key].sort()
         return report
+
+    @staticmethod
+    def _prefetch_members(client, realm, records, linked_remote, by_name, relink, members_mode):
+        """What a sync's member planning reads, read up front: ``({group id: members}, {username: user or None})``.
+
+        The groups are those whose members the sync plans (records with members, or all with
+        ``members_mode == "exact"``): the linked group, or the one a record will adopt by name; a group
+        still to be created has none. The users are the wanted ones not yet members of their group.
+        """
+        targets = []
+        for record in records:
+            if not (record["members"] or members_mode == "exact"):
+                continue
+            backend_id = record["backend_id"]
+            remote = linked_remote.get(backend_id) if backend_id else None
+            if backend_id and remote is None and not relink:
+                continue    # its group is gone and stays so: nothing is planned for it
+            if remote is None:
+                remote = by_name.get(record["name"])
+            targets.append((record, remote["id"] if remote is not None else None))
+        members_of = client.members_of_groups(realm, [group_id for _record, group_id in targets if group_id])
+        lacking = set()
+        for record, group_id in targets:
+            present = set((u.get("username") or "").lower() for u in members_of.get(group_id) or [])
+            lacking.update(name for name in (m["username"].strip().lower() for m in record["members"])
+                           if name not in present)
+        found = client.users_by_username(realm, sorted(lacking)) if lacking else {}
+        return members_of, dict((name, found.get(name)) for name in lacking)
 
     def plan_group_absent(self, params):
         """keycloak_offering_group state=absent: the record, and its remote group when linked."""

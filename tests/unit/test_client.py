@@ -570,6 +570,86 @@ def test_user_by_username_is_exact(clock):
     assert client.user_by_username("hpc", "alice") is None
 
 
+USERS = "/admin/realms/hpc/users"
+
+
+def user_directory(session, users):
+    """Keycloak's user endpoints over ``users``: the exact search, the count and the paged listing."""
+
+    def listing(call):
+        if call.params.get("exact") == "true":
+            return FakeResponse(200, [u for u in users if u["username"] == call.params["username"].lower()])
+        return paged_answer(users)(call)
+
+    return session.on("GET", USERS, listing).on("GET", USERS + "/count", FakeResponse(200, len(users)))
+
+
+def realm_users(count):
+    return [{"id": "u%04d" % i, "username": "user%04d" % i} for i in range(count)]
+
+
+def test_users_by_username_searches_up_to_two_names_without_a_count(clock):
+    session = user_directory(FakeSession(), realm_users(500))
+    found = token_client(session).users_by_username("hpc", ["User0007", "user0007", "nobody"])
+    assert found == {"user0007": {"id": "u0007", "username": "user0007"}}
+    assert sorted(c.params["username"] for c in session.admin_calls()) == ["nobody", "user0007"]
+    assert all(c.params["exact"] == "true" for c in session.admin_calls())
+
+
+def test_users_by_username_lists_the_realm_when_its_pages_are_fewer_than_the_searches(clock):
+    # 250 users, page 100: the count and 3 pages (read side by side) instead of 5 searches.
+    session = user_directory(FakeSession(), realm_users(250))
+    client = token_client(session, parallelism=3)
+    found = client.users_by_username("hpc", ["user0001", "user0120", "user0249", "user0200", "user0003"])
+    assert sorted(found) == ["user0001", "user0003", "user0120", "user0200", "user0249"]
+    calls = session.admin_calls()
+    assert calls[0].path == USERS + "/count"
+    assert sorted(c.params["first"] for c in calls[1:]) == [0, 100, 200]
+    assert all(c.params["briefRepresentation"] == "true" and "exact" not in c.params for c in calls[1:])
+
+
+def test_users_by_username_searches_when_the_realm_is_larger_than_the_names(clock):
+    # 1,000 users are 11 pages: 4 searches are cheaper, and the count said so.
+    session = user_directory(FakeSession(), realm_users(1000))
+    found = token_client(session).users_by_username("hpc", ["user0001", "user0500", "user0999", "ghost"])
+    assert sorted(found) == ["user0001", "user0500", "user0999"]
+    calls = session.admin_calls()
+    assert [c.path for c in calls] == [USERS + "/count"] + [USERS] * 4
+    assert sorted(c.params["username"] for c in calls[1:]) == ["ghost", "user0001", "user0500", "user0999"]
+
+
+def test_users_by_username_searches_what_the_listing_did_not_return(clock):
+    # A user a federation provider serves on a search but not in the listing is still found.
+    listed = realm_users(50)
+    session = user_directory(FakeSession(), listed)
+    hidden = {"id": "ldap-1", "username": "ldap-user"}
+
+    def listing(call):
+        if call.params.get("exact") == "true":
+            everyone = listed + [hidden]
+            return FakeResponse(200, [u for u in everyone if u["username"] == call.params["username"]])
+        return paged_answer(listed)(call)
+
+    session.on("GET", USERS, listing)
+    found = token_client(session).users_by_username("hpc", ["user0001", "user0002", "ldap-user", "ghost"])
+    assert sorted(found) == ["ldap-user", "user0001", "user0002"]
+    assert sorted(c.params.get("username") for c in session.admin_calls() if c.params.get("exact")) == [
+        "ghost", "ldap-user"]
+    assert len(session.admin_calls()) == 1 + 1 + 2
+
+
+def test_members_of_groups_lists_each_group_once(clock):
+    session = FakeSession()
+    for group_id in ("g1", "g2", "g3"):
+        session.on("GET", GROUPS + "/%s/members" % group_id,
+                   FakeResponse(200, [{"id": "u-" + group_id, "username": "user-" + group_id}]))
+    client = token_client(session, parallelism=2)
+    members = client.members_of_groups("hpc", ["g2", "g1", "g2", "g3"])
+    assert list(members) == ["g2", "g1", "g3"]
+    assert members["g3"] == [{"id": "u-g3", "username": "user-g3"}]
+    assert sorted(c.path for c in session.admin_calls()) == [GROUPS + "/%s/members" % g for g in ("g1", "g2", "g3")]
+
+
 def test_membership_calls(clock):
     path = "/admin/realms/hpc/users/u1/groups/g1"
     session = FakeSession().on("PUT", path, FakeResponse(204)).on("DELETE", path, FakeResponse(204))

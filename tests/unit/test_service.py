@@ -130,6 +130,7 @@ class FakeKeycloak(object):
         self.users = {}        # id -> representation
         self.members = {}      # group id -> [user id]
         self.writes = []       # every changing call, in order
+        self.reads = []        # member listings and user lookups, in order
         self.fail = None       # a KeycloakError every call raises
         self.admin_events = (True, False)  # (adminEventsEnabled, adminEventsDetailsEnabled) of the realm
         self._next = 0
@@ -233,7 +234,12 @@ class FakeKeycloak(object):
 
     def group_members(self, realm, group_id, brief=True):
         self._check(realm)
+        self.reads.append(("group_members", group_id))
         return [copy.deepcopy(self.users[uid]) for uid in self.members.get(group_id, [])]
+
+    def members_of_groups(self, realm, group_ids):
+        self.reads.append(("members_of_groups", list(group_ids)))
+        return dict((group_id, self.group_members(realm, group_id)) for group_id in group_ids)
 
     def search_users(self, realm, query, limit=25):
         self._check(realm)
@@ -244,10 +250,17 @@ class FakeKeycloak(object):
 
     def user_by_username(self, realm, username):
         self._check(realm)
+        self.reads.append(("user_by_username", username))
         for user in self.users.values():
             if user["username"] == username.lower():
                 return copy.deepcopy(user)
         return None
+
+    def users_by_username(self, realm, usernames):
+        self._check(realm)
+        self.reads.append(("users_by_username", sorted(usernames)))
+        wanted = set(u.lower() for u in usernames)
+        return dict((u["username"], copy.deepcopy(u)) for u in self.users.values() if u["username"] in wanted)
 
     def add_user_to_group(self, realm, user_id, group_id):
         self._check(realm)
@@ -984,3 +997,72 @@ def test_check_group_name_accepts_a_valid_name():
 def test_check_usernames():
     assert check_usernames([" alice ", "bob"]) == ["alice", "bob"]
     assert error_of(check_usernames, ["alice", " "]) == "members: a username must not be empty. Got 'alice', ' '."
+
+
+# ------------------------------------------------------- members at scale
+
+
+def members_text():
+    """G1 (linked, alice active) also wants bob and ghost; G2 (unlinked, its namesake exists) wants alice and
+    bob; G3's group is gone (not relinked): nothing is read for it."""
+    return (store_text()
+            .replace("      - {username: alice, state: active}\n",
+                     "      - {username: alice, state: active}\n      - {username: Bob}\n      - {username: ghost}\n")
+            .replace("    scope_id: p1\n", "    scope_id: p1\n    members: [{username: alice}, {username: bob}]\n")
+            .replace("    scope_id: p2\n", "    scope_id: p2\n    members: [{username: carol}]\n"))
+
+
+def test_sync_reads_every_member_listing_up_front_and_resolves_users_once(kc):
+    kc.make_group("/rancher-prod/members-p1", group_id="kc-p1")
+    svc = service(kc, members_text())
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    # One bulk read of the listings (G1's group, and the group G2 adopts), one bulk user resolution of the
+    # users not yet members; nothing read one by one afterwards.
+    assert kc.reads == [("members_of_groups", ["kc-g1", "kc-p1"]), ("group_members", "kc-g1"),
+                        ("group_members", "kc-p1"), ("users_by_username", ["alice", "bob", "ghost"])]
+    assert reports[0]["members_added"] == ["admins-a: bob", "members-p1: alice", "members-p1: bob"]
+    assert reports[0]["pending"] == ["admins-a: ghost"]
+    states = dict((c.uuid, dict((m["username"], m["state"]) for m in c.after["members"])) for c in plan.records)
+    assert states[G1] == {"alice": "active", "Bob": "active", "ghost": "pending"}
+    assert states[G2] == {"alice": "active", "bob": "active"}
+
+
+def test_sync_no_op_with_members_reads_the_listings_and_no_user(kc):
+    kc.join("bob", "kc-g1")
+    text = store_text().replace("      - {username: alice, state: active}\n",
+                                "      - {username: alice, state: active}\n      - {username: bob, state: active}\n")
+    cut = text.index("  - uuid: %s" % G2)
+    svc = service(kc, text[:cut])
+    plan, _reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert plan.changed is False and plan.remote == []
+    assert kc.reads == [("members_of_groups", ["kc-g1"]), ("group_members", "kc-g1")]
+
+
+def test_sync_of_a_group_to_create_resolves_its_users_in_bulk_and_reads_no_listing(kc):
+    text = store_text().replace("    scope_id: p1\n", "    scope_id: p1\n    members: [{username: alice}]\n")
+    cut = text.index("  - uuid: %s" % G3)
+    svc = service(kc, text[:cut])
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert reports[0]["created"] == ["members-p1"] and reports[0]["members_added"] == ["members-p1: alice"]
+    assert kc.reads == [("members_of_groups", ["kc-g1"]), ("group_members", "kc-g1"),
+                        ("users_by_username", ["alice"])]
+
+
+def test_exact_sync_reads_the_members_of_groups_without_declared_members(kc):
+    kc.join("bob", "kc-g1")
+    text = store_text().replace("    members:\n      - {username: alice, state: active}\n", "    members: []\n")
+    cut = text.index("  - uuid: %s" % G2)
+    svc = service(kc, text[:cut])
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)], members_mode="exact")
+    assert reports[0]["members_removed"] == ["admins-a: alice", "admins-a: bob"]
+    assert kc.reads == [("members_of_groups", ["kc-g1"]), ("group_members", "kc-g1")]
+
+
+def test_sync_status_with_members_lists_them_in_one_bulk_read(kc):
+    kc.make_group("/rancher-prod/p2", group_id="kc-gone")
+    kc.join("bob", "kc-gone")
+    status = service(kc).sync_status(O1, members=True)
+    assert kc.reads == [("members_of_groups", ["kc-g1", "kc-gone"]), ("group_members", "kc-g1"),
+                        ("group_members", "kc-gone")]
+    assert [(d["name"], d["local_only"], d["remote_only"]) for d in status["members"]] == [
+        ("admins-a", [], []), ("members-p2", [], ["bob"])]

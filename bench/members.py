@@ -1,0 +1,380 @@
+# -*- coding: utf-8 -*-
+"""Measurement 7: members at scale (issue 13, item 5).
+
+Two stores whose groups declare members, each over the same 5,000 users: (a) 1,000 groups x 20 members
+and (b) 10,000 groups x 2 members, 20,000 memberships each. For each shape and repeat two realms are
+seeded alike (untimed: users by partial import, the offering's group and its N groups, so that the store
+is linked and only the memberships are missing); then, timed:
+
+- first apply: ``keycloak_offering_sync`` in-process (measure.Collection.sync) adds the 20,000
+  memberships in one realm; the floor sends the same PUTs with bare requests, same parallelism, in the other;
+- no-op re-apply: the same sync again over the store that first apply wrote (every member active),
+  against the floor of the same member listings (one per group) with bare requests, same parallelism.
+
+Request counts are what the design implies and are checked; how the users were resolved (the realm's
+listing or one exact search each) and with how many requests is recorded.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from common import CountingSession, Token, median
+from measure import PARALLELISM, Unit, token_renewals
+from storegen import MemberSpec
+
+# name -> (groups, members per group, users in the realm)
+SHAPES = {"a": (1000, 20, 5000), "b": (10000, 2, 5000)}
+SMOKE_SHAPES = {"a": (20, 5, 50), "b": (40, 2, 50)}
+TIME_GOALS = {"noop": 1.3, "first": 1.5}
+IMPORT_CHUNK = 500
+SPOT_CHECKS = 25       # groups whose members are verified with the setup client after each timed run
+
+
+class MemberRealm(object):
+    """A realm seeded for one shape (untimed): users, the offering's group, its N groups; no memberships."""
+
+    def __init__(self, ctx, name, shape):
+        n, per_group, users = shape
+        admin = ctx.admin
+        self.ctx = ctx
+        self.name = name
+        self.realm = admin.create_realm("m7%s" % name)
+        self.spec = MemberSpec(self.realm, n, per_group, users)
+        for start in range(0, users, IMPORT_CHUNK):
+            batch = self.spec.usernames[start:start + IMPORT_CHUNK]
+            admin.call("POST", "/realms/%s/partialImport" % self.realm,
+                       json={"ifResourceExists": "FAIL", "users": [{"username": u, "enabled": True} for u in batch]})
+        self.user_ids = {}
+        first = 0
+        while True:
+            page = admin.call("GET", "/realms/%s/users" % self.realm,
+                              params={"first": first, "max": 1000, "briefRepresentation": "true"}).json()
+            self.user_ids.update((u["username"], u["id"]) for u in page)
+            if len(page) < 1000:
+                break
+            first += 1000
+        if len(self.user_ids) != users:
+            raise AssertionError("seeded %d users in %s, expected %d" % (len(self.user_ids), self.realm, users))
+        self.root_id = admin.create_group(self.realm, self.spec.slug, attributes=self.spec.root_body()["attributes"])
+        self.group_ids = admin.seed_children(self.realm, self.root_id, self.spec.group_bodies())
+        # Linked, members declared as a person writes them ({username: ...}: pending until they are in Keycloak).
+        self.store = self.spec.write(ctx.path("members-%s.yml" % name), backend_ids=self.group_ids,
+                                     members=self.spec.members)
+
+    def memberships(self):
+        """(user id, group id) of every declared membership, group by group."""
+        return [(self.user_ids[u], group_id) for group_id, names in zip(self.group_ids, self.spec.members)
+                for u in names]
+
+    def verify(self, key):
+        """Every membership of a spread of groups is in Keycloak, and no other (through the setup client)."""
+        step = max(1, self.spec.n // SPOT_CHECKS)
+        for index in range(0, self.spec.n, step):
+            listed = self.ctx.admin.call("GET", "/realms/%s/groups/%s/members" % (self.realm, self.group_ids[index]),
+                                         params={"first": 0, "max": 1000, "briefRepresentation": "true"}).json()
+            if sorted(u["username"] for u in listed) != sorted(self.spec.members[index]):
+                raise AssertionError("%s: group %s holds %s, expected %s" % (
+                    key, self.spec.groups[index][1], sorted(u["username"] for u in listed),
+                    sorted(self.spec.members[index])))
+
+    def delete(self):
+        self.ctx.admin.delete_realm(self.realm)
+
+
+class UserResolution(object):
+    """Records each ``KeycloakClient.users_by_username`` call of a run: usernames asked, requests, users found."""
+
+    def __init__(self, client_class):
+        self.client_class = client_class
+        self.calls = []
+
+    def __enter__(self):
+        original = self.original = self.client_class.users_by_username
+        calls = self.calls
+
+        def recorded(client, realm, usernames):
+            usernames = list(usernames)
+            before = client.request_count
+            found = original(client, realm, usernames)
+            calls.append((len(set(u.lower() for u in usernames)), client.request_count - before, len(found)))
+            return found
+
+        self.client_class.users_by_username = recorded
+        return self
+
+    def __exit__(self, *exc):
+        self.client_class.users_by_username = self.original
+        return False
+
+    def extra(self):
+        asked = sum(c[0] for c in self.calls)
+        sent = sum(c[1] for c in self.calls)
+        return {"users_wanted": asked, "users_requests": sent, "users_found": sum(c[2] for c in self.calls),
+                "users_strategy": "none" if not self.calls else ("listing" if sent < asked else "exact searches")}
+
+
+def pages(count, page_size):
+    """Requests of a listing read until a short page."""
+    return count // page_size + 1
+
+
+class MemberUnit(Unit):
+    """A timed run against a seeded MemberRealm; ``n`` is the number of groups."""
+
+    kind = None       # "first" or "noop"
+    side = None       # "collection" or "floor"
+
+    def __init__(self, ctx, seeded, collection=None):
+        super(MemberUnit, self).__init__(ctx, seeded.spec.n)
+        self.seeded = seeded
+        self.collection = collection
+        self.key = "m7%s.%s.%s" % (seeded.name[0], self.side, self.kind)
+
+    def shape(self):
+        spec = self.seeded.spec
+        return {"per_group": spec.per_group, "users": len(spec.usernames), "memberships": spec.memberships}
+
+    def checked(self, requests, expected, **extra):
+        """The Sample's extra fields; checks() compares the counts over every sample."""
+        extra.update(self.shape(), expected_requests=expected)
+        return requests, extra
+
+    def measure(self):
+        sample = super(MemberUnit, self).measure()
+        sample.extra["token_renewals_allowed"] = token_renewals(sample.seconds)
+        return sample
+
+
+class CollectionFirstApply(MemberUnit):
+    kind, side = "first", "collection"
+
+    def run(self):
+        with UserResolution(self.collection.client_module.KeycloakClient) as resolution:
+            outcome = self.collection.sync(self.seeded.store)
+        return outcome, resolution
+
+    def check(self, outcome):
+        (result, requests, remote_ops), resolution = outcome
+        spec = self.seeded.spec
+        report = result["offerings"][0]
+        if len(report["members_added"]) != spec.memberships or report["pending"] or report["created"]:
+            raise AssertionError("%s: %d members added, %d pending, %d groups created" % (
+                self.key, len(report["members_added"]), len(report["pending"]), len(report["created"])))
+        self.seeded.verify(self.key)
+        data = self.collection.store_module.Store(self.seeded.store).load()
+        pending = sum(1 for g in data.groups for m in g["members"] if m["state"] != "active")
+        if pending:
+            raise AssertionError("%s: %d members still pending in the store" % (self.key, pending))
+        page = self.ctx.page_size
+        users = resolution.extra()
+        # A token, the offering's group, its children, one member listing per group, the users, one PUT each.
+        expected = (2 + pages(spec.n, page) + spec.n + (1 + pages(len(spec.usernames), page))
+                    + spec.memberships)
+        return self.checked(requests, expected, plan_remote_operations=remote_ops, **users)
+
+
+class CollectionNoOp(MemberUnit):
+    kind, side = "noop", "collection"
+
+    def setup(self):
+        with open(self.seeded.store, "rb") as stream:
+            self.before = stream.read()
+
+    def run(self):
+        with UserResolution(self.collection.client_module.KeycloakClient) as resolution:
+            outcome = self.collection.sync(self.seeded.store)
+        return outcome, resolution
+
+    def check(self, outcome):
+        (result, requests, remote_ops), resolution = outcome
+        if result["changed"] or remote_ops:
+            raise AssertionError("%s: the re-apply planned %d operations" % (self.key, remote_ops))
+        with open(self.seeded.store, "rb") as stream:
+            if stream.read() != self.before:
+                raise AssertionError("%s: the store changed" % self.key)
+        spec = self.seeded.spec
+        # A token, the offering's group, its children, one member listing per group; no user is looked up.
+        expected = 2 + pages(spec.n, self.ctx.page_size) + spec.n
+        return self.checked(requests, expected, **resolution.extra())
+
+
+class FloorUnit(MemberUnit):
+    side = "floor"
+
+    def bare(self, call, items):
+        """``call(session, headers_of, item)`` for every item, PARALLELISM at a time, through a counting session."""
+        session = CountingSession(pool_size=10)
+        token = Token(session, self.ctx.url, self.ctx.username, self.ctx.password)
+        token.header()
+        with ThreadPoolExecutor(max_workers=PARALLELISM) as pool:
+            results = list(pool.map(lambda item: call(session, token, item), items))
+        return session.count, results
+
+
+class FloorFirstApply(FloorUnit):
+    """The same PUTs (one per membership), bare requests, same parallelism; the ids are known beforehand."""
+
+    kind = "first"
+
+    def setup(self):
+        self.memberships = self.seeded.memberships()
+
+    def run(self):
+        base = "%s/admin/realms/%s/users" % (self.ctx.url, self.seeded.realm)
+
+        def put(session, token, membership):
+            user_id, group_id = membership
+            response = session.put("%s/%s/groups/%s" % (base, user_id, group_id), headers=token.header(), timeout=60)
+            response.raise_for_status()
+
+        return self.bare(put, self.memberships)
+
+    def check(self, outcome):
+        count, _results = outcome
+        self.seeded.verify(self.key)
+        return self.checked(count, 1 + len(self.memberships))
+
+
+class FloorNoOp(FloorUnit):
+    """The same member listings (one per group, one page each), bare requests, same parallelism."""
+
+    kind = "noop"
+
+    def run(self):
+        base = "%s/admin/realms/%s/groups" % (self.ctx.url, self.seeded.realm)
+        params = {"first": 0, "max": self.ctx.page_size, "briefRepresentation": "true"}
+
+        def listing(session, token, group_id):
+            response = session.get("%s/%s/members" % (base, group_id), params=params, headers=token.header(),
+                                   timeout=60)
+            response.raise_for_status()
+            return len(response.json())
+
+        return self.bare(listing, self.seeded.group_ids)
+
+    def check(self, outcome):
+        count, sizes = outcome
+        if sum(sizes) != self.seeded.spec.memberships:
+            raise AssertionError("%s: listed %d memberships" % (self.key, sum(sizes)))
+        return self.checked(count, 1 + self.seeded.spec.n)
+
+
+def run(bench, smoke=False):
+    """Measurement 7 for every shape: once per benchmark run, whatever N the other measurements use."""
+    ctx, collection = bench.ctx, bench.collection
+    shapes = SMOKE_SHAPES if smoke else SHAPES
+    for name in sorted(shapes):
+        for rep in range(bench.repeats):
+            mine = MemberRealm(ctx, name + "c", shapes[name])
+            floor = MemberRealm(ctx, name + "f", shapes[name])
+            try:
+                sides = [(lambda: CollectionFirstApply(ctx, mine, collection),
+                          lambda: CollectionNoOp(ctx, mine, collection)),
+                         (lambda: FloorFirstApply(ctx, floor), lambda: FloorNoOp(ctx, floor))]
+                if rep % 2:
+                    sides.reverse()      # no side always runs first
+                for first, _noop in sides:
+                    bench.record(first())
+                for _first, noop in sides:
+                    bench.record(noop())
+            finally:
+                mine.delete()
+                floor.delete()
+
+
+# ------------------------------------------------------------------ report
+
+def checks(samples):
+    """The request counts of measurement 7: ``[(ok, text)]``."""
+    result = []
+    for key in sorted(k for k in samples if k.startswith("m7")):
+        for n, runs in sorted(samples[key].items()):
+            ok = all(s["expected_requests"] <= s["requests"] <= s["expected_requests"] + s["token_renewals_allowed"]
+                     for s in runs)
+            result.append((ok, "measurement 7%s, %s, %s groups x %d members: %s requests; expected %s" % (
+                key[2], key.split(".", 1)[1], "{:,}".format(n), runs[0]["per_group"],
+                ", ".join(str(s["requests"]) for s in runs), "{:,}".format(runs[0]["expected_requests"]))))
+    return result
+
+
+# Why a goal of measurement 7 is missed when it is (from pyinstrument profiles of the same units, run by hand).
+WHY = (
+    "The floor makes only the requests named in its row; the sync makes more, and at 10,000 groups they weigh. "
+    "It reads the offering's children (⌊N/100⌋ + 1 pages, which Keycloak answers slower the deeper they lie: "
+    "issue 13's paging finding, shared with rows 2 and 3), and a first apply also lists every group's members "
+    "before it adds any (so that it plans only the missing memberships and a check-mode run shows exactly what "
+    "apply does): with 2 members per group that is one listing per two PUTs. Profile of a no-op at 3,000 "
+    "groups x 2 members (this machine, loaded): 12.0 s against the listings floor's 7.5 s, of which the member "
+    "listings 7.5 s (the floor's own time: bounded parallelism holds), the children 2.0 s, loading the store "
+    "1.1 s and planning (copies of the records) 1.0 s. Profile of a first apply of 500 groups x 20 members "
+    "(load ~4): 39.3 s against PUT floors of 26.3 s and 27.6 s before and after it (1.46×): the PUTs in their "
+    "per-group lanes 31.2 s, planning 3.7 s (of which member listings 1.5 s, the user listing 0.6 s, the "
+    "children 0.8 s), the plan's diff 2.7 s, the store write 1.1 s. The diff (one YAML text per record before "
+    "and after, and per Keycloak group) was ~40% of a first apply with PyYAML's pure-Python emitter; it now "
+    "uses libyaml's. On a loaded 2-CPU machine every second of Python work competes with Keycloak for the "
+    "CPUs, so these ratios grow with the load."
+)
+
+
+def _fig(samples, key, n, field="seconds"):
+    values = [s[field] for s in samples.get(key, {}).get(n, []) if s.get(field) is not None]
+    return median(values) if values else None
+
+
+def _s(value):
+    return "—" if value is None else ("%.2f s" % value if value >= 1 else "%.0f ms" % (value * 1000.0))
+
+
+def markdown(samples, meta):
+    """The RESULTS.md section of measurement 7 ('' when it did not run)."""
+    keys = [k for k in samples if k.startswith("m7")]
+    if not keys:
+        return ""
+    lines = [
+        "",
+        "## Members at scale (measurement 7)",
+        "",
+        "Stores whose groups declare members, over one realm's 5,000 users; the groups exist and are linked "
+        "(seeded untimed), so the runs are about members only. **First apply**: `keycloak_offering_sync` "
+        "(in-process, as rows 2-4) adds every membership, against the floor of the same PUTs with bare "
+        "`requests`, %d at a time. **No-op re-apply**: the same sync over the store the first apply wrote, "
+        "against the floor of the same member listings (one per group: Keycloak has no call for the members "
+        "of many groups) with bare `requests`, %d at a time. The sync reads the offering's children as well, "
+        "which the floor does not." % (PARALLELISM, PARALLELISM),
+        "",
+        "| shape | run | collection | requests | floor | floor requests | ratio | goal | met |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    resolved = []
+    for shape in sorted(set(k[2] for k in keys)):
+        for kind, title in (("first", "first apply"), ("noop", "no-op re-apply")):
+            coll_key, floor_key = "m7%s.collection.%s" % (shape, kind), "m7%s.floor.%s" % (shape, kind)
+            for n in sorted(samples.get(coll_key, {})):
+                runs = samples[coll_key][n]
+                coll, base = _fig(samples, coll_key, n), _fig(samples, floor_key, n)
+                ratio = coll / base if coll and base else None
+                goal = TIME_GOALS[kind]
+                met = "—" if ratio is None else ("**yes**" if ratio <= goal else "**NO**")
+                lines.append("| (%s) %s groups × %d members = %s memberships, %s users | %s | %s | %s | %s | %s | %s | "
+                             "≤ %.1f× | %s |" % (
+                                 shape, "{:,}".format(n), runs[0]["per_group"], "{:,}".format(runs[0]["memberships"]),
+                                 "{:,}".format(runs[0]["users"]), title, _s(coll),
+                                 "{:,}".format(int(_fig(samples, coll_key, n, "requests"))), _s(base),
+                                 "{:,}".format(int(_fig(samples, floor_key, n, "requests") or 0)),
+                                 "%.2f×" % ratio if ratio else "—", goal, met))
+                if kind == "first":
+                    sample = runs[0]
+                    resolved.append("- (%s): %s wanted users resolved with %s requests (%s), instead of %s exact "
+                                    "searches." % (shape, "{:,}".format(sample["users_wanted"]),
+                                                   "{:,}".format(sample["users_requests"]), sample["users_strategy"]
+                                                   + (": the realm's user count, then its pages"
+                                                      if sample["users_strategy"] == "listing" else ""),
+                                                   "{:,}".format(sample["users_wanted"])))
+    if any("**NO**" in line for line in lines):
+        lines += ["", "Goals missed, and why: " + WHY]
+    lines += ["", "Requests beyond the floor's: in a first apply the offering group's lookup, its children's pages, "
+              "one member listing per group and the user resolution; in a no-op the offering group's lookup and "
+              "its children's pages (every count is checked above)."]
+    lines += ["", "How users were resolved (`KeycloakClient.users_by_username`: one exact search per username, "
+              "or the realm's user count and paged listing, whichever the count says is fewer requests; up to "
+              "two usernames are searched without a count):", ""] + resolved
+    return "\n".join(lines) + "\n"
