@@ -144,13 +144,17 @@ class MemberUnit(Unit):
         return sample
 
 
-class CollectionFirstApply(MemberUnit):
-    kind, side = "first", "collection"
+class CollectionSync(MemberUnit):
+    """keycloak_offering_sync's code path over the seeded store, the requests of its user resolution recorded."""
 
     def run(self):
         with UserResolution(self.collection.client_module.KeycloakClient) as resolution:
             outcome = self.collection.sync(self.seeded.store)
         return outcome, resolution
+
+
+class CollectionFirstApply(CollectionSync):
+    kind, side = "first", "collection"
 
     def check(self, outcome):
         (result, requests, remote_ops), resolution = outcome
@@ -172,17 +176,12 @@ class CollectionFirstApply(MemberUnit):
         return self.checked(requests, expected, plan_remote_operations=remote_ops, **users)
 
 
-class CollectionNoOp(MemberUnit):
+class CollectionNoOp(CollectionSync):
     kind, side = "noop", "collection"
 
     def setup(self):
         with open(self.seeded.store, "rb") as stream:
             self.before = stream.read()
-
-    def run(self):
-        with UserResolution(self.collection.client_module.KeycloakClient) as resolution:
-            outcome = self.collection.sync(self.seeded.store)
-        return outcome, resolution
 
     def check(self, outcome):
         (result, requests, remote_ops), resolution = outcome
