@@ -502,8 +502,8 @@ def _paging_lines(summary, meta):
         for key in ("m2.collection.inproc", "m3.collection.inproc"):
             coll = figures.get((key, n))
             cells.append("%s (%.2f×)" % (_s(coll["seconds"]), coll["seconds"] / floor["seconds"]) if coll else "—")
-        rows.append("| %s | %s | %s | %s | %s | %s |" % ("{:,}".format(n), _s(first), _s(last), _s(floor["seconds"]),
-                                                       cells[0], cells[1]))
+        rows.append("| %s | %s | %s | %s | %s | %s |" % (
+            "{:,}".format(n), _s(first), _s(last), _s(floor["seconds"]), cells[0], cells[1]))
     if not rows:
         return []
     return [
