@@ -561,6 +561,8 @@ class StoreLoadSave(Unit):
 # --------------------------------------------------------------- 6: inventory
 
 class InventoryUnit(Unit):
+    """A unit over the inventory config; ``run`` returns (seconds or None, ``ansible-inventory --list``'s JSON)."""
+
     def __init__(self, ctx, n, config, hosts):
         super(InventoryUnit, self).__init__(ctx, n)
         self.config = config
@@ -590,12 +592,18 @@ class InventoryProcess(InventoryUnit):
     def run(self):
         return self.ctx.ansible.inventory_list(self.config)
 
+    def check(self, outcome):
+        hosts = len(outcome[1]["_meta"]["hostvars"])
+        if hosts != self.hosts:
+            raise AssertionError("%s: %d hosts, expected %d" % (self.key, hosts, self.hosts))
+        return None, {}
+
     def in_process(self):
         """The same command in this process, for a profile (pyinstrument sees no other process)."""
         return InventoryCli(self.ctx, self.n, self.config, self.hosts)
 
 
-class InventoryCli(InventoryUnit):
+class InventoryCli(InventoryProcess):
     """``ansible-inventory -i <config> --list`` through ansible-core's InventoryCLI in this process (profiles only)."""
 
     key = "m6.process"
@@ -612,12 +620,6 @@ class InventoryCli(InventoryUnit):
                 if exc.code not in (0, None):
                     raise
         return None, json.loads(output.getvalue())
-
-    def check(self, outcome):
-        hosts = len(outcome[1]["_meta"]["hostvars"])
-        if hosts != self.hosts:
-            raise AssertionError("%s: %d hosts, expected %d" % (self.key, hosts, self.hosts))
-        return None, {}
 
 
 def read_goal_limit(n, page_size):
