@@ -296,15 +296,18 @@ def main(argv=None):
             bench.run_n(n)
         if bench.want("7"):     # members at scale: fixed shapes, once per run whatever N is
             members.run(bench, smoke=args.smoke)
+        meta["seconds"] = round(time.time() - started)
+        meta["loadavg"] = {"start": [round(x, 2) for x in load_before],
+                           "end": [round(x, 2) for x in os.getloadavg()]}
+        meta["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
         summary = report.summarize(bench.samples, meta)
+        # Written before any profile is taken: a profile that fails loses no measurement.
+        report.write(out, bench.samples, summary, meta, profiles)
         if not args.no_profile and not args.smoke:
             profiles = report.profile_misses(summary, bench.units, out)
     finally:
         admin.delete_all()
         shutil.rmtree(workdir, ignore_errors=True)
-    meta["seconds"] = round(time.time() - started)
-    meta["loadavg"] = {"start": [round(x, 2) for x in load_before], "end": [round(x, 2) for x in os.getloadavg()]}
-    meta["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
     summary = report.summarize(bench.samples, meta)
     report.write(out, bench.samples, summary, meta, profiles)
     failures = summary["count_failures"]
