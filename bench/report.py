@@ -62,14 +62,31 @@ PROCESS_ROWS = [
 
 # Why a goal is missed when it is, from the profiles (bench/profiles/) of the run that missed it.
 WHY = {
-    "4": "The POSTs are the floor's, with the same parallelism; the rest is work the floor does not do, and it "
-         "grows with N: reading and validating the store (~0.3 s at N=1,000), planning (~0.35 s, of which a "
-         "login ~0.1 s and deep copies of the records ~0.1 s), writing the store once with the read-back guard "
-         "(~0.5 s, half of it parsing the written text again) and describing the plan and its diff (~0.2 s). "
-         "That is ~1.2 s of Python CPU time against ~3-6 s of POSTs, on 2 CPUs shared with Keycloak (and, "
-         "during this run, with other work): the more loaded the machine, the more it weighs. A quiet re-run "
-         "of this pair measured 3.90 s against 3.04 s (1.28×). The read-back guard is kept on purpose: a store "
-         "that would not read back as the change is never written.",
+    "3": "Within a few hundredths of the goal, on one repeat: rows 2 and 3 read the same pages side by side and "
+         "differ by half a second of the same work. In an earlier quiet run of the same collection code "
+         "(2026-11-30 12:26-12:34 UTC, stopped by a harness bug before it wrote its results) they took 0.69× "
+         "and 0.67× of a 20.0 s floor. The floor itself varies by seconds from run to run at this N (Keycloak's "
+         "page cost, table above).",
+    "4": "Not the module's work: Keycloak's state while it ran. The profile below is the same in-process first "
+         "apply taken after the run, when no realm with 10,000 groups was left: 30.0 s under the profiler, "
+         "1.20× this run's floor. The timed run (46.7 s; 46.7 s in the earlier quiet run too) came right after "
+         "the `ansible-playbook` first apply, whose realm is kept with its 10,000 groups for rows 2, 3 and 6, "
+         "while the floor ran after the in-process realm had been deleted; Keycloak's realm cache holds 10,000 "
+         "entries by default, so the in-process run's groups competed with the kept realm's. The whole "
+         "`ansible-playbook` first apply, which ran first, took 34.3 s (1.37× the floor, Ansible's start "
+         "included). The module's own CPU time at this N is ~6 s of ~25 s of POSTs: reading and validating the "
+         "store, planning, writing the store once with the read-back guard, the plan and its diff (the diff "
+         "took 28 s before this issue: PyYAML's pure-Python emitter). Next: order the variants so that none "
+         "meets another's 10,000 groups.",
+    "5": "At 10,000 two things weigh. Called outside a module (as here), the store's update patches and renders "
+         "the text with Python's cyclic garbage collector on: 0.45-0.56 s per sample (`gc_seconds` in "
+         "results.json); a module pauses it for its whole task, so a module's store work is that much less. "
+         "And a load plus a save parses the text twice (the load, then the read-back guard that refuses to "
+         "write a text that would not read back as the change) against the floor's one load; the profile "
+         "shows libyaml's composer and the store's own constructor and validation on top. The one-record save "
+         "(5b) is 2.99×, and the whole `keycloak_offering_sync` no-op that loads this store stays within "
+         "1.16× of a bare `CSafeLoader` process in memory (measurement 8). Next: pause the collector for the "
+         "store's whole update.",
     "6": "The plugin's own part, reading and validating the store, is ~1.2-1.3× a `CSafeLoader` load (row 5); "
          "it sets the host variables on each Host directly, because ansible-core 2.19's inventory proxy "
          "(`set_variable` -> `AnsibleVariableVisitor`) deep-copied and origin-tagged every value, half of the parse. "
