@@ -158,15 +158,18 @@ class Admin(object):
         response = self.call("GET", "/realms/%s/group-by-path/%s" % (realm, path.strip("/")), expect=(200, 404))
         return response.json() if response.status_code == 200 else None
 
-    def children_count(self, realm, parent_id):
-        total, first = 0, 0
+    def listing(self, path, size=1000):
+        """Every item of a list endpoint (brief representations), page by page until a short page."""
+        items, first = [], 0
         while True:
-            page = self.call("GET", "/realms/%s/groups/%s/children" % (realm, parent_id),
-                             params={"first": first, "max": 1000, "briefRepresentation": "true"}).json()
-            total += len(page)
-            if len(page) < 1000:
-                return total
-            first += 1000
+            page = self.call("GET", path, params={"first": first, "max": size, "briefRepresentation": "true"}).json()
+            items.extend(page)
+            if len(page) < size:
+                return items
+            first += size
+
+    def children_count(self, realm, parent_id):
+        return len(self.listing("/realms/%s/groups/%s/children" % (realm, parent_id)))
 
 
 # ------------------------------------------------------------------ processes

@@ -43,15 +43,7 @@ class MemberRealm(object):
             batch = self.spec.usernames[start:start + IMPORT_CHUNK]
             admin.call("POST", "/realms/%s/partialImport" % self.realm,
                        json={"ifResourceExists": "FAIL", "users": [{"username": u, "enabled": True} for u in batch]})
-        self.user_ids = {}
-        first = 0
-        while True:
-            page = admin.call("GET", "/realms/%s/users" % self.realm,
-                              params={"first": first, "max": 1000, "briefRepresentation": "true"}).json()
-            self.user_ids.update((u["username"], u["id"]) for u in page)
-            if len(page) < 1000:
-                break
-            first += 1000
+        self.user_ids = dict((u["username"], u["id"]) for u in admin.listing("/realms/%s/users" % self.realm))
         if len(self.user_ids) != users:
             raise AssertionError("seeded %d users in %s, expected %d" % (len(self.user_ids), self.realm, users))
         self.root_id = admin.create_group(self.realm, self.spec.slug, attributes=self.spec.root_body()["attributes"])

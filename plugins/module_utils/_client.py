@@ -660,8 +660,7 @@ class KeycloakClient(object):
     def members_of_groups(self, realm, group_ids):
         """``{group id: members}`` for each of ``group_ids``: one listing per group (the Admin API has no
         call for the members of many groups), ``parallelism`` listings at a time."""
-        seen = set()
-        group_ids = [g for g in group_ids if not (g in seen or seen.add(g))]
+        group_ids = list(dict.fromkeys(group_ids))     # each group once, in the order given
         return dict(zip(group_ids, self.concurrently(lambda gid: self.group_members(realm, gid), group_ids)))
 
     # ----------------------------------------------------------------- users

@@ -15,11 +15,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import json
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError, RealmNotFound
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import copy_record
 
 try:
     import yaml
@@ -188,7 +188,7 @@ class RecordChange(object):
     def freeze(self):
         """Keep ``before`` as it is now (a planner may go on changing the record it came from)."""
         if self.before is not None:
-            self.before = copy.deepcopy(self.before)
+            self.before = copy_record(self.before)
         return self
 
     @property
