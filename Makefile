@@ -15,13 +15,23 @@ COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/waldur/keycloak
 VENV_STAMP := $(VENV)/.requirements.stamp
 KEYCLOAK := scripts/keycloak.sh
 
+# Every virtualenv installs its lock from locks/ (`make lock`: the exact set CI proves, hashes checked);
+# LOCKED=0 installs from the ranges instead (`make test-latest`: the newest releases they allow).
+LOCKED ?= 1
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+# $(call requirements_for,LOCK,RANGES): what a virtualenv installs; with LOCKED=0 pip compares to the lock.
+requirements_for = $(if $(filter 1,$(LOCKED)),locks/$(1)-py$(PYTHON_VERSION).txt,$(2))
+lock_compare_for = $(if $(filter 1,$(LOCKED)),,LOCK_COMPARE=locks/$(1)-py$(PYTHON_VERSION).txt)
+export LOCKED
+
 # Environment in which tests see the collection as ansible_collections.waldur.keycloak.
 TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
 .PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays recipes reliability stress molecule \
-	runner compat sanity sanity-matrix test demo clean bench-venv bench bench-smoke eda-venv eda demo-events bench-events
+	runner compat sanity sanity-matrix test test-latest lock demo clean bench-venv bench bench-smoke eda-venv eda demo-events \
+	bench-events
 
 ## this list
 help:
@@ -30,12 +40,20 @@ help:
 		/^[a-z][a-z-]*:/ && d != "" { split($$0, t, ":"); printf "  %-16s %s\n", t[1], d } { d = "" }' \
 		$(firstword $(MAKEFILE_LIST))
 
-## the test virtualenv .venv (VENV=...) from requirements-test.txt, each step with its elapsed time
+## the test virtualenv .venv (VENV=...) from locks/test-pyX.Y.txt (LOCKED=0: requirements-test.txt), steps timed
 venv: $(VENV_STAMP)
 
-$(VENV_STAMP): requirements.txt requirements-test.txt
-	@PYTHON="$(PYTHON)" scripts/venv.sh "$(VENV)" requirements-test.txt venv
+$(VENV_STAMP): requirements.txt requirements-test.txt $(call requirements_for,test,requirements-test.txt)
+	@PYTHON="$(PYTHON)" $(call lock_compare_for,test) scripts/venv.sh "$(VENV)" \
+		"$(call requirements_for,test,requirements-test.txt)" venv
 	@touch "$@"
+
+# Run it when a range in requirements*.txt or bench/requirements.txt changes, when tests/compat/matrix.yml
+# names another ansible-core, and to move CI to newer releases once `make test-latest` has passed with them
+# (LOCK_UPGRADE=1 resolves everything anew; without it a lock keeps its pins where the ranges allow).
+## regenerate the locks in locks/ (uv pip compile, hashes) from the ranges; commit the result
+lock:
+	@PYTHON="$(PYTHON)" scripts/lock.sh
 
 ## venv, plus this checkout linked as ansible_collections/waldur/keycloak in it
 collection: venv
@@ -138,19 +156,21 @@ sanity-matrix: collection
 # Run every stage, time each one, always stop Keycloak, fail if any stage failed. sanity and sanity-matrix
 # need no Keycloak and spend much of their time installing ansible-test's virtualenvs: they run alongside
 # the Keycloak stages (their lines prefixed), which keeps the whole run within its budget on 2 cores.
-## every stage, each timed, then a verdict; starts and stops Keycloak; what CI runs (.ci/run):
-## venv collection unit keycloak-up integration doc-plays recipes reliability stress molecule runner eda bench-smoke
-## install-test compat changelog-lint docs-lint docs lint ee keycloak-down, with sanity sanity-matrix alongside
-test:
-	@failed=""; \
-	stage() { \
+# stage NAME: `make NAME`, its time and verdict; a failed stage is added to $failed.
+STAGE := stage() { \
 		local name=$$1 start rc; start=$$(date +%s); \
 		echo "=== [$$name] start"; \
 		if $(MAKE) --no-print-directory "$$name"; then rc=0; else rc=$$?; fi; \
 		echo "=== [$$name] $$( [ $$rc = 0 ] && echo OK || echo "FAILED (exit $$rc)" ) in $$(( $$(date +%s) - start ))s"; \
 		[ $$rc = 0 ] || failed="$$failed $$name"; \
 		return $$rc; \
-	}; \
+	}
+
+## every stage, each timed, then a verdict; starts and stops Keycloak; what CI runs (.ci/run):
+## venv collection unit keycloak-up integration doc-plays recipes reliability stress molecule runner eda bench-smoke
+## install-test compat changelog-lint docs-lint docs lint ee keycloak-down, with sanity sanity-matrix alongside
+test:
+	@failed=""; $(STAGE); \
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		background=$$(mktemp -d); \
@@ -167,6 +187,29 @@ test:
 	if [ -n "$$failed" ]; then echo "=== FAILED stages:$$failed"; exit 1; fi; \
 	echo "=== all stages passed"
 
+# The newest releases the ranges allow, on purpose: how an upstream break is found before users find it, and
+# how the locks move forward (then `make lock LOCK_UPGRADE=1`). Its own virtualenvs (.venv-latest,
+# .venv-eda-latest), each listing what differs from its lock; not part of `make test`.
+## the ranges without the locks (newest releases): venv unit sanity keycloak-up integration doc-plays recipes
+## reliability molecule runner eda install-test keycloak-down, in .venv-latest; not part of make test
+test-latest:
+	@$(MAKE) --no-print-directory LOCKED=0 VENV=.venv-latest EDA_VENV=.venv-eda-latest test-latest-stages
+
+.PHONY: test-latest-stages
+## test-latest's stages, in whichever virtualenvs VENV and EDA_VENV name (run make test-latest instead)
+test-latest-stages:
+	@failed=""; $(STAGE); total=$$(date +%s); \
+	if stage venv && stage collection; then \
+		stage unit || true; stage sanity || true; \
+		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; \
+			stage reliability || true; stage molecule || true; stage runner || true; stage eda || true; \
+			stage install-test || true; fi; \
+	fi; \
+	stage keycloak-down || true; \
+	echo "=== total $$(( $$(date +%s) - total ))s (LOCKED=$(LOCKED), $(VENV))"; \
+	if [ -n "$$failed" ]; then echo "=== FAILED stages:$$failed"; exit 1; fi; \
+	echo "=== all stages passed with the newest releases"
+
 ## virtualenv, Keycloak, then the GitOps story (scripts/demo.sh); leaves Keycloak running
 demo: collection keycloak-up
 	@eval "$$($(KEYCLOAK) env)"; \
@@ -179,11 +222,12 @@ BENCH_VENV ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.requirements.stamp
 BENCH_ARGS ?=
 
-## the benchmark's own virtualenv .venv-bench (BENCH_VENV=...) from bench/requirements.txt
+## the benchmark's own virtualenv .venv-bench (BENCH_VENV=...) from locks/bench-pyX.Y.txt
 bench-venv: $(BENCH_STAMP)
 
-$(BENCH_STAMP): bench/requirements.txt
-	@PYTHON="$(PYTHON)" scripts/venv.sh "$(BENCH_VENV)" bench/requirements.txt bench-venv
+$(BENCH_STAMP): bench/requirements.txt $(call requirements_for,bench,bench/requirements.txt)
+	@PYTHON="$(PYTHON)" $(call lock_compare_for,bench) scripts/venv.sh "$(BENCH_VENV)" \
+		"$(call requirements_for,bench,bench/requirements.txt)" bench-venv
 	@touch "$@"
 
 # N=100 and 1,000 (BENCH_N=100,1000,10000 adds 10,000), 3 repeats (BENCH_REPEATS);
@@ -209,15 +253,16 @@ EDA_COLLECTIONS := $(abspath $(EDA_VENV))/collections
 # No PYTHONPATH: ansible-rulebook must find the collection's module_utils as an operator's install does.
 EDA_ENV := PATH="$(abspath $(EDA_VENV))/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(EDA_COLLECTIONS)"
 
-## ansible-rulebook's virtualenv .venv-eda (EDA_VENV=...) from requirements-eda.txt, collection linked; Java 17
+## ansible-rulebook's virtualenv .venv-eda (EDA_VENV=...) from locks/eda-pyX.Y.txt, collection linked; Java 17
 eda-venv: $(EDA_STAMP)
 	@mkdir -p "$(EDA_COLLECTIONS)/ansible_collections/waldur"
 	@ln -sfn "$(CURDIR)" "$(EDA_COLLECTIONS)/ansible_collections/waldur/keycloak"
 
-$(EDA_STAMP): requirements.txt requirements-eda.txt
+$(EDA_STAMP): requirements.txt requirements-eda.txt $(call requirements_for,eda,requirements-eda.txt)
 	@command -v java >/dev/null || [ -n "$${JAVA_HOME:-}" ] || { \
 		echo "ansible-rulebook needs Java 17: install it (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
-	@PYTHON="$(PYTHON)" scripts/venv.sh "$(EDA_VENV)" requirements-eda.txt eda-venv
+	@PYTHON="$(PYTHON)" $(call lock_compare_for,eda) scripts/venv.sh "$(EDA_VENV)" \
+		"$(call requirements_for,eda,requirements-eda.txt)" eda-venv
 	@touch "$@"
 
 ## the event source and the drift rulebook under ansible-rulebook, against the running Keycloak (tests/eda)
@@ -240,7 +285,7 @@ bench-events: eda-venv
 ## stop Keycloak, remove the virtualenvs, .keycloak and .compat (not the caches in ~/.cache, ~/.m2)
 clean:
 	-$(KEYCLOAK) down
-	rm -rf "$(VENV)" "$(BENCH_VENV)" "$(EDA_VENV)" .keycloak .keycloak-compat .compat .pytest_cache
+	rm -rf "$(VENV)" "$(BENCH_VENV)" "$(EDA_VENV)" .venv-latest .venv-eda-latest .venv-lock .keycloak .keycloak-compat .compat .pytest_cache
 
 # --- ecosystem: the built tarball, changelog, docs, lint, execution environment -------------
 #   make install-test    build the tarball, check it holds only collection content, install it into an

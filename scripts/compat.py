@@ -42,7 +42,7 @@ README = os.path.join(ROOT, "README.md")
 RUNTIME = os.path.join(ROOT, "meta", "runtime.yml")
 RESULTS_DIR = os.path.join(ROOT, ".compat")
 KEYCLOAK_SH = os.path.join(ROOT, "scripts", "keycloak.sh")
-# What each cell's virtualenv installs besides ansible-core (part of its cache key).
+# What each cell's virtualenv installs besides ansible-core with LOCKED=0 (else its lock in locks/).
 VENV_REQUIREMENTS = os.path.join(ROOT, "requirements.txt")
 # Ports of the Keycloaks that `make compat` starts: 18300 + 10 * index (HTTP), 19300 + 10 * index (health).
 KEYCLOAK_PORT_BASE, KEYCLOAK_MGMT_PORT_BASE = 18300, 19300
@@ -139,14 +139,23 @@ def find_python(version, needed_by):
 
 
 def venv_requirements(entry):
+    """pip's arguments for the virtualenv of ``entry`` and the text they install (part of its cache key):
+    its lock, locks/compat-<version>-py<python>.txt (`make lock`), or with LOCKED=0 the ranges."""
+    if os.environ.get("LOCKED", "1") == "1":
+        lock = os.path.join(ROOT, "locks", "compat-%s-py%s.txt" % (entry["version"], entry["python"]))
+        if not os.path.exists(lock):
+            raise CompatError("%s is missing: run `make lock` (ansible-core %s on Python %s)"
+                              % (os.path.relpath(lock, ROOT), entry["release"], entry["python"]))
+        with open(lock) as stream:
+            return ["--require-hashes", "-r", lock], stream.read()
     with open(VENV_REQUIREMENTS) as stream:
-        requirements = stream.read()
-    return ["ansible-core==%s" % entry["release"]], requirements
+        return ["ansible-core==%s" % entry["release"], "-r", VENV_REQUIREMENTS], stream.read()
 
 
 def venv_path(entry, python_version):
-    pins, requirements = venv_requirements(entry)
-    key = hashlib.sha256(json.dumps([pins, requirements, python_version]).encode()).hexdigest()[:12]
+    _pip_args, installs = venv_requirements(entry)
+    # By content, not by path: every checkout shares one virtualenv per lock.
+    key = hashlib.sha256(json.dumps([entry["release"], installs, python_version]).encode()).hexdigest()[:12]
     return os.path.join(cache_dir(), "ansible-core-%s-py%s-%s" % (entry["release"], python_version, key))
 
 
@@ -161,9 +170,9 @@ def ensure_venv(entry):
         shutil.rmtree(path, ignore_errors=True)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         subprocess.run([python, "-m", "venv", path], check=True)
-        pins, _requirements = venv_requirements(entry)
+        pip_args, _text = venv_requirements(entry)
         subprocess.run([os.path.join(path, "bin", "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "--progress-bar", "off"] + pins + ["-r", VENV_REQUIREMENTS], check=True)
+                        "--progress-bar", "off"] + pip_args, check=True)
         with open(stamp, "w") as stream:
             stream.write("%s\n" % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         say("ansible-core %s ready in %.0fs" % (entry["release"], time.time() - start))

@@ -130,7 +130,38 @@ def test_the_venv_key_changes_with_what_it_installs(matrix, monkeypatch, tmp_pat
     assert compat.venv_path(entry, "3.11.7") == first
     assert compat.venv_path(entry, "3.11.8") != first
     assert compat.venv_path(dict(entry, release="2.16.18"), "3.11.7") != first
+    # Locked (CI): the key follows the lock's text, wherever the checkout is.
+    monkeypatch.setenv("LOCKED", "1")
+    locked = compat.venv_path(entry, "3.11.7")
+    monkeypatch.setattr(compat, "ROOT", str(tmp_path))
+    (tmp_path / "locks").mkdir()
+    with open(os.path.join(ROOT, "locks", "compat-2.16-py3.11.txt")) as lock:
+        (tmp_path / "locks" / "compat-2.16-py3.11.txt").write_text(lock.read())
+    assert compat.venv_path(entry, "3.11.7") == locked
+    (tmp_path / "locks" / "compat-2.16-py3.11.txt").write_text("ansible-core==2.16.19 --hash=sha256:00\n")
+    assert compat.venv_path(entry, "3.11.7") != locked
+    # From the ranges (make test-latest): the key follows requirements.txt.
+    monkeypatch.setenv("LOCKED", "0")
+    ranges = compat.venv_path(entry, "3.11.7")
+    assert ranges != locked
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("requests>=2.28\n")
     monkeypatch.setattr(compat, "VENV_REQUIREMENTS", str(requirements))
-    assert compat.venv_path(entry, "3.11.7") != first
+    assert compat.venv_path(entry, "3.11.7") != ranges
+
+
+def test_a_missing_lock_is_one_line_naming_make_lock(matrix, monkeypatch, tmp_path):
+    monkeypatch.setenv("LOCKED", "1")
+    monkeypatch.setattr(compat, "ROOT", str(tmp_path))
+    with pytest.raises(compat.CompatError) as error:
+        compat.venv_requirements(compat.ansible_core(matrix, "2.21"))
+    assert str(error.value) == ("locks/compat-2.21-py3.13.txt is missing: run `make lock` "
+                                "(ansible-core 2.21.5 on Python 3.13)")
+
+
+def test_every_ansible_core_of_the_matrix_has_a_lock_pinning_it_with_hashes(matrix):
+    for entry in matrix["ansible_core"]:
+        path = os.path.join(ROOT, "locks", "compat-%s-py%s.txt" % (entry["version"], entry["python"]))
+        with open(path) as lock:
+            text = lock.read()
+        assert "\nansible-core==%s \\\n    --hash=sha256:" % entry["release"] in text, path
