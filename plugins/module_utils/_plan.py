@@ -146,6 +146,24 @@ class DeleteGroup(RemoteOperation):
         self.client.delete_group(self.realm, self.details["id"], missing_ok=True)
 
 
+class UnmarkGroup(RemoteOperation):
+    """Take the collection's markers off a group that stays in Keycloak without its record, so that no
+    later prune takes it for one of ours."""
+
+    action = "unmark_group"
+
+    def __init__(self, client, realm, path, group_id, attributes):
+        super(UnmarkGroup, self).__init__(client, realm, path, id=group_id, attributes=sorted(attributes))
+
+    def run(self, ctx):
+        current = self.client.get_group(self.realm, self.details["id"])
+        if current is None:
+            return  # gone meanwhile: nothing carries the markers any more
+        attributes = dict((k, v) for k, v in (current.get("attributes") or {}).items()
+                          if k not in self.details["attributes"])
+        self.client.update_group(self.realm, self.details["id"], {"attributes": attributes})
+
+
 class _MembershipOperation(RemoteOperation):
     """One user joins or leaves one group."""
 
@@ -264,6 +282,7 @@ class Plan(object):
     def __init__(self):
         self.remote = []
         self.records = []
+        self._creates = {}
 
     def add(self, operation, lane=None):
         """Append a remote operation. Operations of one ``lane`` (one group) run in order;
@@ -271,6 +290,14 @@ class Plan(object):
         operation.lane = lane
         self.remote.append(operation)
         return operation
+
+    def add_create(self, operation, lane=None):
+        """Append a CreateGroup unless the plan already creates that group (two offerings sharing a missing
+        base group): then return the operation that does, whose ``ref`` stands for the group's id."""
+        key = (operation.realm, operation.target)
+        if key not in self._creates:
+            self._creates[key] = self.add(operation, lane=lane)
+        return self._creates[key]
 
     def record(self, before, after, needs=()):
         change = RecordChange(before, after, needs)
@@ -382,6 +409,9 @@ def _remote_groups(operations, ctx):
             group = group_for(operation.details["id"], operation, operation.target)
             group["before_members"] = list(operation.details.get("members") or [])
             group["deleted"] = True
+        elif isinstance(operation, UnmarkGroup):
+            group = group_for(operation.details["id"], operation, operation.target)
+            group["unmarked"] = list(operation.details["attributes"])
         elif isinstance(operation, _MembershipOperation):
             key = operation.group_id
             group = group_for(key, operation, operation.target)
@@ -403,6 +433,8 @@ def _remote_groups(operations, ctx):
             before = {"path": group["before_path"], "name": group["before_name"]}
             if before_members or group["added"] or group["removed"]:
                 before["members"] = sorted(before_members, key=str.lower)
+            if group.get("unmarked"):
+                before["attributes"] = group["unmarked"]
         if not group["deleted"]:
             after = {"path": group["after_path"], "name": group["after_name"]}
             if after_members or group["added"] or group["removed"]:

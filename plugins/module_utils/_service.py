@@ -31,6 +31,7 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._plan import (
     Ref,
     RemoveMember,
     RenameGroup,
+    UnmarkGroup,
 )
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
     NAME_MAX_LENGTH,
@@ -446,6 +447,63 @@ class OfferingGroups(object):
         key = "|".join([offering["uuid"], role["uuid"], resource["uuid"] if resource else "", scope_id or ""])
         return str(uuidlib.uuid5(RECORD_NAMESPACE, key))
 
+    def _linkers(self, backend_id, except_uuid=None):
+        """Every record of the store, of any offering, that links Keycloak group ``backend_id``."""
+        return [g for g in self.data.groups if g["backend_id"] == backend_id and g["uuid"] != except_uuid]
+
+    @staticmethod
+    def _describe_record(record):
+        return "'%s' (%s)" % (record["name"], record["uuid"])
+
+    def _check_not_a_container(self, remote, realm, argument):
+        """Refuse to link an offering's own group or a base group above it: the record's delete would take
+        the whole subtree, every other record's group with it."""
+        path = remote.get("path") or ""
+        for offering in self.data.offerings:
+            if (offering.get("keycloak") or {}).get("realm") != realm or not path:
+                continue
+            root = self.offering_path(offering)
+            if root == path or root.startswith(path + "/"):
+                raise ServiceError(
+                    "%s: Keycloak group %s holds the groups of offering '%s' and cannot be linked to one record."
+                    % (argument, path, offering["name"]),
+                    "Link or import a group inside %s instead." % root)
+
+    def _check_shared_agree(self, after, members_mode=None):
+        """Two records that link one Keycloak group must not pull it two ways on every run."""
+        for other in self._linkers(after["backend_id"], after["uuid"]) if after["backend_id"] else []:
+            if other["name"] != after["name"]:
+                raise ServiceError(
+                    "name: Groups %s and %s both link Keycloak group %s under different names."
+                    % (self._describe_record(after), self._describe_record(other), after["backend_id"]),
+                    "Each run would rename it back; give both records one name in %s." % self.data.path)
+            if members_mode == "exact":
+                mine = set(m["username"].strip().lower() for m in after["members"])
+                theirs = set(m["username"].strip().lower() for m in other["members"])
+                if mine != theirs:
+                    raise ServiceError(
+                        "members_mode: Groups %s and %s both link Keycloak group %s with different members; "
+                        "members_mode=exact would remove each one's members on the other's run."
+                        % (self._describe_record(after), self._describe_record(other), after["backend_id"]),
+                        "Declare the same members in both records of %s, or sync with members_mode=additive."
+                        % self.data.path)
+
+    @staticmethod
+    def _check_rename_free(client, realm, remote, new_name, siblings_by_name=None):
+        """A rename into a name a sibling has would fail on Keycloak's 409: say so while planning."""
+        path = remote.get("path") or ""
+        if siblings_by_name is not None:
+            sibling = siblings_by_name.get(new_name)
+        elif path.startswith("/"):
+            sibling = client.group_by_path(realm, "%s/%s" % (path.rsplit("/", 1)[0], new_name))
+        else:
+            sibling = None
+        if sibling is not None and sibling["id"] != remote["id"]:
+            raise ServiceError(
+                "name: Keycloak group %s cannot be renamed to '%s': its sibling %s has that name."
+                % (path or remote["id"], new_name, sibling.get("path") or sibling["id"]),
+                "Rename or delete that sibling in Keycloak, or choose another name.")
+
     def _linked_elsewhere(self, offering, backend_id, except_uuid=None):
         for group in self.data.offering_groups(offering["uuid"]):
             if group["backend_id"] == backend_id and group["uuid"] != except_uuid:
@@ -480,6 +538,7 @@ class OfferingGroups(object):
         if remote is None:
             raise ServiceError("remote_group_id: Remote group not found in Keycloak.",
                                "No group %s in realm '%s'." % (remote_group_id or remote_group_path, realm))
+        self._check_not_a_container(remote, realm, "remote_group_id" if remote_group_id else "remote_group_path")
         key = (offering["uuid"], role["uuid"], resource["uuid"] if resource else None, scope_id)
         existing = self._linked_elsewhere(offering, remote["id"])
         plan = Plan()
@@ -617,6 +676,7 @@ class OfferingGroups(object):
                 if remote_group is None:
                     raise ServiceError("backend_id: Remote group not found in Keycloak.",
                                        "No group %s in realm '%s'." % (backend_id, realm))
+                self._check_not_a_container(remote_group, realm, "backend_id")
                 other = self._linked_elsewhere(offering, backend_id, after["uuid"])
                 if other is not None:
                     raise ServiceError("A local group already exists for this remote Keycloak group.",
@@ -642,6 +702,7 @@ class OfferingGroups(object):
                 after["unlinked"] = False
             elif remote_group["name"] != after["name"] and record is not None and record["name"] != after["name"]:
                 # The declared name changed: the remote group follows it.
+                self._check_rename_free(client, realm, remote_group, after["name"])
                 needs.append(plan.add(RenameGroup(client, realm, remote_group.get("path") or remote_group["id"],
                                                   remote_group["id"], remote_group["name"], after["name"])))
 
@@ -663,10 +724,18 @@ class OfferingGroups(object):
             pull_counts = self.pull_into(after, remote_members, before=record or {"members": []})
         elif client is not None and group_id and (params.get("members") is not None
                                                   or any(m["state"] == "pending" for m in after["members"])):
+            if remote_group is None and not isinstance(group_id, Ref):
+                remote_group = client.get_group(realm, group_id)
+                if remote_group is None:
+                    raise ServiceError("members: Group '%s' is linked to Keycloak group %s, which does not exist "
+                                       "in realm '%s'." % (after["name"], group_id, realm),
+                                       "Recreate it (create_remote=true, or keycloak_offering_sync relink=true) or "
+                                       "link another group (backend_id).")
             self._plan_members(plan, client, realm, after, remote_group, params, needs)
         elif params.get("members") is not None:
             # Not linked: the members wait as pending until the group exists.
             self._set_local_members(after, [u.strip() for u in params["members"]], params.get("members_mode"), set())
+        self._check_shared_agree(after, params.get("members_mode"))
         self._stamp(plan.record(record, after, needs=needs), record, after)
         return plan, after, pull_counts
 
@@ -684,7 +753,7 @@ class OfferingGroups(object):
                     continue
             # Only the offering's own group carries the marker: base groups are shared.
             attributes = {OFFERING_ATTRIBUTE: [offering["uuid"]]} if depth == len(segments) - 1 else None
-            operation = plan.add(CreateGroup(client, realm, current, segment, parent_id, attributes))
+            operation = plan.add_create(CreateGroup(client, realm, current, segment, parent_id, attributes))
             needs.append(operation)
             parent_id, count = operation.ref, None
         return parent_id, count
@@ -735,6 +804,11 @@ class OfferingGroups(object):
             known_users[lower] = user
             added.add(lower)
         active = set(remote_by_name) | added
+        # After the plan the store says what exists: a member whose account is gone or renamed (no user by
+        # that name, so not added) or who is not in the group any more is pending again.
+        for member in after["members"]:
+            if member["state"] == "active" and member["username"].strip().lower() not in active:
+                member["state"] = "pending"
         if desired is not None:
             self._set_local_members(after, wanted, params.get("members_mode"), active, known_users)
             if params.get("members_mode") == "exact":
@@ -848,7 +922,8 @@ class OfferingGroups(object):
         report["unlinked"] = [r["name"] for r in kept_apart]
         kept_uuids = set(r["uuid"] for r in kept_apart)
         records = [r for r in all_records if r["uuid"] not in kept_uuids]
-        claimed = set(g["backend_id"] for g in records if g["backend_id"])
+        # A group any record of the store links is claimed, whatever offering this sync is for.
+        claimed = set(g["backend_id"] for g in self.data.groups if g["backend_id"])
         linked_remote = self._linked_groups(client, realm, records, children)
         # Siblings have unique names in Keycloak: two records that both live under the
         # offering's group cannot share a name (one would adopt the other's group).
@@ -883,14 +958,18 @@ class OfferingGroups(object):
             if remote is None:
                 existing = by_name.get(after["name"])
                 if existing is not None and existing["id"] in claimed and existing["id"] != record["backend_id"]:
+                    other = self._linkers(existing["id"], record["uuid"])[0]
                     raise ServiceError("A local group already exists for this remote Keycloak group.",
-                                       "Group '%s' cannot adopt %s: another record of offering '%s' links it."
-                                       % (record["name"], existing["path"], offering["name"]))
+                                       "Group '%s' cannot adopt %s: record %s of offering '%s' links it."
+                                       % (record["name"], existing["path"], self._describe_record(other),
+                                          self.data.offerings_by_uuid[other["offering"]]["name"]))
                 after["backend_id"], remote = self._plan_leaf(plan, client, realm, offering, after, root_id,
                                                               existing, needs, lane=lane)
                 after["unlinked"] = False
                 report["adopted" if remote is not None else "created"].append(after["name"])
             elif remote["name"] != after["name"]:
+                self._check_rename_free(client, realm, remote, after["name"],
+                                        by_name if remote["id"] in by_id else None)
                 needs.append(plan.add(RenameGroup(client, realm, remote.get("path") or remote["id"], remote["id"],
                                                   remote["name"], after["name"]), lane=lane))
                 report["renamed"].append(after["name"])
@@ -909,6 +988,7 @@ class OfferingGroups(object):
                     report[key].append("%s: %s" % (after["name"], operation.details["username"]))
                 report["pending"].extend("%s: %s" % (after["name"], m["username"])
                                          for m in after["members"] if m["state"] == "pending")
+            self._check_shared_agree(after, members_mode)
             self._stamp(plan.record(record, after, needs=needs), record, after)
         if prune:
             kept_names = set(r["name"] for r in kept_apart)
@@ -957,16 +1037,32 @@ class OfferingGroups(object):
         return members_of, dict((name, found.get(name)) for name in lacking)
 
     def plan_group_absent(self, params):
-        """keycloak_offering_group state=absent: the record, and its remote group when linked."""
+        """keycloak_offering_group state=absent: the record, and its remote group when linked.
+
+        A group another record links is never deleted with this one (refused, naming that record); a group
+        kept (delete_remote=false) loses the markers that name this record, so no later prune takes it.
+        """
         record, offering, _role, _resource = self.find_group(params)
         plan = Plan()
         if record is None:
             return plan, None
         needs = []
-        if record["backend_id"] and params.get("delete_remote", True):
+        delete_remote = params.get("delete_remote", True)
+        others = self._linkers(record["backend_id"], record["uuid"]) if record["backend_id"] else []
+        if delete_remote and others:
+            raise ServiceError(
+                "delete_remote: Keycloak group %s is also linked by group %s of offering '%s'; it is not deleted."
+                % (record["backend_id"], self._describe_record(others[0]),
+                   self.data.offerings_by_uuid[others[0]["offering"]]["name"]),
+                "Delete this record with delete_remote=false to keep the group for the other record.")
+        if record["backend_id"]:
             try:
                 offering = self.keycloak_offering(offering["uuid"])
             except ServiceError as exc:
+                if not delete_remote:
+                    # No Keycloak settings: nothing can carry markers we could reach; the record alone goes.
+                    plan.record(record, None)
+                    return plan, record
                 # Without Keycloak settings the remote group cannot be reached: only force drops the record.
                 if not params.get("force"):
                     raise ServiceError(exc.message, "The local record is linked to Keycloak group %s and is kept; "
@@ -977,14 +1073,33 @@ class OfferingGroups(object):
             try:
                 client, realm = self.connect(offering)
                 remote = client.get_group(realm, record["backend_id"])
-                if remote is not None:
+                if remote is not None and delete_remote:
                     members = [u.get("username") for u in client.group_members(realm, remote["id"])]
                     needs.append(plan.add(DeleteGroup(client, realm, remote.get("path") or remote["id"], remote["id"],
                                                       members)))
+                elif remote is not None:
+                    markers = self._markers_to_drop(remote, record, others)
+                    if markers:
+                        needs.append(plan.add(UnmarkGroup(client, realm, remote.get("path") or remote["id"],
+                                                          remote["id"], markers)))
             except KeycloakError as exc:
                 if not params.get("force"):
-                    raise ServiceError("Unable to delete the remote Keycloak group.",
+                    raise ServiceError("Unable to %s the remote Keycloak group."
+                                       % ("delete" if delete_remote else "unmark"),
                                        "%s The local record is kept; use force=true to delete it anyway."
                                        % exc.message)
         plan.record(record, None, needs=[] if params.get("force") else needs)
         return plan, record
+
+    @staticmethod
+    def _markers_to_drop(remote, record, others):
+        """The marker attributes of ``remote`` that name ``record`` (or its offering, where no other record
+        of that offering links the group)."""
+        attributes = remote.get("attributes") or {}
+        drop = []
+        if record["uuid"] in (attributes.get(GROUP_ATTRIBUTE) or []):
+            drop.append(GROUP_ATTRIBUTE)
+        if (record["offering"] in (attributes.get(OFFERING_ATTRIBUTE) or [])
+                and not any(o["offering"] == record["offering"] for o in others)):
+            drop.append(OFFERING_ATTRIBUTE)
+        return drop

@@ -39,7 +39,10 @@ options:
     required: true
     aliases: [role_uuid]
   remote_group_id:
-    description: Id of the Keycloak group to import.
+    description:
+      - Id of the Keycloak group to import.
+      - An offering's own group (C(/<base_group>/<slug>)) or a base group above it is refused, by id or by path:
+        deleting the record would delete every other group in it.
     type: str
   remote_group_path:
     description: Path of the Keycloak group to import, for example C(/staff/hpc-admins).

@@ -67,7 +67,9 @@ options:
     type: str
   backend_id:
     description:
-      - Link the record to this existing Keycloak group id (it must exist).
+      - Link the record to this existing Keycloak group id (it must exist). An offering's own group
+        (C(/<base_group>/<slug>)) or a base group above it is refused: deleting the record would delete every
+        other group in it.
       - V("") unlinks the record without any call to Keycloak, and marks it C(unlinked) in the store, so that
         no later run (this module's O(create_remote), M(waldur.keycloak.keycloak_offering_sync)) links it again
         by creating or adopting a group, unless told to with O(relink_unlinked). Linking it by O(backend_id)
@@ -117,7 +119,13 @@ options:
     type: bool
     default: false
   delete_remote:
-    description: With O(state=absent), delete the linked remote group too.
+    description:
+      - With O(state=absent), delete the linked remote group too.
+      - Refused (one line naming the other record) when another record of the store, of any offering, links the
+        same Keycloak group; delete this record with O(delete_remote=false) instead.
+      - With O(delete_remote=false) the group stays in Keycloak and loses the collection's markers that name this
+        record (C(waldur_group_uuid), and C(waldur_offering_uuid) where no other record of the offering links it),
+        so that a later O(waldur.keycloak.keycloak_offering_sync#module:prune=true) does not delete it.
     type: bool
     default: true
   force:

@@ -421,8 +421,13 @@ def test_delete_keeps_the_remote_group_when_told(admin, realm, offering_store):
     group = create_group(path, ids, members=["alice"])
     _check, real, _rerun = check_apply_rerun(
         MODULE, key_args(path, ids, state="absent", delete_remote=False),
-        path, admin, realm, expect_plan=[("delete_record", group["uuid"])])
-    assert admin.group(realm, group["backend_id"]) is not None
+        path, admin, realm, expect_plan=[("unmark_group", "/rancher-prod/" + default_name(ids)),
+                                         ("delete_record", group["uuid"])])
+    kept = admin.group(realm, group["backend_id"])
+    assert kept is not None
+    # Kept means kept: without the markers naming its record, no later prune takes it for one of ours.
+    assert not (kept.get("attributes") or {}).get("waldur_group_uuid")
+    assert not (kept.get("attributes") or {}).get("waldur_offering_uuid")
     assert admin.member_names(realm, group["backend_id"]) == ["alice"]
     assert store_groups(path) == []
 
