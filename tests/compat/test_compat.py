@@ -13,6 +13,7 @@ The integration suite (tests/integration) covers each of these in depth on the m
 import base64
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -191,3 +192,81 @@ def test_inventory_with_live_members(seeded, store, admin, compat_realm, cell_en
                 # (The imported group's path is computed as /rancher-prod/handmade, not its real /staff/handmade:
                 # the plugin's, on every ansible-core; the compat suite checks the paths it computes right.)
                 assert admin.group_by_path(compat_realm, group["path"])["id"] == linked[group["name"]], group
+
+
+# ------------------------------------------------------------------ store text is data, on every ansible-core
+
+def _run(command, directory, env):
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=directory, check=False, timeout=300)
+
+
+def test_store_text_names_no_host_that_runs_a_template_or_stands_for_a_group(tmp_path, cell_env):
+    """Issue 21, items 1 and 2, with the cell's ansible-inventory and ansible-playbook.
+
+    Before 2.19 ansible-core templates a host's name: a slug ``{{ lookup('pipe', ...) }}`` that became a host ran
+    the command in a play on ``all`` that only pings. Slugs that are Ansible's own group names, a generated group's
+    name or a static source's host must not change any group either. Host variables (also through compose) stay
+    data: a group name and a member that look like templates run nothing.
+    """
+    directory = str(tmp_path)
+    ids = dict((name, new_uuid()) for name in ("offering", "role", "wide"))
+    resources = [{"uuid": new_uuid(), "name": "resource %d" % n, "slug": slug} for n, slug in enumerate([
+        "{{ lookup('pipe', 'touch pwned-resource') }}", "all", "ungrouped", "role_admin", "other", "a b", "!x",
+        "cluster-a"])]
+    document = {"version": 1, "offerings": [{
+        "uuid": ids["offering"], "name": "Tenant", "slug": "{{ lookup('pipe', 'touch pwned-offering') }}",
+        "roles": [{"uuid": ids["role"], "name": "admin", "scope_type": "cluster"},
+                  {"uuid": ids["wide"], "name": "everyone", "scope_type": ""}],
+        "resources": resources}], "groups": []}
+    for n, resource in enumerate(resources):
+        document["groups"].append({
+            "uuid": new_uuid(), "name": "g%d {{ lookup('pipe', 'touch pwned-group') }}" % n, "backend_id": "",
+            "offering": ids["offering"], "role": ids["role"], "resource": resource["uuid"], "scope_id": "",
+            "members": [{"username": "{{ lookup('pipe', 'touch pwned-member') }}", "state": "active"}]})
+    document["groups"].append({"uuid": new_uuid(), "name": "everyone", "backend_id": "", "offering": ids["offering"],
+                               "role": ids["wide"], "resource": None, "scope_id": "", "members": []})
+    write_store(os.path.join(directory, "store.yml"), document)
+    with open(os.path.join(directory, "static.yml"), "w") as stream:
+        yaml.safe_dump({"all": {"hosts": {"other": {"static_var": 1}},
+                                "children": {"webservers": {"hosts": {"web1": {}}}}}}, stream)
+    with open(os.path.join(directory, "site.offering_groups.yml"), "w") as stream:
+        yaml.safe_dump({"plugin": "waldur.keycloak.offering_groups", "store": "store.yml",
+                        "compose": {"group_names_seen": "keycloak_groups | map(attribute='name') | list"}}, stream)
+    with open(os.path.join(directory, "play.yml"), "w") as stream:
+        yaml.safe_dump([
+            {"name": "Every host", "hosts": "all", "connection": "local", "gather_facts": False,
+             "tasks": [{"ansible.builtin.ping": {}},
+                       {"ansible.builtin.debug": {"msg": "{{ inventory_hostname }} {{ group_names_seen | default([]) }}"
+                                                         " {{ keycloak_groups | default([]) }}"}}]},
+            {"name": "The role's group", "hosts": "role_admin", "connection": "local", "gather_facts": False,
+             "tasks": [{"ansible.builtin.debug": {"msg": "{{ inventory_hostname }}"}}]},
+        ], stream)
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1", **cell_env)
+    env.pop("WALDUR_KEYCLOAK_STORE", None)
+    sources = ["-i", "static.yml", "-i", "site.offering_groups.yml"]
+    bin_dir = os.path.join(os.environ["COMPAT_VENV"], "bin")
+
+    listed = _run([os.path.join(bin_dir, "ansible-inventory")] + sources + ["--list"], directory, env)
+    assert listed.returncode == 0, listed.stderr
+    played = _run([os.path.join(bin_dir, "ansible-playbook")] + sources + ["play.yml"], directory, env)
+    assert played.returncode == 0, played.stdout + played.stderr
+    # No template ran: no marker anywhere in the directory (the pipe lookup's working directory).
+    assert sorted(name for name in os.listdir(directory) if name.startswith("pwned")) == []
+
+    data = unwrap(json.loads(listed.stdout))
+    ours = sorted(host for host, hostvars in data["_meta"]["hostvars"].items() if "waldur_offering" in hostvars)
+    by_slug = dict((r["slug"], r["uuid"]) for r in resources)
+    # The offering's slug cannot name a host, so no '<offering slug>-<slug>' either: every refused slug falls back.
+    assert ours == sorted(["offering-" + ids["offering"], "cluster-a"] + [
+        "resource-" + uuid for slug, uuid in by_slug.items() if slug != "cluster-a"]), ours
+    assert "waldur_offering" not in data["_meta"]["hostvars"].get("other", {})
+    assert data["webservers"]["hosts"] == ["web1"]
+    assert data["ungrouped"]["hosts"] == ["other"]
+    role_admin = sorted(data["role_admin"]["hosts"])
+    assert role_admin == sorted(h for h in ours if h != "offering-" + ids["offering"])
+    assert "children" not in data["role_admin"]
+    for host in ours:
+        assert re.match(r"\A[A-Za-z0-9][A-Za-z0-9.-]*\Z", host), host
+        assert ("ok: [%s]" % host) in played.stdout or ("%s " % host) in played.stdout
+    # The group and member names reached the play as text.
+    assert "touch pwned-group" in played.stdout and "touch pwned-member" in played.stdout

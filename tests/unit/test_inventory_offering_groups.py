@@ -550,6 +550,31 @@ def test_live_members_come_from_keycloak_with_one_login(tmp_path, fake_keycloak)
     assert fake_keycloak.group_reads() == 2 and fake_keycloak.listings() == 2
 
 
+def test_live_paths_read_each_linked_group_once_and_no_members(tmp_path, fake_keycloak):
+    live_store(tmp_path, fake_keycloak)
+    cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}
+    config = write_yaml(tmp_path / "paths.offering_groups.yml",
+                        dict({"plugin": PLUGIN, "store": "offerings.yml", "live_paths": True}, **cache))
+    inventory = run_inventory(config, env=fake_env(fake_keycloak))
+    assert inventory.returncode == 0, inventory.stderr
+    admins = inventory.members("cluster-a", "admins-a")
+    assert (admins["path"], admins["path_source"]) == ("/staff/admins-a", "keycloak")
+    # Members stay the store's: nothing is listed.
+    assert (admins["members"], admins["members_source"]) == (["alice"], "store")
+    vanished = inventory.members("rancher-prod", "viewers")
+    assert (vanished["path"], vanished["path_source"], vanished["members_source"]) == (None, "missing", "store")
+    assert "which does not exist in realm" in one_line(inventory.stderr)
+    assert fake_keycloak.logins == 1 and fake_keycloak.group_reads() == 2 and fake_keycloak.listings() == 0
+
+    # The cache holds the paths without members: live_members on the same cache lists the members.
+    del fake_keycloak.requests[:]
+    config = write_yaml(tmp_path / "paths.offering_groups.yml",
+                        dict({"plugin": PLUGIN, "store": "offerings.yml", "live_members": True}, **cache))
+    inventory = run_inventory(config, env=fake_env(fake_keycloak))
+    assert inventory.members("cluster-a", "admins-a")["members_source"] == "keycloak"
+    assert fake_keycloak.listings(KC1) == 2 and fake_keycloak.group_reads(KC1) == 1
+
+
 def test_live_members_with_bad_credentials_fail_clearly(tmp_path, fake_keycloak):
     live_store(tmp_path, fake_keycloak)
     fake_keycloak.reject_login = True
