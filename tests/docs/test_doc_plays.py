@@ -19,6 +19,7 @@ a key effect is checked with RawAdmin or in the files it writes.
 A play found in the docs without a scenario below fails: nothing is skipped silently.
 """
 
+import functools
 import importlib.util
 import json
 import os
@@ -241,8 +242,7 @@ def _readme_rancher_bindings(doc):
     assert expected and all(e["clusterName"] for e in expected), "the store implies no usable binding"
     assert "keycloakoidc_group://" + HAND_MADE_PATH in [e["groupPrincipalName"] for e in expected]
     assert [c["state"] for c in calls] == ["present"] * len(calls)
-    def by_content(definition):
-        return json.dumps(definition, sort_keys=True)
+    by_content = functools.partial(json.dumps, sort_keys=True)
     assert sorted((c["definition"] for c in calls), key=by_content) == sorted(expected, key=by_content)
 
 
