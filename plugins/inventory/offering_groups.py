@@ -19,8 +19,9 @@ description:
   - Hosts are put into one inventory group per offering (C(offering_<slug>)) and one per role (C(role_<name>)).
     Group names are always sanitized (every character other than a letter, digit or C(_) becomes C(_)),
     including those made by O(groups) and O(keyed_groups).
-  - By default nothing but the store is read; no call is made to Keycloak.
-    With O(live_members=true) the members of every linked group are read from Keycloak instead.
+  - By default nothing but the store is read; no call is made to Keycloak, and no group has a C(path).
+    With O(live_paths=true) each linked group's real path is read from Keycloak; with O(live_members=true) its
+    members too.
   - The configuration file name must end in C(offering_groups.yml) or C(offering_groups.yaml).
 author:
   - Waldur Keycloak contributors (@waldur)
@@ -51,10 +52,20 @@ options:
     type: list
     elements: str
     default: []
+  live_paths:
+    description:
+      - Read every linked group (one with a C(backend_id)) from Keycloak, one request per group, and report its real
+        path in C(path).
+      - Without it (or O(live_members)) C(path) is null, since a path computed from the naming rule would name
+        another group, or none, for a group imported from elsewhere, moved by hand, or of a renamed offering.
+      - Caching, connection options and requirements as for O(live_members).
+    type: bool
+    default: false
   live_members:
     description:
       - Read the members of every linked group (one with a C(backend_id)) from Keycloak, with one paged listing
         per group, and report those usernames in C(members) instead of the active members of the store.
+      - Implies O(live_paths=true) (one more request per group).
       - One client logs in once and serves every group (one client per Keycloak server, when offerings name
         different servers in C(keycloak.url)).
       - With O(cache=true) the member lists are cached by the cache plugin; a group that is not in the cache yet
@@ -101,18 +112,35 @@ notes:
     slug in two offerings), it is C(<offering slug>-<resource slug>); when that is taken too (two resources of one
     offering with the same slug), C(<offering slug>-<resource slug>-<resource uuid>). Of two clashing names, the
     less qualified one changes. The names are decided over the whole store, so O(offerings) never renames a host."
+  - "Host names are made from store text, which is data: a name is used only if it is made of ASCII letters, digits,
+    C(-) and C(.), starts with a letter or digit and has at most 253 characters (so no template, no pattern syntax,
+    no space, and no C(_): never one of this plugin's group names); if it is not V(localhost) or V(127.0.0.1); and if
+    it is not already the name of a group, or of a host of another source (list this source after the others).
+    A name that fails is skipped for the next one of the rule above, with a one-line warning; a resource with
+    none left is named C(resource-<uuid>), an offering C(offering-<uuid>). A slug such as V(all) thus gives
+    C(<offering slug>-all), and a slug with a space or a brace C(resource-<uuid>)."
+  - "Group names made from store text (C(offering_<slug>), C(role_<name>), and those O(keyed_groups) and O(groups)
+    make) are sanitized, and one that is already the name of a host fails the source with a one-line message, as
+    does a host name that a group of this source took meanwhile: no store text can put another source's hosts into
+    this plugin's groups, or this plugin's hosts into another source's."
   - An offering's own host exists only when the offering has offering-wide groups; every resource of an
     included offering has a host, with an empty C(keycloak_groups) when no group names it.
   - "Host variables: C(waldur_offering) (C(uuid), C(name), C(slug), C(realm)); C(waldur_resource) (C(uuid), C(name),
     C(slug); null on an offering's host); C(keycloak_groups), a list in store order of C(uuid), C(name),
-    C(backend_id) (V(\"\") when not linked), C(path) (C(/<base_group>/<offering slug>/<name>), as the modules compute
-    it), C(role), C(role_scope_type), C(scope_id), C(members), C(pending_members) and C(members_source)."
+    C(backend_id) (V(\"\") when not linked), C(path), C(path_source), C(role), C(role_scope_type), C(scope_id),
+    C(members), C(pending_members) and C(members_source)."
+  - "C(path) is the group's path as Keycloak has it (C(path_source=keycloak)), or null, with the reason in
+    C(path_source): V(not_linked) (no C(backend_id)), V(not_read) (neither O(live_paths) nor O(live_members)),
+    V(no_realm) (the offering names no realm), V(missing) (the linked group does not exist). Grant nothing to a group
+    without a C(path) (C(selectattr('path'))): the naming rule's path is not where an imported, moved or renamed
+    group is."
   - C(members) holds the usernames of the store's active members (C(members_source=store)). With O(live_members=true),
     for a linked group, the usernames that Keycloak lists (C(members_source=keycloak)), sorted; if the linked
     Keycloak group does not exist, a warning and an empty list (C(members_source=missing)).
     C(pending_members) are the store's pending members, less those Keycloak already lists.
   - A store that cannot be read or is invalid fails the source with the store's one-line message; so does a
-    failed login or an unreachable Keycloak with O(live_members=true).
+    failed login or an unreachable Keycloak with O(live_paths=true) or O(live_members=true).
+  - With O(live_paths=true) or O(live_members=true), a linked group that does not exist gives a warning.
 seealso:
   - name: The store format
     description: The README of the collection describes the store file.
@@ -148,8 +176,9 @@ groups:
 # cache_connection: ~/.cache/waldur-keycloak-inventory
 # cache_timeout: 600
 #
-# # grant-cluster-access.yml: bind a Rancher role to every linked Keycloak group of every cluster.
-# # ansible-playbook -i inventory/prod.offering_groups.yml grant-cluster-access.yml
+# # grant-cluster-access.yml: bind a Rancher role to every Keycloak group of every cluster whose real path is known.
+# # ansible-playbook -i inventory/live.offering_groups.yml grant-cluster-access.yml
+# # (an inventory with live_paths or live_members: without them no group has a path, and nothing is bound)
 # # Rancher's Keycloak (OIDC) provider must send full group paths (Group Membership mapper,
 # # "Full group path" on): a group's principal is then keycloakoidc_group:// followed by its path,
 # # for example keycloakoidc_group:///rancher-prod/cluster-a-admins.
@@ -176,7 +205,7 @@ groups:
 #           clusterName: "{{ item.scope_id }}"
 #           roleTemplateName: "{{ rancher_role_templates[item.role] }}"
 #           groupPrincipalName: "keycloakoidc_group://{{ item.path }}"
-#       loop: "{{ keycloak_groups | selectattr('role_scope_type', 'eq', 'cluster') | selectattr('backend_id') | list }}"
+#       loop: "{{ keycloak_groups | selectattr('role_scope_type', 'eq', 'cluster') | selectattr('path') | list }}"
 #       loop_control:
 #         label: "{{ item.path }} -> {{ rancher_role_templates[item.role] }}"
 #
@@ -192,7 +221,7 @@ groups:
 #           projectName: "{{ item.scope_id }}"
 #           roleTemplateName: "{{ rancher_role_templates[item.role] }}"
 #           groupPrincipalName: "keycloakoidc_group://{{ item.path }}"
-#       loop: "{{ keycloak_groups | selectattr('role_scope_type', 'eq', 'project') | selectattr('backend_id') | list }}"
+#       loop: "{{ keycloak_groups | selectattr('role_scope_type', 'eq', 'project') | selectattr('path') | list }}"
 #       loop_control:
 #         label: "{{ item.path }} -> {{ rancher_role_templates[item.role] }}"
 #
@@ -204,7 +233,10 @@ groups:
 #         label: "{{ item.name }}"
 """
 
+import json
 import os
+import re
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.errors import AnsibleParserError
@@ -225,15 +257,22 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
     KeycloakError,
     client_from_params,
 )
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
-from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError, shown
 
 CONFIG_SUFFIXES = ("offering_groups.yml", "offering_groups.yaml")
 AUTH_OPTIONS = ("auth_keycloak_url", "auth_realm", "auth_client_id", "auth_client_secret", "auth_username",
                 "auth_password", "token", "validate_certs", "ca_path", "connection_timeout")
-# Member listings run this many at a time over the one client (its pool keeps 10 connections).
+# Group reads and member listings run this many at a time over the one client (its pool keeps 10 connections).
 LIVE_WORKERS = 8
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+
+# A host name made from store text. Before 2.19 ansible-core templates a host's name (inventory_hostname, the
+# default ansible_host), so no '{', '%' or '#'; no pattern syntax (',', ':', '!', '&', '*', '?', '[', '~', space);
+# and no '_', so it is never one of this plugin's group names (offering_..., role_..., keyed groups), which are
+# made of letters, digits and '_' only.
+HOST_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9.-]{0,252}\Z")
+# Names that mean the controller itself in a pattern: a store's host must not take them over.
+RESERVED_HOST_NAMES = frozenset(("localhost", "127.0.0.1"))
 
 
 def _safe_group_name(name):
@@ -241,12 +280,28 @@ def _safe_group_name(name):
     return to_safe_group_name(name, force=True, silent=True)
 
 
+def _quoted(text):
+    """Store text in a one-line message: quoted, control characters and non-ASCII escaped, long text cut."""
+    return shown(json.dumps(to_text(text)), limit=100)
+
+
+def _uuid_of(value):
+    return value.get("uuid") if isinstance(value, Mapping) else None
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     """The store's resources (and offerings with offering-wide groups) as hosts."""
 
     NAME = "waldur.keycloak.offering_groups"
 
-    _sanitize_group_name = staticmethod(_safe_group_name)
+    def _sanitize_group_name(self, name):
+        """Used for every group this plugin makes (offering_, role_, compose's groups and keyed_groups)."""
+        group = _safe_group_name(name)
+        if group in self.inventory.hosts:
+            # Adding a host to it would add that host; adding the group to another would be refused or loop.
+            raise AnsibleParserError("waldur.keycloak.offering_groups: the group name %s is also the name of a host "
+                                     "in the inventory" % _quoted(group))
+        return group
 
     def verify_file(self, path):
         if not super(InventoryModule, self).verify_file(path):
@@ -263,15 +318,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
         config = self._read_config_data(path)
         data = self._load_store(self._store_path(config, path))
-        service = OfferingGroups(data)
         offerings = self._selected_offerings(data)
-        hosts = self._host_names(data)
-        live = {}
-        if self.get_option("live_members"):
-            live = self._live_members(offerings, data, cache, path)
+        offering_hosts, hosts = self._host_names(data, offerings)
+        live_members = self.get_option("live_members")
+        live = None
+        if live_members or self.get_option("live_paths"):
+            live = self._read_keycloak(offerings, data, cache, path, live_members)
         strict = self.get_option("strict")
         for offering in offerings:
-            offering_group = self.inventory.add_group(_safe_group_name("offering_%s" % offering["slug"]))
+            offering_group = self.inventory.add_group(self._sanitize_group_name("offering_%s" % offering["slug"]))
             groups_by_resource = {}
             for record in data.offering_groups(offering["uuid"]):
                 groups_by_resource.setdefault(record["resource"], []).append(record)
@@ -283,16 +338,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             }
             targets = []
             if groups_by_resource.get(None):
-                targets.append((offering["slug"], None, groups_by_resource[None]))
+                targets.append((offering_hosts[offering["uuid"]], None, groups_by_resource[None]))
             for resource in offering["resources"]:
                 targets.append((hosts[resource["uuid"]], resource, groups_by_resource.get(resource["uuid"], [])))
             for host, resource, records in targets:
-                self._add_host(host, offering_group, offering, offering_view, resource, records, data, service,
-                               live, strict)
+                self._add_host(host, offering_group, offering_view, resource,
+                               [self._group_view(record, offering, data, live, live_members) for record in records],
+                               strict)
 
-    def _add_host(self, host, offering_group, offering, offering_view, resource, records, data, service, live,
-                  strict):
-        views = [self._group_view(record, offering, data, service, live) for record in records]
+    def _add_host(self, host, offering_group, offering_view, resource, views, strict):
         hostvars = {
             "waldur_offering": dict(offering_view),
             "waldur_resource": ({"uuid": resource["uuid"], "name": resource["name"], "slug": resource["slug"]}
@@ -302,6 +356,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if _mark_unsafe is not None:
             # The store comes from outside (e.g. a Waldur export): its text is data, never a template.
             hostvars = _mark_unsafe(hostvars)
+        if host in self.inventory.groups:
+            # Only a group made during this parse can get here (the names were chosen against the others):
+            # add_child would put that whole group, not this host, into the plugin's groups.
+            raise AnsibleParserError("waldur.keycloak.offering_groups: the host name %s is also the name of a group "
+                                     "in the inventory" % _quoted(host))
         self.inventory.add_host(host, group=offering_group)
         # Straight onto the Host rather than through inventory.set_variable: ansible-core 2.19+ wraps the inventory in
         # a proxy whose set_variable deep-copies every value and tags each one with its origin, half of the whole
@@ -312,30 +371,45 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for name, value in hostvars.items():
             entity.set_variable(name, value)
         for role in sorted(set(view["role"] for view in views)):
-            self.inventory.add_child(self.inventory.add_group(_safe_group_name("role_%s" % role)), host)
+            self.inventory.add_child(self.inventory.add_group(self._sanitize_group_name("role_%s" % role)), host)
         self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
         self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
         self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
 
     @staticmethod
-    def _group_view(record, offering, data, service, live):
+    def _group_view(record, offering, data, live, live_members):
+        """One entry of keycloak_groups. ``live``: what Keycloak said of each linked group (None: not read)."""
         role = data.roles_by_uuid[record["role"]]
         active = [m["username"] for m in record["members"] if m["state"] == "active"]
         pending = [m["username"] for m in record["members"] if m["state"] == "pending"]
         source = "store"
-        if record["uuid"] in live:
+        # The path is Keycloak's own, or null with the reason: a path computed from the naming rule would name
+        # another group, or none, for a group imported from elsewhere, moved by hand, or of a renamed offering.
+        path = None
+        if not record["backend_id"]:
+            path_source = "not_linked"
+        elif live is None:
+            path_source = "not_read"
+        elif not (offering.get("keycloak") or {}).get("realm"):
+            path_source = "no_realm"
+        elif live.get(record["uuid"]) is None:
+            path_source = "missing"
+        else:
+            path, path_source = live[record["uuid"]]["path"], "keycloak"
+        if live_members and record["uuid"] in live:
             remote = live[record["uuid"]]
             if remote is None:
                 active, source = [], "missing"
             else:
-                active, source = sorted(remote), "keycloak"
-                present = set(name.lower() for name in remote)
+                active, source = sorted(remote["members"]), "keycloak"
+                present = set(name.lower() for name in remote["members"])
                 pending = [name for name in pending if name.lower() not in present]
         return {
             "uuid": record["uuid"],
             "name": record["name"],
             "backend_id": record["backend_id"],
-            "path": service.group_path(offering, record["name"]),
+            "path": path,
+            "path_source": path_source,
             "role": role["name"],
             "role_scope_type": role["scope_type"],
             "scope_id": record["scope_id"],
@@ -376,41 +450,113 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             chosen.add(offering["uuid"])
         return [o for o in data.offerings if o["uuid"] in chosen]
 
-    @staticmethod
-    def _host_names(data):
-        """Resource UUID -> host name, decided over the whole store (see the notes in DOCUMENTATION).
+    def _host_names(self, data, selected):
+        """(offering UUID -> its host's name, resource UUID -> its host's name), decided over the whole store (see the
+        notes in DOCUMENTATION).
 
-        Every resource starts with its slug; while a name clashes with an offering's slug or another
-        resource's name, the least qualified of the clashing resources take the next form:
-        ``<offering slug>-<resource slug>``, then ``<offering slug>-<resource slug>-<resource uuid>``.
+        A resource's names, least qualified first: its slug, ``<offering slug>-<resource slug>``,
+        ``<offering slug>-<resource slug>-<resource uuid>`` and ``resource-<uuid>``; those that cannot name a host
+        (``_usable``) are skipped. While a name clashes with an offering's host or another resource's, the least
+        qualified of the clashing resources take their next name. An offering's host is its slug, else
+        ``offering-<uuid>``.
         """
-        offering_slugs = set(o["slug"] for o in data.offerings)
-        resources = [(o, r) for o in data.offerings for r in o["resources"]]
-        forms = {}
-        for offering, resource in resources:
-            forms[resource["uuid"]] = (resource["slug"], "%s-%s" % (offering["slug"], resource["slug"]),
-                                       "%s-%s-%s" % (offering["slug"], resource["slug"], resource["uuid"]))
-        level = dict((resource["uuid"], 0) for _offering, resource in resources)
+        chosen = set(o["uuid"] for o in selected)
+        offering_hosts = {}
+        for offering in data.offerings:
+            owner = (offering["uuid"], None)
+            name, reason = offering["slug"], self._unusable(offering["slug"], owner)
+            if reason:
+                name = "offering-" + offering["uuid"]
+                self._refuse_fallback(name, owner)
+                if offering["uuid"] in chosen:
+                    self.display.warning("waldur.keycloak.offering_groups: offering %s (%s): its slug %s %s; its host "
+                                         "is named %s" % (_quoted(offering["name"]), offering["uuid"],
+                                                          _quoted(offering["slug"]), reason, name))
+            offering_hosts[offering["uuid"]] = name
+        taken = set(offering_hosts.values())
+        if len(taken) < len(offering_hosts):
+            raise AnsibleParserError("waldur.keycloak.offering_groups: two offerings claim the host name %s" % " and ".join(
+                sorted(_quoted(n) for n in taken if list(offering_hosts.values()).count(n) > 1)))
+        forms, owners = {}, {}
+        for offering in data.offerings:
+            for resource in offering["resources"]:
+                owner = (offering["uuid"], resource["uuid"])
+                names = (resource["slug"], "%s-%s" % (offering["slug"], resource["slug"]),
+                         "%s-%s-%s" % (offering["slug"], resource["slug"], resource["uuid"]))
+                # (how qualified, name): the fallback is always the last, and the most qualified.
+                forms[resource["uuid"]] = [(rank, name) for rank, name in enumerate(names)
+                                           if not self._unusable(name, owner)] + [(3, "resource-" + resource["uuid"])]
+                owners[resource["uuid"]] = (offering, resource)
+        level = dict((resource_uuid, 0) for resource_uuid in forms)
         while True:
             holders = {}
-            for resource_uuid, forms_of in forms.items():
-                holders.setdefault(forms_of[level[resource_uuid]], []).append(resource_uuid)
+            for resource_uuid, names in forms.items():
+                holders.setdefault(names[level[resource_uuid]][1], []).append(resource_uuid)
             bumped = False
             for name, uuids in holders.items():
-                if len(uuids) < 2 and name not in offering_slugs:
+                if len(uuids) < 2 and name not in taken:
                     continue
-                lowest = min(level[u] for u in uuids)
-                for resource_uuid in uuids:
-                    if level[resource_uuid] == lowest and lowest < 2:
+                movable = [u for u in uuids if level[u] < len(forms[u]) - 1]
+                if not movable:
+                    # Only a crafted slug can get here: an offering's slug that is another resource's fallback name.
+                    raise AnsibleParserError("waldur.keycloak.offering_groups: the host name %s is claimed by %s"
+                                             % (_quoted(name), " and ".join(
+                                                 ["resource %s" % u for u in sorted(uuids)] +
+                                                 ["an offering"] * (name in taken))))
+                lowest = min(forms[u][level[u]][0] for u in movable)
+                for resource_uuid in movable:
+                    if forms[resource_uuid][level[resource_uuid]][0] == lowest:
                         level[resource_uuid] += 1
                         bumped = True
             if not bumped:
-                return dict((u, forms[u][level[u]]) for u in forms)
+                break
+        hosts = {}
+        for resource_uuid in sorted(forms):
+            offering, resource = owners[resource_uuid]
+            owner = (offering["uuid"], resource_uuid)
+            rank, name = forms[resource_uuid][level[resource_uuid]]
+            hosts[resource_uuid] = name
+            if rank == 3:
+                self._refuse_fallback(name, owner)
+            reason = self._unusable(resource["slug"], owner)
+            if reason and offering["uuid"] in chosen:
+                self.display.warning("waldur.keycloak.offering_groups: resource %s (%s) of offering %s: its slug %s "
+                                     "%s; its host is named %s" % (_quoted(resource["name"]), resource_uuid,
+                                                                   _quoted(offering["name"]), _quoted(resource["slug"]),
+                                                                   reason, name))
+        return offering_hosts, hosts
+
+    def _refuse_fallback(self, name, owner):
+        """A fallback name that another source already uses: nothing is left to fall back to."""
+        reason = self._unusable(name, owner)
+        if reason:
+            raise AnsibleParserError("waldur.keycloak.offering_groups: the host name %s %s" % (_quoted(name), reason))
+
+    def _unusable(self, name, owner):
+        """Why ``name`` cannot name the host of ``owner`` ((offering uuid, resource uuid or None)), or None.
+
+        Besides the character rule: a name Ansible reserves, a group's name, or the name of a host of another source
+        (or of another store's record): adding to it would merge the two.
+        """
+        if not HOST_NAME.match(name):
+            return "is not a valid host name (letters, digits, '-' and '.', starting with a letter or digit)"
+        if name in RESERVED_HOST_NAMES:
+            return "is reserved for the controller"
+        if name in self.inventory.groups:
+            return "is the name of a group"
+        existing = self.inventory.hosts.get(name)
+        if existing is not None:
+            variables = existing.get_vars()
+            if owner is None or owner != (_uuid_of(variables.get("waldur_offering")),
+                                          _uuid_of(variables.get("waldur_resource"))):
+                return "is the name of another host in the inventory"
+        return None
 
     # ------------------------------------------------------- live members
 
-    def _live_members(self, offerings, data, cache, path):
-        """Group UUID -> usernames listed by Keycloak (None: the linked group does not exist), for linked groups."""
+    def _read_keycloak(self, offerings, data, cache, path, members):
+        """Group UUID -> what Keycloak says of each linked group: None when it does not exist, else ``{"path": ...}``
+        and, with ``members``, ``"members"``: the usernames it lists."""
         params = dict((name, self.get_option(name)) for name in AUTH_OPTIONS)
         jobs, names = {}, {}
         for offering in offerings:
@@ -434,49 +580,64 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             except KeyError:
                 entry = None
             if isinstance(entry, dict) and entry.get("format") == CACHE_FORMAT:
-                cached = entry.get("members") or {}
+                cached = entry.get("groups") or {}
 
         def key_of(job):
             return "%s %s %s" % job
 
-        missing = sorted(set(job for job in jobs.values() if key_of(job) not in cached),
+        def usable(key):
+            # A group cached without its members (live_paths only) is read again when they are wanted.
+            return key in cached and (cached[key] is None or not members or "members" in cached[key])
+
+        missing = sorted(set(job for job in jobs.values() if not usable(key_of(job))),
                          key=lambda job: tuple(part or "" for part in job))
-        fetched = self._fetch_members(params, missing) if missing else {}
+        fetched = self._fetch_groups(params, missing, members) if missing else {}
         results = {}
         for group_uuid, job in jobs.items():
             key = key_of(job)
             results[group_uuid] = fetched[job] if job in fetched else cached[key]
             if results[group_uuid] is None:
-                self.display.warning("waldur.keycloak.offering_groups: group '%s' (%s) is linked to Keycloak group %s, "
-                                     "which does not exist in realm '%s'" % (names[group_uuid], group_uuid, job[2], job[1]))
+                self.display.warning("waldur.keycloak.offering_groups: group %s (%s) is linked to Keycloak group %s, "
+                                     "which does not exist in realm %s" % (_quoted(names[group_uuid]), group_uuid,
+                                                                           _quoted(job[2]), _quoted(job[1])))
         if use_cache:
             entry = {"format": CACHE_FORMAT,
-                     "members": dict((key_of(job), results[uuid]) for uuid, job in jobs.items())}
-            if missing or entry["members"] != cached:
+                     "groups": dict((key_of(job), results[uuid]) for uuid, job in jobs.items())}
+            if missing or entry["groups"] != cached:
                 self._cache[cache_key] = entry
         return results
 
-    def _fetch_members(self, params, jobs):
-        """(url, realm, group_id) -> usernames, or None for a group that does not exist; one client per server."""
+    def _fetch_groups(self, params, jobs, members):
+        """(url, realm, group_id) -> {"path", "members"?}, or None for a group that does not exist; one client per
+        server."""
         if not HAS_REQUESTS:
-            raise AnsibleParserError("live_members needs the requests Python library")
+            raise AnsibleParserError("live_members and live_paths need the requests Python library")
         clients = {}
         try:
             for url in sorted(set(job[0] for job in jobs), key=lambda u: u or ""):
                 clients[url] = client_from_params(params, url=url).login()
         except KeycloakError as exc:
             raise AnsibleParserError("Unable to connect to Keycloak. %s" % exc.message)
+        failure = "Unable to list remote group members." if members else "Unable to list remote Keycloak groups."
 
         def fetch(job):
             url, realm, group_id = job
             try:
-                users = clients[url].group_members(realm, group_id)
+                group = clients[url].get_group(realm, group_id)
+                if group is None:
+                    return job, None
+                path = group.get("path")
+                found = {"path": path if isinstance(path, str) and path.startswith("/") else None}
+                if members:
+                    found["members"] = [u.get("username") for u in clients[url].group_members(realm, group_id)
+                                        if u.get("username")]
             except KeycloakError as exc:
-                # A vanished group is reported per group; a missing realm (RealmNotFound) fails the source.
+                # A vanished group (also between the two calls) is reported per group; a missing realm
+                # (RealmNotFound) fails the source.
                 if exc.is_not_found:
                     return job, None
-                raise AnsibleParserError("Unable to list remote group members. %s" % exc.message)
-            return job, [u.get("username") for u in users if u.get("username")]
+                raise AnsibleParserError("%s %s" % (failure, exc.message))
+            return job, found
 
         workers = max(1, min(LIVE_WORKERS, len(jobs)))
         if workers == 1:

@@ -33,11 +33,16 @@ COMPAT_VENV = _cell_venv()
 os.environ["PATH"] = os.path.join(COMPAT_VENV, "bin") + os.pathsep + os.environ.get("PATH", "")
 
 
+# The collection the cell runs: the one linked into the virtualenv, or COMPAT_COLLECTIONS (a collections path of
+# one's own: checkouts that share the cached virtualenv then do not run each other's code).
+COLLECTIONS = os.environ.get("COMPAT_COLLECTIONS") or os.path.join(COMPAT_VENV, "collections")
+
+
 @pytest.fixture(scope="session")
 def cell_env():
     """Environment of every Ansible run of the cell: its Python runs the modules."""
     return {"ANSIBLE_PYTHON_INTERPRETER": os.path.join(COMPAT_VENV, "bin", "python"),
-            "ANSIBLE_COLLECTIONS_PATH": os.path.join(COMPAT_VENV, "collections")}
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS}
 
 
 @pytest.fixture(scope="module")

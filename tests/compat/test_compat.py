@@ -13,6 +13,7 @@ The integration suite (tests/integration) covers each of these in depth on the m
 import base64
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -187,7 +188,102 @@ def test_inventory_with_live_members(seeded, store, admin, compat_realm, cell_en
             assert group["members_source"] == "keycloak", group
             # Live members are Keycloak's, as the raw client sees them.
             assert group["members"] == admin.member_names(compat_realm, linked[group["name"]]), (host, group)
-            if group["name"] != "handmade":
-                # (The imported group's path is computed as /rancher-prod/handmade, not its real /staff/handmade:
-                # the plugin's, on every ansible-core; the compat suite checks the paths it computes right.)
-                assert admin.group_by_path(compat_realm, group["path"])["id"] == linked[group["name"]], group
+            # Paths are Keycloak's (live_members reads them): the imported group is at /staff/handmade.
+            assert (group["path"], group["path_source"]) == (
+                admin.group(compat_realm, linked[group["name"]])["path"], "keycloak"), group
+            assert group["path"] != "/rancher-prod/handmade"
+
+
+# ------------------------------------------------------------------ store text is data, on every ansible-core
+
+def _run(command, directory, env):
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=directory, check=False, timeout=300)
+
+
+TEMPLATE = "{{ lookup('pipe', 'touch pwned-%s') }}"
+# (offering slug, {resource slug: its host name, with <uuid> for the resource's}, the offering's host name)
+HOST_NAME_CASES = {
+    "templates": (TEMPLATE % "offering", {TEMPLATE % "resource": "resource-<uuid>", "{% raw %}x": "resource-<uuid>",
+                                          "cluster-a": "cluster-a"}, "offering-<offering>"),
+    "group-names": ("tenant", {"all": "tenant-all", "ungrouped": "tenant-ungrouped", "role_admin": "resource-<uuid>",
+                               "webservers": "tenant-webservers", "other": "tenant-other", "a b": "resource-<uuid>",
+                               "a,b": "resource-<uuid>", "x\ny": "resource-<uuid>", "!x": "resource-<uuid>",
+                               "&x": "resource-<uuid>", "localhost": "tenant-localhost", "cluster-a": "cluster-a"},
+                    "tenant"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOST_NAME_CASES))
+def test_store_text_names_no_host_that_runs_a_template_or_stands_for_a_group(case, tmp_path, cell_env):
+    """Issue 21, items 1 and 2, with the cell's ansible-inventory and ansible-playbook, next to a static source.
+
+    Before 2.19 ansible-core templates a host's name: a slug ``{{ lookup('pipe', ...) }}`` that became a host ran
+    the command in a play on ``all`` that only pings. Slugs that are Ansible's own group names, a generated group's
+    name or the static source's host or group must not change any group. Host variables (also through compose)
+    stay data: a group name and a member that look like templates run nothing.
+    """
+    offering_slug, slugs, offering_host = HOST_NAME_CASES[case]
+    directory = str(tmp_path)
+    ids = dict((name, new_uuid()) for name in ("offering", "role", "wide"))
+    resources = [{"uuid": new_uuid(), "name": "resource %d" % n, "slug": slug} for n, slug in enumerate(sorted(slugs))]
+    document = {"version": 1, "offerings": [{
+        "uuid": ids["offering"], "name": "Tenant", "slug": offering_slug,
+        "roles": [{"uuid": ids["role"], "name": "admin", "scope_type": "cluster"},
+                  {"uuid": ids["wide"], "name": "everyone", "scope_type": ""}],
+        "resources": resources}], "groups": []}
+    for n, resource in enumerate(resources):
+        document["groups"].append({
+            "uuid": new_uuid(), "name": "g%d %s" % (n, TEMPLATE % "group"), "backend_id": "",
+            "offering": ids["offering"], "role": ids["role"], "resource": resource["uuid"], "scope_id": "",
+            "members": [{"username": TEMPLATE % "member", "state": "active"}]})
+    document["groups"].append({"uuid": new_uuid(), "name": "everyone", "backend_id": "", "offering": ids["offering"],
+                               "role": ids["wide"], "resource": None, "scope_id": "", "members": []})
+    write_store(os.path.join(directory, "store.yml"), document)
+    with open(os.path.join(directory, "static.yml"), "w") as stream:
+        yaml.safe_dump({"all": {"hosts": {"other": {"static_var": 1}},
+                                "children": {"webservers": {"hosts": {"web1": {}}}}}}, stream)
+    with open(os.path.join(directory, "site.offering_groups.yml"), "w") as stream:
+        yaml.safe_dump({"plugin": "waldur.keycloak.offering_groups", "store": "store.yml",
+                        "compose": {"group_names_seen": "keycloak_groups | map(attribute='name') | list"}}, stream)
+    with open(os.path.join(directory, "play.yml"), "w") as stream:
+        yaml.safe_dump([
+            {"name": "Every host", "hosts": "all", "connection": "local", "gather_facts": False,
+             "tasks": [{"ansible.builtin.ping": {}},
+                       {"ansible.builtin.debug": {"msg": "{{ inventory_hostname }} {{ group_names_seen | default([]) }}"
+                                                         " {{ keycloak_groups | default([]) }}"}}]},
+            {"name": "The role's group", "hosts": "role_admin", "connection": "local", "gather_facts": False,
+             "tasks": [{"ansible.builtin.debug": {"msg": "{{ inventory_hostname }}"}}]},
+        ], stream)
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", **cell_env)
+    env.pop("WALDUR_KEYCLOAK_STORE", None)
+    sources = ["-i", "static.yml", "-i", "site.offering_groups.yml"]
+    bin_dir = os.path.join(os.environ["COMPAT_VENV"], "bin")
+
+    played = _run([os.path.join(bin_dir, "ansible-playbook")] + sources + ["play.yml"], directory, env)
+    # No template ran: no marker in the directory (the pipe lookup's working directory).
+    assert sorted(name for name in os.listdir(directory) if name.startswith("pwned")) == [], played.stdout
+    assert played.returncode == 0, played.stdout + played.stderr
+    env["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"] = "1"
+    listed = _run([os.path.join(bin_dir, "ansible-inventory")] + sources + ["--list"], directory, env)
+    assert listed.returncode == 0, listed.stderr
+
+    data = unwrap(json.loads(listed.stdout))
+    hostvars = data["_meta"]["hostvars"]
+    names = dict((v["waldur_resource"]["uuid"], host) for host, v in hostvars.items() if v.get("waldur_resource"))
+    assert names == dict((r["uuid"], slugs[r["slug"]].replace("<uuid>", r["uuid"])) for r in resources)
+    offering_host = offering_host.replace("<offering>", ids["offering"])
+    assert hostvars[offering_host]["waldur_resource"] is None
+    ours = sorted(list(names.values()) + [offering_host])
+    # The static source keeps its hosts and groups as they were; no group holds another group.
+    assert "waldur_offering" not in hostvars.get("other", {}) and "group_names_seen" not in hostvars.get("other", {})
+    assert data["webservers"]["hosts"] == ["web1"]
+    assert data["ungrouped"]["hosts"] == ["other"]
+    assert sorted(data["role_admin"]["hosts"]) == sorted(names.values())
+    for name, group in data.items():
+        if name not in ("_meta", "all"):
+            assert "children" not in group, (name, group)
+    for host in ours:
+        assert re.match(r"\A[A-Za-z0-9][A-Za-z0-9.-]*\Z", host), host
+        assert ("ok: [%s]" % host) in played.stdout
+    # The group and member names reached the play as text.
+    assert "touch pwned-group" in played.stdout and "touch pwned-member" in played.stdout

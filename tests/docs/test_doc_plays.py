@@ -19,6 +19,7 @@ a key effect is checked with RawAdmin or in the files it writes.
 A play found in the docs without a scenario below fails: nothing is skipped silently.
 """
 
+import functools
 import importlib.util
 import json
 import os
@@ -206,6 +207,15 @@ def _readme_every_operation(doc):
 
 @scenario("README.md", "Grant the Keycloak groups their Rancher cluster roles", state="applied")
 def _readme_rancher_bindings(doc):
+    # Besides the store's own group: the hand-made group adopted as a cluster-scoped one (it stays at
+    # /staff/rancher-project-x, not under the offering's group), and an adopted group deleted since (no path: no
+    # binding). Each binding must name the group where Keycloak has it.
+    gone = helpers.create_path(doc.admin, doc.realm, "/staff/gone")
+    for scope_id, group_id in (("c-adopted", doc.hand_made), ("c-gone", gone)):
+        helpers.assert_ok(playbook.run_module("keycloak_group_import", {
+            "store": doc.store, "offering": "Rancher production", "role": "cluster-admin", "resource": "cluster-a",
+            "scope_id": scope_id, "remote_group_id": group_id}, env=doc.credential_env()))
+    doc.admin.delete_group(doc.realm, gone)
     inventory = os.path.join(doc.dir, "inventory", "prod.offering_groups.yml")
     os.makedirs(os.path.dirname(inventory))
     with open(inventory, "w") as stream:
@@ -218,9 +228,10 @@ def _readme_rancher_bindings(doc):
     expected = []
     for group in data["groups"]:
         role = roles[group["role"]]
-        if role["scope_type"] != "cluster" or not group["backend_id"]:
+        remote = doc.admin.group(doc.realm, group["backend_id"]) if group["backend_id"] else None
+        if role["scope_type"] != "cluster" or remote is None:
             continue
-        path = doc.admin.group(doc.realm, group["backend_id"])["path"]  # Keycloak's own path of the group
+        path = remote["path"]  # Keycloak's own path of the group
         expected.append({
             "apiVersion": "management.cattle.io/v3", "kind": "ClusterRoleTemplateBinding",
             "metadata": {"name": "waldur-" + group["uuid"], "namespace": group.get("scope_id", "")},
@@ -229,8 +240,10 @@ def _readme_rancher_bindings(doc):
             "groupPrincipalName": "keycloakoidc_group://" + path,
         })
     assert expected and all(e["clusterName"] for e in expected), "the store implies no usable binding"
+    assert "keycloakoidc_group://" + HAND_MADE_PATH in [e["groupPrincipalName"] for e in expected]
     assert [c["state"] for c in calls] == ["present"] * len(calls)
-    assert sorted((c["definition"] for c in calls), key=json.dumps) == sorted(expected, key=json.dumps)
+    by_content = functools.partial(json.dumps, sort_keys=True)
+    assert sorted((c["definition"] for c in calls), key=by_content) == sorted(expected, key=by_content)
 
 
 @scenario("docs/awx.md", "Make Keycloak match the store")

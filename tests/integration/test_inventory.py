@@ -12,7 +12,8 @@ import sys
 
 import yaml
 
-from helpers import group_record, member, write_groups
+import playbook
+from helpers import assert_ok, create_path, group_record, load_store, member, write_groups, write_store
 
 PLUGIN = "waldur.keycloak.offering_groups"
 
@@ -91,11 +92,11 @@ def test_live_members_come_from_keycloak(admin, realm, offering_store):
     admins = keycloak_group(hostvars, "cluster-a", "admins-a")
     assert admins == {
         "uuid": admins["uuid"], "name": "admins-a", "backend_id": group_a, "path": "/rancher-prod/admins-a",
-        "role": "cluster-admin", "role_scope_type": "cluster", "scope_id": "",
+        "path_source": "keycloak", "role": "cluster-admin", "role_scope_type": "cluster", "scope_id": "",
         "members": ["alice"], "pending_members": ["dave"], "members_source": "keycloak",
     }
-    # The computed path is the real one.
-    assert admin.group_by_path(realm, admins["path"])["id"] == group_a
+    # The path is Keycloak's own.
+    assert admin.group(realm, group_a)["path"] == admins["path"]
     members_b = keycloak_group(hostvars, "cluster-b", "members-b")
     assert (members_b["members"], members_b["members_source"]) == ([], "keycloak")
     unlinked = keycloak_group(hostvars, "cluster-a", "members-a-unlinked")
@@ -139,7 +140,7 @@ def test_vanished_group_and_bad_password(admin, realm, offering_store):
     process, hostvars, _data = run_inventory(config)
     members_b = keycloak_group(hostvars, "cluster-b", "members-b")
     assert (members_b["members"], members_b["members_source"]) == ([], "missing")
-    assert "which does not exist in realm '%s'" % realm in " ".join(process.stderr.split())
+    assert 'which does not exist in realm "%s"' % realm in " ".join(process.stderr.split())
 
     process, _hostvars, _data = run_inventory(config, env={"KEYCLOAK_PASSWORD": "not-the-password"}, expect_ok=False)
     assert process.returncode != 0
@@ -147,3 +148,50 @@ def test_vanished_group_and_bad_password(admin, realm, offering_store):
     assert "Unable to connect to Keycloak. Keycloak at %s refused the login of user '%s' in realm 'master'" % (
         os.environ["KEYCLOAK_URL"].rstrip("/"), os.environ["KEYCLOAK_USERNAME"]) in stderr, stderr
     assert "not-the-password" not in process.stderr
+
+
+def test_paths_are_where_the_groups_really_are(admin, realm, offering_store):
+    """Issue 21: a grant is made to ``path``, so it is Keycloak's path of the linked group or null, never the naming
+    rule's: for a group imported from outside the offering's subtree, one moved by hand, and an offering renamed."""
+    store, ids, group_a, group_b, _users = setup(admin, realm, offering_store)
+    directory = os.path.dirname(store)
+    handmade = create_path(admin, realm, "/staff/handmade")
+    assert_ok(playbook.run_module("keycloak_group_import", {
+        "store": store, "offering": ids["offering"], "role": "cluster-admin", "resource": "cluster-b",
+        "scope_id": "c-imported", "remote_group_id": handmade}))
+    # members-b moved by hand under /elsewhere (Keycloak moves a group posted as a child of another).
+    elsewhere = admin.create_group(realm, "elsewhere")
+    admin.call("POST", "/realms/%s/groups/%s/children" % (realm, elsewhere), json=admin.group(realm, group_b),
+               expect=(201, 204))
+    # The offering's slug changes in the store; its groups stay where they are until a sync renames them.
+    document = load_store(store)
+    document["offerings"][0]["slug"] = "rancher-production"
+    write_store(store, document)
+
+    expected = {"admins-a": "/rancher-prod/admins-a", "members-b": "/elsewhere/members-b",
+                "handmade": "/staff/handmade"}
+    for options in ({"live_paths": True}, {"live_members": True}):
+        process, hostvars, _data = run_inventory(write_config(directory, "live.offering_groups.yml", **options))
+        assert "WARNING" not in process.stderr, process.stderr
+        seen = {}
+        for host in hostvars:
+            for group in hostvars[host]["keycloak_groups"]:
+                seen[group["name"]] = (group["path"], group["path_source"])
+                if group["backend_id"]:
+                    # Checked against Keycloak with the independent client.
+                    assert group["path"] == admin.group(realm, group["backend_id"])["path"], group
+        assert seen == dict(dict((name, (path, "keycloak")) for name, path in expected.items()),
+                            **{"members-a-unlinked": (None, "not_linked")}), options
+        assert keycloak_group(hostvars, "cluster-b", "handmade")["backend_id"] == handmade
+
+    # Without reading Keycloak no group has a path, and none is made up.
+    _process, hostvars, _data = run_inventory(write_config(directory, "store.offering_groups.yml"))
+    paths = set((g["path"], g["path_source"]) for host in hostvars for g in hostvars[host]["keycloak_groups"])
+    assert paths == {(None, "not_read"), (None, "not_linked")}
+
+    # A linked group deleted in Keycloak: no path, and why.
+    admin.delete_group(realm, handmade)
+    process, hostvars, _data = run_inventory(write_config(directory, "live.offering_groups.yml", live_paths=True))
+    gone = keycloak_group(hostvars, "cluster-b", "handmade")
+    assert (gone["path"], gone["path_source"]) == (None, "missing")
+    assert 'group "handmade"' in process.stderr

@@ -163,10 +163,11 @@ def one_line(text):
 
 
 class FakeKeycloak(object):
-    """Token endpoint and group member listings; counts every request."""
+    """Token endpoint, groups and their member listings; counts every request."""
 
     def __init__(self):
-        self.members = {}            # (realm, group id) -> [usernames]
+        self.members = {}            # (realm, group id) -> [usernames]; the groups that exist
+        self.paths = {}              # (realm, group id) -> its path (default: /<group id>)
         self.requests = []           # (method, path, query)
         self.reject_login = False
         self.lock = threading.Lock()
@@ -205,6 +206,20 @@ class FakeKeycloak(object):
                 with fake.lock:
                     fake.requests.append(("GET", url.path, query))
                 parts = url.path.strip("/").split("/")
+                # admin/realms/<realm>/groups/<id>
+                if len(parts) == 5 and parts[:2] == ["admin", "realms"] and parts[3] == "groups":
+                    key = (parts[2], parts[4])
+                    if self.headers.get("Authorization") != "Bearer token":
+                        self._reply(401, {"error": "HTTP 401 Unauthorized"})
+                    elif parts[2] not in set(realm for realm, _group in fake.members):
+                        self._reply(404, {"error": "Realm not found."})
+                    elif key not in fake.members:
+                        self._reply(404, {"error": "Could not find group by id"})
+                    else:
+                        path = fake.paths.get(key, "/" + parts[4])
+                        self._reply(200, {"id": parts[4], "name": path.rsplit("/", 1)[-1], "path": path,
+                                          "subGroupCount": 0, "attributes": {}})
+                    return
                 # admin/realms/<realm>/groups/<id>/members
                 if len(parts) == 6 and parts[:2] == ["admin", "realms"] and parts[3] == "groups" and parts[5] == "members":
                     if self.headers.get("Authorization") != "Bearer token":
@@ -234,6 +249,10 @@ class FakeKeycloak(object):
     @property
     def logins(self):
         return self.count("POST", "/protocol/openid-connect/token")
+
+    def group_reads(self, group_id=None):
+        return len([r for r in self.requests if "/groups/" in r[1] and not r[1].endswith("/members")
+                    and (group_id is None or r[1].endswith("/" + group_id))])
 
     def listings(self, group_id=None):
         return len([r for r in self.requests if r[1].endswith("/members") and (group_id is None or "/%s/" % group_id in r[1])])
@@ -285,28 +304,30 @@ def test_known_store_hosts_vars_groups_keyed_groups_and_compose(tmp_path, fake_k
                                             "realm": "hpc"}
     assert cluster_a["waldur_resource"] == {"uuid": X1, "name": "cluster-a", "slug": "cluster-a"}
     assert cluster_a["keycloak_groups"] == [
-        {"uuid": G1, "name": "admins-a", "backend_id": KC1, "path": "/waldur/rancher-prod/admins-a",
+        {"uuid": G1, "name": "admins-a", "backend_id": KC1, "path": None, "path_source": "not_read",
          "role": "cluster-admin", "role_scope_type": "cluster", "scope_id": "c-m-7x2k",
          "members": ["alice"], "pending_members": ["bob"], "members_source": "store"},
-        {"uuid": G2, "name": "members-p1", "backend_id": "", "path": "/waldur/rancher-prod/members-p1",
+        {"uuid": G2, "name": "members-p1", "backend_id": "", "path": None, "path_source": "not_linked",
          "role": "project-member", "role_scope_type": "project", "scope_id": "c-m-7x2k:p-1",
          "members": ["carol"], "pending_members": [], "members_source": "store"},
     ]
     # compose
-    assert cluster_a["group_paths"] == ["/waldur/rancher-prod/admins-a", "/waldur/rancher-prod/members-p1"]
+    # No path without Keycloak: the naming rule's path is not where an imported or moved group is.
+    assert cluster_a["group_paths"] == [None, None]
     assert cluster_a["offering_name"] == "Rancher production"
 
     offering_host = inventory.hostvars["rancher-prod"]
     assert offering_host["waldur_resource"] is None
     assert [g["name"] for g in offering_host["keycloak_groups"]] == ["viewers"]
-    assert offering_host["keycloak_groups"][0]["path"] == "/waldur/rancher-prod/viewers"
+    assert (offering_host["keycloak_groups"][0]["path"], offering_host["keycloak_groups"][0]["path_source"]) == (
+        None, "not_read")
     assert offering_host["keycloak_groups"][0]["members"] == ["dave"]
 
-    # An offering without keycloak settings: realm null, path without base group.
+    # An offering without keycloak settings: realm null.
     alloc = inventory.hostvars["alloc-1"]
     assert alloc["waldur_offering"] == {"uuid": O2, "name": "HPC allocations", "slug": "hpc-allocations",
                                         "realm": None}
-    assert alloc["keycloak_groups"][0]["path"] == "/hpc-allocations/pis"
+    assert alloc["keycloak_groups"][0]["path"] is None
     assert alloc["keycloak_groups"][0]["members"] == [] and alloc["keycloak_groups"][0]["pending_members"] == ["erin"]
     assert inventory.hostvars["rancher-prod-shared"]["keycloak_groups"] == []
     assert inventory.hostvars["hpc-allocations-shared"]["waldur_resource"]["name"] == "Shared"
@@ -489,7 +510,11 @@ def live_store(tmp_path, fake):
     store = known_store()
     store["offerings"][0]["keycloak"]["url"] = "http://127.0.0.1:9"  # the option (KEYCLOAK_URL) wins over it
     fake.members[("hpc", KC1)] = ["bob"] + ["user%03d" % i for i in range(149)]
+    # Where the group really is: not where the naming rule puts it (/waldur/rancher-prod/admins-a).
+    fake.paths[("hpc", KC1)] = "/staff/admins-a"
     # KC3 (viewers) is not in Keycloak: a warning, members_source=missing.
+    # pis is linked, but its offering names no realm: nothing is asked.
+    store["groups"][3]["backend_id"] = "1e000000-0000-4000-8000-000000000004"
     return write_yaml(tmp_path / "offerings.yml", store)
 
 
@@ -504,19 +529,50 @@ def test_live_members_come_from_keycloak_with_one_login(tmp_path, fake_keycloak)
     assert admins["members_source"] == "keycloak"
     assert admins["members"] == sorted(["bob"] + ["user%03d" % i for i in range(149)])
     assert admins["pending_members"] == []  # bob is pending in the store, but Keycloak lists him
+    assert (admins["path"], admins["path_source"]) == ("/staff/admins-a", "keycloak")
     unlinked = inventory.members("cluster-a", "members-p1")
     assert (unlinked["members_source"], unlinked["members"]) == ("store", ["carol"])
+    assert (unlinked["path"], unlinked["path_source"]) == (None, "not_linked")
     vanished = inventory.members("rancher-prod", "viewers")
     assert (vanished["members_source"], vanished["members"]) == ("missing", [])
-    assert "group 'viewers' (%s) is linked to Keycloak group %s, which does not exist in realm 'hpc'" % (
+    assert (vanished["path"], vanished["path_source"]) == (None, "missing")
+    assert 'group "viewers" (%s) is linked to Keycloak group "%s", which does not exist in realm "hpc"' % (
         G3, KC3) in one_line(inventory.stderr)
     # An offering without a realm is never asked about.
-    assert inventory.members("alloc-1", "pis")["members_source"] == "store"
+    pis = inventory.members("alloc-1", "pis")
+    assert (pis["members_source"], pis["path"], pis["path_source"]) == ("store", None, "no_realm")
 
-    # One login for every group; one paged listing per linked group (150 members: two pages of 100).
+    # One login for every group; one read and one paged listing per linked group that exists (150 members: two
+    # pages of 100).
     assert fake_keycloak.logins == 1
-    assert fake_keycloak.listings(KC1) == 2 and fake_keycloak.listings(KC3) == 1
-    assert fake_keycloak.listings() == 3
+    assert fake_keycloak.group_reads(KC1) == 1 and fake_keycloak.group_reads(KC3) == 1
+    assert fake_keycloak.listings(KC1) == 2 and fake_keycloak.listings(KC3) == 0
+    assert fake_keycloak.group_reads() == 2 and fake_keycloak.listings() == 2
+
+
+def test_live_paths_read_each_linked_group_once_and_no_members(tmp_path, fake_keycloak):
+    live_store(tmp_path, fake_keycloak)
+    cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}
+    config = write_yaml(tmp_path / "paths.offering_groups.yml",
+                        dict({"plugin": PLUGIN, "store": "offerings.yml", "live_paths": True}, **cache))
+    inventory = run_inventory(config, env=fake_env(fake_keycloak))
+    assert inventory.returncode == 0, inventory.stderr
+    admins = inventory.members("cluster-a", "admins-a")
+    assert (admins["path"], admins["path_source"]) == ("/staff/admins-a", "keycloak")
+    # Members stay the store's: nothing is listed.
+    assert (admins["members"], admins["members_source"]) == (["alice"], "store")
+    vanished = inventory.members("rancher-prod", "viewers")
+    assert (vanished["path"], vanished["path_source"], vanished["members_source"]) == (None, "missing", "store")
+    assert "which does not exist in realm" in one_line(inventory.stderr)
+    assert fake_keycloak.logins == 1 and fake_keycloak.group_reads() == 2 and fake_keycloak.listings() == 0
+
+    # The cache holds the paths without members: live_members on the same cache lists the members.
+    del fake_keycloak.requests[:]
+    config = write_yaml(tmp_path / "paths.offering_groups.yml",
+                        dict({"plugin": PLUGIN, "store": "offerings.yml", "live_members": True}, **cache))
+    inventory = run_inventory(config, env=fake_env(fake_keycloak))
+    assert inventory.members("cluster-a", "admins-a")["members_source"] == "keycloak"
+    assert fake_keycloak.listings(KC1) == 2 and fake_keycloak.group_reads(KC1) == 1
 
 
 def test_live_members_with_bad_credentials_fail_clearly(tmp_path, fake_keycloak):
@@ -556,7 +612,7 @@ def test_live_members_are_cached_until_the_cache_is_flushed(tmp_path, fake_keycl
     first = run_inventory(config, env=env)
     assert first.returncode == 0, first.stderr
     assert "alice" not in first.members("cluster-a", "admins-a")["members"]
-    assert fake_keycloak.logins == 1 and fake_keycloak.listings() == 3
+    assert fake_keycloak.logins == 1 and fake_keycloak.listings() == 2
     assert len(os.listdir(str(cache_dir))) == 1
 
     # Keycloak changes; the cached run neither logs in nor lists anything, and shows the old members.
@@ -575,14 +631,14 @@ def test_live_members_are_cached_until_the_cache_is_flushed(tmp_path, fake_keycl
     partly = run_inventory(config, env=env)
     assert partly.members("cluster-a", "members-p1")["members"] == ["frank"]
     assert "alice" not in partly.members("cluster-a", "admins-a")["members"]
-    assert fake_keycloak.logins == 1 and fake_keycloak.listings() == 1
+    assert fake_keycloak.logins == 1 and fake_keycloak.listings() == 1 and fake_keycloak.group_reads() == 1
 
     # --flush-cache reads everything again and refreshes the cache.
     del fake_keycloak.requests[:]
     flushed = run_inventory(config, env=env, args=["--flush-cache"])
     assert flushed.returncode == 0, flushed.stderr
     assert "alice" in flushed.members("cluster-a", "admins-a")["members"]
-    assert fake_keycloak.logins == 1 and fake_keycloak.listings() == 4
+    assert fake_keycloak.logins == 1 and fake_keycloak.listings() == 3
     del fake_keycloak.requests[:]
     assert "alice" in run_inventory(config, env=env).members("cluster-a", "admins-a")["members"]
     assert fake_keycloak.requests == []
@@ -607,3 +663,139 @@ def test_store_values_are_data_never_templates(tmp_path):
     assert cluster_a["offering_name"] == "{{ 6 * 7 }}"
     assert cluster_a["keycloak_groups"][0]["members"] == ["{{ lookup('env', 'HOME') }}"]
     assert cluster_a["first_member"] == "{{ lookup('env', 'HOME') }}"
+
+
+# ------------------------------------------------------------ host names from store text
+
+O3 = "0a000000-0000-4000-8000-000000000003"
+R5 = "0b000000-0000-4000-8000-000000000005"
+R6 = "0b000000-0000-4000-8000-000000000006"
+HOSTILE_SLUGS = {
+    # resource uuid: (slug, expected host name)
+    "0c000000-0000-4000-8000-0000000000b1": (
+        "{{ lookup('pipe', 'id > pwned') }}", "resource-0c000000-0000-4000-8000-0000000000b1"),
+    "0c000000-0000-4000-8000-0000000000b2": ("a b", "resource-0c000000-0000-4000-8000-0000000000b2"),
+    "0c000000-0000-4000-8000-0000000000b3": ("a,b", "resource-0c000000-0000-4000-8000-0000000000b3"),
+    "0c000000-0000-4000-8000-0000000000b4": ("x\ny", "resource-0c000000-0000-4000-8000-0000000000b4"),
+    "0c000000-0000-4000-8000-0000000000b5": ("!neg", "resource-0c000000-0000-4000-8000-0000000000b5"),
+    "0c000000-0000-4000-8000-0000000000b6": ("&and", "resource-0c000000-0000-4000-8000-0000000000b6"),
+    "0c000000-0000-4000-8000-0000000000b7": ("all", "tenant-all"),
+    "0c000000-0000-4000-8000-0000000000b8": ("ungrouped", "tenant-ungrouped"),
+    "0c000000-0000-4000-8000-0000000000b9": ("localhost", "tenant-localhost"),
+    "0c000000-0000-4000-8000-0000000000ba": ("role_admin", "resource-0c000000-0000-4000-8000-0000000000ba"),
+    "0c000000-0000-4000-8000-0000000000bb": ("web[1:3]", "resource-0c000000-0000-4000-8000-0000000000bb"),
+    "0c000000-0000-4000-8000-0000000000bc": ("~.*", "resource-0c000000-0000-4000-8000-0000000000bc"),
+    "0c000000-0000-4000-8000-0000000000bd": ("webservers", "tenant-webservers"),   # a group of the static source
+    "0c000000-0000-4000-8000-0000000000be": ("other", "tenant-other"),             # a host of the static source
+    "0c000000-0000-4000-8000-0000000000bf": ("plain-1.example", "plain-1.example"),
+}
+STATIC_SOURCE = {"all": {"hosts": {"other": {"static_var": 1}},
+                         "children": {"webservers": {"hosts": {"web1": {}}}}}}
+
+
+def hostile_store():
+    """One offering 'tenant' whose resources have the slugs above, each with a group of the role 'admin'."""
+    store = known_store()
+    store["groups"] = []
+    resources = [{"uuid": uuid, "name": "resource %d" % n, "slug": slug}
+                 for n, (uuid, (slug, _host)) in enumerate(sorted(HOSTILE_SLUGS.items()))]
+    store["offerings"].append({"uuid": O3, "name": "Tenant", "slug": "tenant",
+                               "roles": [{"uuid": R5, "name": "admin", "scope_type": "cluster"},
+                                         {"uuid": R6, "name": "everyone", "scope_type": ""}],
+                               "resources": resources})
+    for n, resource in enumerate(resources):
+        store["groups"].append(group("0d000000-0000-4000-8000-0000000001%02x" % n, "g%d" % n, O3, R5,
+                                     resource["uuid"], members=[member("m%d" % n)]))
+    return store
+
+
+def test_host_names_from_store_text_are_safe_unique_and_never_a_group(tmp_path):
+    """Items 1 and 2 of issue 21: a host name made from a slug is in the safe set or replaced, with one warning line;
+    no slug can take a group's name, another source's host, or the controller's name."""
+    write_yaml(tmp_path / "offerings.yml", hostile_store())
+    write_yaml(tmp_path / "static.yml", STATIC_SOURCE)
+    config = write_yaml(tmp_path / "site.offering_groups.yml", {
+        "plugin": PLUGIN, "store": "offerings.yml", "compose": {"granted": "'yes'"},
+        "keyed_groups": [{"prefix": "scope", "key": "keycloak_groups | map(attribute='role_scope_type') | list"}]})
+    inventory = run_inventory(tmp_path / "static.yml", args=["-i", str(config)],
+                              env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
+    assert inventory.returncode == 0, inventory.stderr
+
+    names = dict((v["waldur_resource"]["uuid"], host) for host, v in inventory.hostvars.items()
+                 if v.get("waldur_resource") and v["waldur_offering"]["uuid"] == O3)
+    assert names == dict((uuid, host) for uuid, (_slug, host) in HOSTILE_SLUGS.items())
+    ours = sorted(names.values())
+    # The other source is untouched: its hosts keep their variables only, its group its own host, and no store
+    # host is in it; no built-in or foreign group was made a child of the plugin's groups.
+    assert "keycloak_groups" not in inventory.hostvars["other"] and "granted" not in inventory.hostvars["other"]
+    assert "keycloak_groups" not in inventory.hostvars.get("web1", {})
+    assert inventory.group_hosts("webservers") == ["web1"]
+    assert sorted(inventory.group_hosts("role_admin")) == ours
+    assert sorted(inventory.group_hosts("scope_cluster")) == ours
+    assert sorted(inventory.group_hosts("offering_tenant")) == ours
+    for name in ("role_admin", "offering_tenant", "scope_cluster"):
+        assert inventory.data[name].get("children", []) == [], (name, inventory.data[name])
+    assert sorted(inventory.data["all"]["children"]) == sorted(
+        ["ungrouped", "webservers", "offering_rancher_prod", "offering_hpc_allocations", "offering_tenant",
+         "role_admin", "scope_cluster"])
+    assert inventory.group_hosts("ungrouped") == ["other"]
+
+    # Each refused slug is named once, on one line, escaped.
+    warnings = [line for line in inventory.stderr.splitlines() if "its slug" in line]
+    refused = [uuid for uuid, (slug, host) in HOSTILE_SLUGS.items() if host != slug]
+    assert len(warnings) == len(refused), warnings
+    assert ('resource "resource 3" (0c000000-0000-4000-8000-0000000000b4) of offering "Tenant": its slug "x\\ny" '
+            "is not a valid host name (letters, digits, '-' and '.', starting with a letter or digit); its host is "
+            "named resource-0c000000-0000-4000-8000-0000000000b4") in inventory.stderr
+    assert 'its slug "all" is the name of a group; its host is named tenant-all' in inventory.stderr
+    assert 'its slug "other" is the name of another host in the inventory; its host is named tenant-other' in (
+        inventory.stderr)
+    assert 'its slug "localhost" is reserved for the controller; its host is named tenant-localhost' in (
+        inventory.stderr)
+
+
+def test_an_offering_slug_that_cannot_name_a_host(tmp_path):
+    store = hostile_store()
+    store["offerings"][2]["slug"] = "{{ 7 * 7 }}"
+    store["groups"].append(group("0d000000-0000-4000-8000-0000000002ff", "everyone", O3, R6, None))
+    write_yaml(tmp_path / "offerings.yml", store)
+    config = write_yaml(tmp_path / "site.offering_groups.yml", {"plugin": PLUGIN, "store": "offerings.yml"})
+    inventory = run_inventory(config)
+    assert inventory.returncode == 0, inventory.stderr
+    tenant = sorted(host for host, v in inventory.hostvars.items() if v["waldur_offering"]["uuid"] == O3)
+    # The offering's own host, and every resource: <offering slug>-<slug> is no way out any more.
+    kept = ("webservers", "other", "plain-1.example")   # no other source this time
+    assert tenant == sorted(["offering-" + O3] + [slug if slug in kept else "resource-" + uuid
+                                                  for uuid, (slug, _host) in HOSTILE_SLUGS.items()])
+    assert 'offering "Tenant" (%s): its slug "{{ 7 * 7 }}" is not a valid host name' % O3 in inventory.stderr
+    assert [sorted(inventory.group_hosts(name)) for name in inventory.groups if name.startswith("offering__")] == [
+        tenant], inventory.groups
+
+
+def test_a_group_name_that_is_a_host_name_fails_in_one_line(tmp_path):
+    store = known_store()
+    write_yaml(tmp_path / "offerings.yml", store)
+    # Another source's host named like one of the plugin's groups.
+    write_yaml(tmp_path / "static.yml", {"all": {"hosts": {"role_viewer": {}}}})
+    config = write_yaml(tmp_path / "site.offering_groups.yml", {"plugin": PLUGIN, "store": "offerings.yml"})
+    inventory = run_inventory(tmp_path / "static.yml", args=["-i", str(config)],
+                              env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1"})
+    assert inventory.returncode != 0
+    assert 'waldur.keycloak.offering_groups: the group name "role_viewer" is also the name of a host in the ' \
+           "inventory" in one_line(inventory.stderr), inventory.stderr
+
+    # A keyed group without a separator named after a resource's host (made from store text, too).
+    config = write_yaml(tmp_path / "keyed.offering_groups.yml", {
+        "plugin": PLUGIN, "store": "offerings.yml",
+        "keyed_groups": [{"key": "waldur_resource.name if waldur_resource else 'none'", "prefix": "",
+                          "separator": "", "leading_separator": False}]})
+    # The first offering's resource named 'later' makes the group 'later'; the second offering's host 'later'
+    # comes after it.
+    store["offerings"][0]["resources"].append({"uuid": "0c000000-0000-4000-8000-0000000000c1", "name": "later",
+                                               "slug": "h1"})
+    store["offerings"][1]["resources"][1]["slug"] = "later"
+    write_yaml(tmp_path / "offerings.yml", store)
+    inventory = run_inventory(config)
+    assert inventory.returncode != 0
+    assert 'waldur.keycloak.offering_groups: the host name "later" is also the name of a group in the inventory' in (
+        one_line(inventory.stderr)), inventory.stderr
