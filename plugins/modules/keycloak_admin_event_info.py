@@ -16,8 +16,8 @@ description:
     template syntax (ids, times, the operation, offering UUIDs and C(ref)); it writes the whole event, with the
     names, paths, usernames and representation that people wrote into Keycloak, to C(<event_dir>/<ref>.json).
     This module reads that file.
-  - Text in a module's result is data to Ansible (unsafe before ansible-core 2.19, untrusted from 2.19): unlike
-    the extra vars ansible-rulebook passes, it is never rendered as a template. docs/events.md says why.
+  - Text in a module's result is data to Ansible (unsafe before ansible-core 2.19, untrusted from 2.19); unlike
+    the extra vars ansible-rulebook passes, it is never rendered as a template (docs/events.md says why).
   - Reads only.
 author:
   - Waldur Keycloak contributors (@waldur)

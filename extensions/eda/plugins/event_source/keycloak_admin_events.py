@@ -10,7 +10,7 @@ description:
     (C(GET /admin/realms/{realm}/admin-events), resource types C(GROUP) and C(GROUP_MEMBERSHIP)) and puts one
     event on the queue per change, oldest first.
   - Each event holds one key, C(keycloak), with only what nobody can write template syntax into, so that
-    ansible-rulebook may pass it to a playbook as extra vars (which ansible-core renders as templates):
+    ansible-rulebook may pass it to a playbook as extra vars (which ansible-core renders as templates),
     C(id), C(time) (milliseconds) and C(time_iso), C(operation) (C(CREATE), C(UPDATE), C(DELETE), C(ACTION)),
     C(resource_type) (C(GROUP), C(GROUP_MEMBERSHIP)), C(group_id), C(parent_group_id) (a subgroup created),
     C(user_id) (a membership), C(details), each id checked against a strict pattern (null otherwise), and C(ref).
