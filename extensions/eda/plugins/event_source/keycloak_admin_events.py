@@ -351,8 +351,9 @@ class AdminEventSource(object):
         full["change"] = _events.describe_change(full)
         os.makedirs(self.event_dir, mode=0o700, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".event.", dir=self.event_dir)
-        with os.fdopen(handle, "w") as stream:
-            json.dump({"keycloak": full}, stream, ensure_ascii=False, sort_keys=True)
+        # ASCII with escapes: any text Keycloak gave (a lone surrogate too) is written and read back exactly.
+        with os.fdopen(handle, "w", encoding="ascii") as stream:
+            json.dump({"keycloak": full}, stream, sort_keys=True)
         os.replace(temporary, os.path.join(self.event_dir, ref + ".json"))
         self._prune_event_files()
         return {"keycloak": _events.slim_event(full, ref)}
