@@ -265,11 +265,24 @@ $(EDA_STAMP): requirements.txt requirements-eda.txt $(call requirements_for,eda,
 		"$(call requirements_for,eda,requirements-eda.txt)" eda-venv
 	@touch "$@"
 
-## the event source and the drift rulebook under ansible-rulebook, against the running Keycloak (tests/eda)
-eda: eda-venv
+# EDA_COMPAT: other ansible-cores (tests/compat/matrix.yml) whose ansible-playbook then runs the rulebook's playbook
+# once more, with hostile text from Keycloak (tests/eda/test_hostile_text.py, one scenario each; the cached
+# virtualenv of scripts/compat.py venv first on the rulebook's PATH). EDA_COMPAT= runs none.
+EDA_COMPAT ?= 2.16 2.21
+EDA_COMPAT_SCENARIO ?= create-mixed
+
+## the event source and the drift rulebook under ansible-rulebook, against the running Keycloak (tests/eda);
+## then one hostile-text scenario with each ansible-core of EDA_COMPAT (default 2.16 2.21)
+eda: eda-venv $(if $(strip $(EDA_COMPAT)),venv)
 	@$(KEYCLOAK) status >/dev/null || { echo "Keycloak is not running: run 'make keycloak-up' first" >&2; exit 1; }
 	eval "$$($(KEYCLOAK) env)"; \
-	$(EDA_ENV) "$(EDA_VENV)/bin/pytest" tests/eda -p no:cacheprovider $(PYTEST_ARGS)
+	$(EDA_ENV) "$(EDA_VENV)/bin/pytest" tests/eda -p no:cacheprovider $(PYTEST_ARGS); \
+	for version in $(EDA_COMPAT); do \
+		venv=$$("$(VENV)/bin/python" scripts/compat.py venv "$$version"); \
+		echo "=== tests/eda, hostile text, with the ansible-playbook of ansible-core $$version ($$venv)"; \
+		EDA_ANSIBLE_PLAYBOOK_VENV="$$venv" $(EDA_ENV) "$(EDA_VENV)/bin/pytest" tests/eda/test_hostile_text.py \
+			-p no:cacheprovider -q -k "$(EDA_COMPAT_SCENARIO)"; \
+	done
 
 ## Keycloak, then a change made by hand caught by the drift rulebook (scripts/demo_events.sh); leaves Keycloak running
 demo-events: eda-venv keycloak-up

@@ -16,11 +16,20 @@ __metaclass__ = type
 import datetime
 import hashlib
 import json
+import re
+import uuid
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups
 
 # The admin-event resource types that concern this collection's groups.
 RESOURCE_TYPES = ("GROUP", "GROUP_MEMBERSHIP")
+# Keycloak's OperationType.
+OPERATIONS = ("CREATE", "UPDATE", "DELETE", "ACTION")
+# An id of Keycloak's (event, group, user) as the slim event may carry it: no character that means anything to
+# Jinja or YAML. Keycloak's own ids are UUIDs; the source's digest is "sha1:<hex>".
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+# The name of an event's file: <time>-<id with anything but [A-Za-z0-9_.-] as '_'>.
+_REF = re.compile(r"^[0-9]{1,16}-[A-Za-z0-9_.-]{1,128}$")
 
 
 def event_key(raw):
@@ -86,7 +95,9 @@ def parse_event(raw, realm):
         "parent_group_id": parent_id,
         "user_id": user_id,
         "username": details.get("username"),
-        "group_path": (representation or {}).get("path"),
+        # A group's representation is the request's body: its "path" is whatever the client sent (Keycloak
+        # ignores it), so only a membership's (built by Keycloak) is believed; the caller finds the others.
+        "group_path": (representation or {}).get("path") if raw.get("resourceType") == "GROUP_MEMBERSHIP" else None,
         "group_name": (representation or {}).get("name"),
         "by": {"user_id": auth.get("userId"), "client_id": auth.get("clientId"), "ip_address": auth.get("ipAddress")},
         "details": representation is not None,
@@ -182,10 +193,17 @@ class OfferingIndex(object):
         self.offerings = [o for o in data.offerings if (o.get("keycloak") or {}).get("realm") == realm]
         self.roots = dict((o["uuid"], OfferingGroups.offering_path(o)) for o in self.offerings)
         self.by_backend_id = {}
+        self.records = {}
         wanted = set(self.roots)
         for group in data.groups:
             if group.get("backend_id") and group["offering"] in wanted:
                 self.by_backend_id.setdefault(group["backend_id"], set()).add(group["offering"])
+                self.records.setdefault(group["backend_id"], group)
+
+    def store_group(self, group_id):
+        """``{uuid, name}`` of the store's record linked to Keycloak group ``group_id`` (the first one), or None."""
+        record = self.records.get(group_id) if group_id else None
+        return {"uuid": record["uuid"], "name": record["name"]} if record else None
 
     def summary(self, offering):
         return {"uuid": offering["uuid"], "name": offering["name"], "slug": offering["slug"],
@@ -226,3 +244,77 @@ def learn_path(event, known_paths):
         known_paths[group_id] = known_paths[event["parent_group_id"]].rstrip("/") + "/" + event["group_name"]
     elif event.get("operation") == "CREATE" and not event.get("parent_group_id") and event.get("group_name"):
         known_paths[group_id] = "/" + event["group_name"]
+
+
+def safe_id(value):
+    """``value`` when it is an id that cannot hold template or YAML syntax, else None."""
+    return value if isinstance(value, str) and _SAFE_ID.match(value) else None
+
+
+def _uuid_or_none(value):
+    try:
+        return str(uuid.UUID(str(value))) if value else None
+    except ValueError:
+        return None
+
+
+def event_ref(event):
+    """The reference of ``event`` (of parse_event): the name of its file, made of its time and id only."""
+    return "%d-%s" % (int(event.get("time") or 0), re.sub(r"[^A-Za-z0-9_.-]", "_", str(event.get("id")))[:128])
+
+
+def valid_ref(ref):
+    """Whether ``ref`` is a reference event_ref could have made (so no path can be smuggled through it)."""
+    return isinstance(ref, str) and bool(_REF.match(ref))
+
+
+def slim_event(event, ref=None):
+    """What the source puts on ansible-rulebook's queue for ``event`` (of parse_event): nothing Keycloak users wrote.
+
+    ansible-rulebook hands the event to ansible-playbook as extra vars, and ansible-core renders templates in
+    extra vars (2.19 and later trust them; before, any variable's text is rendered when used). So the event
+    carries only what the collection validated and cannot hold template syntax: ids, times, the operation and
+    resource type from fixed lists, offering UUIDs, and ``ref``, the name of the file that holds the whole
+    event. Names, paths, usernames, emails and the representation reach a playbook only through that file,
+    read by a module (``waldur.keycloak.keycloak_admin_event_info``), whose results Ansible never renders.
+    """
+    when = event.get("time")
+    when = when if isinstance(when, int) and not isinstance(when, bool) and when >= 0 else 0
+    slim = {
+        "id": safe_id(event.get("id")),
+        "time": when,
+        "time_iso": _iso(when),
+        "operation": event.get("operation") if event.get("operation") in OPERATIONS else None,
+        "resource_type": event.get("resource_type") if event.get("resource_type") in RESOURCE_TYPES else None,
+        "group_id": safe_id(event.get("group_id")),
+        "parent_group_id": safe_id(event.get("parent_group_id")),
+        "user_id": safe_id(event.get("user_id")),
+        "details": event.get("details") is True,
+        "ref": ref if valid_ref(ref) else None,
+    }
+    if "offerings" in event:
+        uuids = [_uuid_or_none(o.get("uuid")) for o in event["offerings"] if isinstance(o, dict)]
+        slim["offerings"] = [{"uuid": u} for u in uuids if u]
+    return slim
+
+
+def describe_change(event):
+    """One line saying what changed, e.g. ``DELETE GROUP_MEMBERSHIP /hpc/hpc-alpha-pi (bob)``.
+
+    The group is named by its path where Keycloak or the source knew it; else by its name in Keycloak and the
+    store's record linked to it (``"team" (path unknown; store record "staff-team"; group <id>)``); never by a
+    path guessed from a naming rule.
+    """
+    where = event.get("group_path")
+    if not where:
+        name = event.get("group_name")
+        record = (event.get("store_group") or {}).get("name")
+        notes = ["path unknown"]
+        if record is not None and record != name:
+            notes.append("store record %s" % json.dumps(record, ensure_ascii=False))
+        notes.append("group %s" % (event.get("group_id") or event.get("resource_path") or "?"))
+        where = (json.dumps(name, ensure_ascii=False) + " " if name is not None else "") + "(%s)" % "; ".join(notes)
+    text = "%s %s %s" % (event.get("operation"), event.get("resource_type"), where)
+    if event.get("username"):
+        text += " (%s)" % event["username"]
+    return text

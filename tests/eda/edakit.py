@@ -35,6 +35,14 @@ def source_path():
 ADMIN_EVENTS = "/admin-events"
 
 
+def playbook_venv():
+    """The virtualenv whose ansible-playbook the rulebook runs (EDA_ANSIBLE_PLAYBOOK_VENV), or None: .venv-eda's."""
+    venv = os.environ.get("EDA_ANSIBLE_PLAYBOOK_VENV") or None
+    if venv and not os.path.exists(os.path.join(venv, "bin", "ansible-playbook")):
+        raise AssertionError("EDA_ANSIBLE_PLAYBOOK_VENV=%s has no bin/ansible-playbook" % venv)
+    return venv
+
+
 def load_source():
     """The event source's globals, loaded by path as ansible-rulebook loads it (runpy.run_path)."""
     return runpy.run_path(source_path())
@@ -95,8 +103,9 @@ class Offerings(object):
 class Rulebook(object):
     """``ansible-rulebook -r waldur.keycloak.drift`` as an operator runs it, output in a log file."""
 
-    def __init__(self, offerings, url, poll_interval=1, sync=False):
+    def __init__(self, offerings, url, poll_interval=1, sync=False, env=None):
         self.offerings = offerings
+        self.env = dict(env or {})
         self.dir = offerings.dir
         self.reports = os.path.join(self.dir, "reports")
         self.state_file = os.path.join(self.dir, "state.json")
@@ -114,6 +123,11 @@ class Rulebook(object):
         environment = dict(os.environ, KEYCLOAK_URL=self.url, ANSIBLE_NOCOLOR="1")
         # As an operator runs it: the source finds the collection's module_utils by itself.
         environment.pop("PYTHONPATH", None)
+        environment.update(self.env)
+        venv = playbook_venv()
+        if venv:
+            # ansible-runner starts ansible-playbook from PATH: that virtualenv's ansible-core runs the playbook.
+            environment["PATH"] = os.path.join(venv, "bin") + os.pathsep + environment["PATH"]
         self.starts += 1
         log = open(self.log, "a")
         log.write("\n=== start %d\n" % self.starts)

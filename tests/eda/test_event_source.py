@@ -10,10 +10,14 @@ import asyncio
 import json
 import logging
 import os
+import re
+import tempfile
 import threading
 import time
+import uuid
 
 import pytest
+import yaml
 
 from edakit import RecordingProxy, load_source
 
@@ -59,8 +63,23 @@ class Follower(object):
         self.thread.join(30)
 
     def next(self, timeout=60):
+        """The next event: the whole one, from the file the emitted one refers to (checked to hold no text)."""
         future = asyncio.run_coroutine_threadsafe(asyncio.wait_for(self.queue.get(), timeout), self.loop)
-        return future.result(timeout + 5)["keycloak"]
+        slim = future.result(timeout + 5)["keycloak"]
+        assert_slim(slim)
+        event_dir = self.args.get("event_dir") or (self.args["state_file"] + ".events" if self.args.get("state_file")
+                                                    else None)
+        if not event_dir:
+            return slim
+        with open(os.path.join(event_dir, slim["ref"] + ".json"), encoding="utf-8") as stream:
+            full = json.load(stream)["keycloak"]
+        assert full["ref"] == slim["ref"]
+        for key, value in slim.items():
+            if key != "offerings":
+                assert full[key] == value, key
+        assert slim.get("offerings") == [{"uuid": o["uuid"]} for o in full.get("offerings", [])] or \
+            "offerings" not in full
+        return full
 
     def pending(self):
         return self.queue.qsize()
@@ -71,8 +90,23 @@ class Follower(object):
         return None
 
 
+# What the emitted event may hold: ids, times and fixed words, nothing a template or YAML could read as syntax.
+SLIM_KEYS = {"id", "time", "time_iso", "operation", "resource_type", "group_id", "parent_group_id", "user_id",
+             "details", "ref", "offerings"}
+
+
+def assert_slim(event):
+    assert set(event) <= SLIM_KEYS, sorted(set(event) - SLIM_KEYS)
+    values = [v for k, v in event.items() if k != "offerings"] + [o["uuid"] for o in event.get("offerings", [])]
+    for value in values:
+        assert value is None or isinstance(value, (bool, int)) or re.match(r"^[A-Za-z0-9_.:-]+$", value), value
+    assert all(set(o) == {"uuid"} for o in event.get("offerings", []))
+
+
 def source_args(realm, url, **extra):
     args = {"realm": realm, "url": url, "poll_interval": 0.3, "max_backoff": 1}
+    if "event_dir" not in extra and "state_file" not in extra:
+        args["event_dir"] = tempfile.mkdtemp(prefix="keycloak-events-")
     args.update(extra)
     return args
 
@@ -110,6 +144,51 @@ def test_one_event_per_change_with_what_changed(admin, offerings, keycloak_url, 
         top = follower.next()
         assert (top["group_id"], top["offerings"]) == (staff, [])
         assert follower.pending() == 0
+
+
+def test_a_path_sent_in_a_groups_body_is_not_believed(admin, offerings, keycloak_url, caplog):
+    """Keycloak records the request's body as the representation, "path" included, which it ignores: a client can
+    write any path there. The event names the group by where it really is."""
+    caplog.set_level(logging.INFO, logger=SOURCE_LOGGER)
+    realm = offerings.realm
+    beta, users = offerings.group_id("/svc/beta"), offerings.group_id("/svc/alpha/alpha-users")
+    with Follower(source_args(realm, keycloak_url, store=offerings.store)) as follower:
+        wait_started(caplog)
+        admin.call("POST", "/realms/%s/groups/%s/children" % (realm, beta),
+                   json={"name": "kid", "path": "/svc/alpha/kid"})
+        admin.call("PUT", "/realms/%s/groups/%s" % (realm, users),
+                   json={"name": "alpha-users-2", "path": "/svc/beta/claimed"})
+        created, renamed = follower.next(), follower.next()
+        assert created["group_path"] == "/svc/beta/kid" and created["change"] == "CREATE GROUP /svc/beta/kid"
+        assert [o["name"] for o in created["offerings"]] == ["Beta"]
+        assert renamed["group_path"] == "/svc/alpha/alpha-users-2"
+        assert renamed["change"] == "UPDATE GROUP /svc/alpha/alpha-users-2"
+        assert [o["name"] for o in renamed["offerings"]] == ["Alpha"]
+
+
+def test_a_deleted_linked_group_outside_the_offering_is_named_by_its_store_record(
+        admin, offerings, keycloak_url, caplog):
+    """A DELETE names only the group's id; a linked group outside every offering's tree has no path the source
+    knew: the event names it by the store record linked to it, not by a path guessed from the naming rule."""
+    caplog.set_level(logging.INFO, logger=SOURCE_LOGGER)
+    realm = offerings.realm
+    staff = admin.create_group(realm, "staff")
+    team = admin.create_group(realm, "team", parent_id=staff)
+    with open(offerings.store) as stream:
+        data = yaml.safe_load(stream)
+    alpha = [o for o in data["offerings"] if o["name"] == "Alpha"][0]
+    data["groups"].append({"uuid": str(uuid.uuid4()), "offering": alpha["uuid"], "role": alpha["roles"][0]["uuid"],
+                           "scope_id": "team", "name": "staff-team", "backend_id": team, "members": []})
+    with open(offerings.store, "w") as stream:
+        yaml.safe_dump(data, stream, sort_keys=False)
+    with Follower(source_args(realm, keycloak_url, store=offerings.store)) as follower:
+        wait_started(caplog)
+        admin.delete_group(realm, team)
+        deleted = follower.next()
+        assert (deleted["operation"], deleted["group_id"], deleted["group_path"]) == ("DELETE", team, None)
+        assert deleted["store_group"]["name"] == "staff-team", deleted.get("representation")
+        assert deleted["change"] == 'DELETE GROUP "team" (path unknown; store record "staff-team"; group %s)' % team
+        assert [o["name"] for o in deleted["offerings"]] == ["Alpha"]
 
 
 def test_without_details_the_source_maps_through_the_store_and_lookups(admin, offerings, keycloak_url, caplog):

@@ -16,9 +16,13 @@ import pytest
 from ansible_collections.waldur.keycloak.plugins.module_utils._events import (
     Cursor,
     OfferingIndex,
+    describe_change,
     event_key,
+    event_ref,
     learn_path,
     parse_event,
+    slim_event,
+    valid_ref,
 )
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import validate
 
@@ -242,9 +246,68 @@ def test_a_subgroup_created_under_a_known_group_is_learnt_and_mapped():
 
 def test_learn_path_from_details_and_top_level_creation():
     known = {}
-    learn_path(parse_event(raw(1, "UPDATE", "GROUP", "groups/g", {"id": "g", "path": "/p/g"}), "hpc"), known)
+    learn_path(parse_event(raw(1, "DELETE", "GROUP_MEMBERSHIP", "users/u/groups/g", {"id": "g", "path": "/p/g"}),
+                           "hpc"), known)
     learn_path(parse_event(raw(2, "CREATE", "GROUP", "groups/t", {"id": "t", "name": "top"}), "hpc"), known)
     assert known == {"g": "/p/g", "t": "/top"}
+
+
+@pytest.mark.parametrize("operation, path", [("UPDATE", "groups/g"), ("CREATE", "groups/p/children")])
+def test_a_path_in_a_groups_body_is_not_believed(operation, path):
+    """Keycloak records a group's request body as the representation; its "path" is the client's word."""
+    event = parse_event(raw(1, operation, "GROUP", path, {"id": "g", "name": "n", "path": "/svc/beta/claimed"}), "hpc")
+    assert event["group_path"] is None and event["group_name"] == "n"
+    known = {}
+    learn_path(event, known)
+    assert "/svc/beta/claimed" not in known.values()
+
+
+# ------------------------------------------------------------------ what reaches ansible-rulebook
+
+HOSTILE = "{{ lookup('pipe', 'id') }}{% raw %}\n: *a !!python/object"
+
+
+def test_the_slim_event_holds_ids_times_and_fixed_words_only():
+    event = parse_event(raw(1796025345230, "CREATE", "GROUP_MEMBERSHIP", "users/u-1/groups/g-1",
+                            {"id": "g-1", "name": HOSTILE, "path": "/svc/" + HOSTILE}, event_id="e-1",
+                            details={"username": HOSTILE}),
+                        "hpc")
+    event["offerings"] = [{"uuid": ALPHA, "name": HOSTILE, "slug": "a", "path": "/svc/a"}]
+    ref = event_ref(event)
+    slim = slim_event(event, ref)
+    assert slim == {"id": "e-1", "time": 1796025345230, "time_iso": "2026-11-30T07:55:45.230Z",
+                    "operation": "CREATE", "resource_type": "GROUP_MEMBERSHIP", "group_id": "g-1",
+                    "parent_group_id": None, "user_id": "u-1", "details": True, "ref": ref,
+                    "offerings": [{"uuid": ALPHA}]}
+    assert valid_ref(ref) and HOSTILE not in json.dumps(slim)
+
+
+@pytest.mark.parametrize("field, value", [("id", HOSTILE), ("operation", HOSTILE), ("resource_type", "{{ x }}"),
+                                          ("group_id", "{{ x }}"), ("user_id", "a b"), ("time", "{{ x }}")])
+def test_the_slim_event_drops_whatever_is_not_what_it_should_be(field, value):
+    event = parse_event(raw(5, "CREATE", "GROUP", "groups/g"), "hpc")
+    event[field] = value
+    event["offerings"] = [{"uuid": "{{ x }}"}, {"uuid": BETA}]
+    slim = slim_event(event, "{{ ref }}")
+    assert "{{" not in json.dumps(slim) and slim["ref"] is None and slim["offerings"] == [{"uuid": BETA}]
+
+
+@pytest.mark.parametrize("ref, valid", [("1-abc", True), ("1796025345230-sha1_0a.b", True), ("../x", False),
+                                        ("1-a/b", False), ("x-1", False), ("1-{{x}}", False), (None, False)])
+def test_valid_ref(ref, valid):
+    assert valid_ref(ref) is valid
+
+
+def test_describe_change_names_a_group_by_its_path_else_its_names_never_a_guess():
+    event = {"operation": "DELETE", "resource_type": "GROUP_MEMBERSHIP", "group_path": "/hpc/pi", "username": "bob"}
+    assert describe_change(event) == "DELETE GROUP_MEMBERSHIP /hpc/pi (bob)"
+    deleted = {"operation": "DELETE", "resource_type": "GROUP", "group_path": None, "group_id": "g-1",
+               "group_name": "team", "store_group": {"uuid": ALPHA, "name": "staff-team"}}
+    assert describe_change(deleted) == 'DELETE GROUP "team" (path unknown; store record "staff-team"; group g-1)'
+    deleted["group_name"] = None
+    assert describe_change(deleted) == 'DELETE GROUP (path unknown; store record "staff-team"; group g-1)'
+    deleted["store_group"] = None
+    assert describe_change(deleted) == "DELETE GROUP (path unknown; group g-1)"
 
 
 def test_root_paths_are_what_the_source_resolves():

@@ -9,13 +9,20 @@ description:
   - An event source plugin for ansible-rulebook (Event-Driven Ansible) that polls one realm's admin events
     (C(GET /admin/realms/{realm}/admin-events), resource types C(GROUP) and C(GROUP_MEMBERSHIP)) and puts one
     event on the queue per change, oldest first.
-  - Each event holds one key, C(keycloak), with C(operation) (C(CREATE), C(UPDATE), C(DELETE)), C(resource_type),
-    C(resource_path), C(group_id), C(parent_group_id) (a subgroup created), C(user_id) and C(username)
-    (a membership), C(group_path) and C(group_name) where known, C(time) (milliseconds) and C(time_iso),
-    C(realm), C(id), C(by) (who made the change) and, when the realm records details, C(representation).
+  - Each event holds one key, C(keycloak), with only what nobody can write template syntax into, so that
+    ansible-rulebook may pass it to a playbook as extra vars (which ansible-core renders as templates),
+    C(id), C(time) (milliseconds) and C(time_iso), C(operation) (C(CREATE), C(UPDATE), C(DELETE), C(ACTION)),
+    C(resource_type) (C(GROUP), C(GROUP_MEMBERSHIP)), C(group_id), C(parent_group_id) (a subgroup created),
+    C(user_id) (a membership), C(details), each id checked against a strict pattern (null otherwise), and C(ref).
+  - The whole event, with the text people wrote into Keycloak (C(group_path), C(group_name), C(username),
+    C(representation), C(resource_path), C(realm), C(by), the offerings' names and paths, C(store_group),
+    C(change)), goes to the file C(<event_dir>/<ref>.json); a playbook reads it with
+    M(waldur.keycloak.keycloak_admin_event_info), whose result Ansible never renders. Without O(event_dir)
+    (and O(state_file)) C(ref) is null and no file is written.
   - With O(store), each event also has C(offerings), the offerings of the store whose groups it touches
     (a linked group by its C(backend_id), the offering's group C(/<base_group>/<slug>) or anything below it,
-    or an ancestor of it), each as C(uuid), C(name), C(slug) and C(path); an empty list when none.
+    or an ancestor of it), each as C(uuid) in the emitted event (and with C(name), C(slug), C(path) in the
+    file); an empty list when none.
   - It logs in once with the collection's client (token refresh, retries) and starts at the newest event
     (history is not replayed). With O(state_file) a restarted source resumes exactly after the last event
     it emitted. It never emits the same event twice, also when several share one millisecond.
@@ -80,6 +87,11 @@ options:
         written atomically after every event; a restart resumes from it. Without it, a restart starts
         at the newest event again.
     type: str
+  event_dir:
+    description:
+      - The directory where the whole events are written, one file C(<ref>.json) each (mode 0700 directory);
+        the newest 1000 are kept. Defaults to C(<state_file>.events) with O(state_file), else none.
+    type: str
   store:
     description:
       - The collection's store file; each event then names the offerings it touches (C(offerings)).
@@ -95,14 +107,14 @@ EXAMPLES = r"""
         realm: hpc
         url: https://sso.example.com       # or KEYCLOAK_URL; credentials from KEYCLOAK_USERNAME/PASSWORD
         store: /srv/keycloak/offerings.yml
-        state_file: /var/lib/eda/keycloak-hpc.json
+        state_file: /var/lib/eda/keycloak-hpc.json  # whole events in /var/lib/eda/keycloak-hpc.json.events/
         poll_interval: 5
   rules:
     - name: Show every change that touches an offering
       condition: event.keycloak.offerings is selectattr('uuid', '!=', '')
       action:
         debug:
-          msg: "{{ event.keycloak.operation }} {{ event.keycloak.resource_path }}"
+          msg: "{{ event.keycloak.operation }} {{ event.keycloak.resource_type }} {{ event.keycloak.ref }}"
 """
 
 import asyncio
@@ -135,6 +147,8 @@ CONNECTION = {
     "ca_path": ((), "KEYCLOAK_CA_PATH"),
     "connection_timeout": ((), "KEYCLOAK_TIMEOUT"),
 }
+# Event files kept in event_dir (the newest; older ones are removed as new ones come).
+EVENT_FILES_KEPT = 1000
 # Paths the source remembers (group id -> path); past this many it forgets them all and learns anew.
 KNOWN_PATHS_LIMIT = 10000
 
@@ -179,6 +193,7 @@ class AdminEventSource(object):
         self.max_backoff = max(_number(args, "max_backoff", 60), self.poll_interval)
         self.page_size = int(_number(args, "page_size", _client.DEFAULT_PAGE_SIZE, int))
         self.state_file = args.get("state_file") or None
+        self.event_dir = args.get("event_dir") or (self.state_file + ".events" if self.state_file else None)
         store = args.get("store") or os.environ.get("WALDUR_KEYCLOAK_STORE") or None
         self.store = _store.Store(store) if store else None
         validate = _option(args, "validate_certs")
@@ -286,6 +301,17 @@ class AdminEventSource(object):
                         self.known_paths[group["id"]] = path
             self._roots_resolved = True
 
+    def _forget(self, group_id):
+        """A group was updated (perhaps renamed): forget its path and those below it; they are looked up again."""
+        old = self.known_paths.pop(group_id, None)
+        if not old:
+            return
+        below = old.rstrip("/") + "/"
+        for key in [k for k, path in self.known_paths.items() if path.startswith(below)]:
+            del self.known_paths[key]
+        if self.index is not None and any(root == old or root.startswith(below) for root in self.index.root_paths()):
+            self._roots_resolved = False
+
     def describe(self, raw):
         """The event to emit for one raw admin event."""
         event = _events.parse_event(raw, self.realm)
@@ -295,8 +321,11 @@ class AdminEventSource(object):
             self.known_paths.clear()
             self._roots_resolved = False
         self._refresh_index()
-        _events.learn_path(event, self.known_paths)
         group_id = event["group_id"]
+        if group_id and event["operation"] == "UPDATE" and event["resource_type"] == "GROUP":
+            self._forget(group_id)
+            self._refresh_index()
+        _events.learn_path(event, self.known_paths)
         if group_id and group_id not in self.known_paths and not (event["operation"] == "DELETE"
                                                                   and event["resource_type"] == "GROUP"):
             # No details recorded: ask Keycloak where the group is (it may be gone by now).
@@ -305,8 +334,38 @@ class AdminEventSource(object):
                 self.known_paths[group_id] = group["path"]
         if not event["group_path"] and group_id in self.known_paths:
             event["group_path"] = self.known_paths[group_id]
+        store_group = self.index.store_group(group_id)
+        if store_group:
+            # A linked group deleted outside every offering's tree has no path in the event: the store names it.
+            event["store_group"] = store_group
         event["offerings"] = self.index.offerings_for(event, self.known_paths)
         return {"keycloak": event}
+
+    def emit(self, event):
+        """What goes on the queue for ``event`` (of describe): the slim event; the whole one into its file."""
+        full = event["keycloak"]
+        if not self.event_dir:
+            return {"keycloak": _events.slim_event(full)}
+        ref = _events.event_ref(full)
+        full["ref"] = ref
+        full["change"] = _events.describe_change(full)
+        os.makedirs(self.event_dir, mode=0o700, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".event.", dir=self.event_dir)
+        # ASCII with escapes: any text Keycloak gave (a lone surrogate too) is written and read back exactly.
+        with os.fdopen(handle, "w", encoding="ascii") as stream:
+            json.dump({"keycloak": full}, stream, sort_keys=True)
+        os.replace(temporary, os.path.join(self.event_dir, ref + ".json"))
+        self._prune_event_files()
+        return {"keycloak": _events.slim_event(full, ref)}
+
+    def _prune_event_files(self):
+        names = sorted((n for n in os.listdir(self.event_dir) if n.endswith(".json") and _events.valid_ref(n[:-5])),
+                       key=lambda n: int(n.split("-", 1)[0]))
+        for name in names[:max(0, len(names) - EVENT_FILES_KEPT)]:
+            try:
+                os.remove(os.path.join(self.event_dir, name))
+            except OSError:
+                pass
 
 
 async def main(queue, args):
@@ -322,7 +381,7 @@ async def main(queue, args):
                 started = True
             for raw in await asyncio.to_thread(source.fetch):
                 event = await asyncio.to_thread(source.describe, raw)
-                await queue.put(event)
+                await queue.put(await asyncio.to_thread(source.emit, event))
                 source.cursor.advance(raw)
                 await asyncio.to_thread(source.save_state)
             if down_since is not None:
