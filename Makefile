@@ -193,7 +193,7 @@ test:
 ## the ranges without the locks (newest releases): venv unit sanity keycloak-up integration doc-plays recipes
 ## reliability molecule runner eda install-test keycloak-down, in .venv-latest; not part of make test
 test-latest:
-	@$(MAKE) --no-print-directory LOCKED=0 VENV=.venv-latest EDA_VENV=.venv-eda-latest test-latest-stages
+	@$(MAKE) --no-print-directory LOCKED=0 VENV=.venv-latest EDA_VENV=.venv-eda-latest EDA_COMPAT= test-latest-stages
 
 .PHONY: test-latest-stages
 ## test-latest's stages, in whichever virtualenvs VENV and EDA_VENV name (run make test-latest instead)

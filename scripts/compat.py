@@ -24,6 +24,7 @@ not stopped). COMPAT_CELLS (e.g. "2.16/26.7.3 2.19/24.0.5") runs only those cell
 check).
 """
 
+import fcntl
 import hashlib
 import json
 import os
@@ -164,6 +165,17 @@ def ensure_venv(entry):
     python, python_version = find_python(entry["python"], "ansible-core %s" % entry["release"])
     path = venv_path(entry, python_version)
     stamp = os.path.join(path, ".ready")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # One creator at a time: sanity-matrix (alongside) and make eda may both ask for it.
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _create_venv(entry, python, python_version, path, stamp)
+    link_collection(path)
+    return path
+
+
+def _create_venv(entry, python, python_version, path, stamp):
+    """Create the virtualenv at ``path`` unless its ``stamp`` says it is ready (the caller holds its lock)."""
     if not os.path.exists(stamp):
         start = time.time()
         say("creating %s (Python %s) ..." % (path, python_version))
@@ -176,8 +188,6 @@ def ensure_venv(entry):
         with open(stamp, "w") as stream:
             stream.write("%s\n" % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         say("ansible-core %s ready in %.0fs" % (entry["release"], time.time() - start))
-    link_collection(path)
-    return path
 
 
 def link_collection(path):
