@@ -41,7 +41,7 @@ options:
   remote_group_id:
     description:
       - Id of the Keycloak group to import.
-      - An offering's own group (C(/<base_group>/<slug>)) or a base group above it is refused, by id or by path:
+      - An offering's own group (C(/<base_group>/<slug>)) or a base group above it is refused, by id or by path;
         deleting the record would delete every other group in it.
     type: str
   remote_group_path:

@@ -68,7 +68,7 @@ options:
   backend_id:
     description:
       - Link the record to this existing Keycloak group id (it must exist). An offering's own group
-        (C(/<base_group>/<slug>)) or a base group above it is refused: deleting the record would delete every
+        (C(/<base_group>/<slug>)) or a base group above it is refused; deleting the record would delete every
         other group in it.
       - V("") unlinks the record without any call to Keycloak, and marks it C(unlinked) in the store, so that
         no later run (this module's O(create_remote), M(waldur.keycloak.keycloak_offering_sync)) links it again

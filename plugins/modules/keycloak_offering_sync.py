@@ -34,7 +34,7 @@ description:
     would pull it two ways on every run (different names, or different members with O(members_mode=exact)).
   - A rename into a name that a sibling group already has in Keycloak fails while planning, also in check mode.
   - A member whose Keycloak account was deleted or renamed, or who is no longer in the group after the sync,
-    goes back to C(pending) in the store: after an apply the store is the record of what exists.
+    goes back to C(pending) in the store; after an apply the store is the record of what exists.
   - One planner computes an ordered plan of every operation. Check mode returns it as a drift report; apply
     executes the same plan. Writes for different groups run with bounded parallelism. A failure part-way leaves the
     store consistent with what was done, and a rerun finishes the job, unless the failure is one a rerun meets

@@ -67,8 +67,8 @@ class Follower(object):
         future = asyncio.run_coroutine_threadsafe(asyncio.wait_for(self.queue.get(), timeout), self.loop)
         slim = future.result(timeout + 5)["keycloak"]
         assert_slim(slim)
-        event_dir = self.args.get("event_dir") or (self.args["state_file"] + ".events" if self.args.get("state_file")
-                                                    else None)
+        state_file = self.args.get("state_file")
+        event_dir = self.args.get("event_dir") or (state_file + ".events" if state_file else None)
         if not event_dir:
             return slim
         with open(os.path.join(event_dir, slim["ref"] + ".json"), encoding="utf-8") as stream:

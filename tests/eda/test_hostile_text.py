@@ -69,7 +69,7 @@ def table_rows(markdown):
     tables, current = [], []
     for line in markdown.split("\n"):
         if line.startswith("|"):
-            current.append([c for c in re.split(r"(?<!\\)\|", line)[1:-1]])
+            current.append(re.split(r"(?<!\\)\|", line)[1:-1])
         elif current:
             tables.append(current)
             current = []
