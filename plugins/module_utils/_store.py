@@ -84,6 +84,16 @@ def shown(text, limit=80):
     return text if len(text) <= limit else "%s... (%d characters)" % (text[:limit], len(text))
 
 
+# Control characters (C0, C1: NEL and the CSI that starts a terminal escape), line and paragraph separators,
+# bidirectional overrides and what XML 1.0 refuses: the drift report's line() macro drops the same set.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]+")
+
+
+def one_line(text):
+    """Text as one line of a console or a report: each run of control characters becomes a space."""
+    return _NOT_ONE_LINE.sub(" ", str(text))
+
+
 def normalize_uuid(value):
     """The canonical form of a UUID, or None when ``value`` is not one."""
     if not isinstance(value, str):

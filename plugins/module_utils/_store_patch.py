@@ -44,8 +44,9 @@ class Unpatchable(Exception):
         self.problem = problem
 
 
-# Characters a YAML reader refuses even inside double quotes, or reads as line breaks.
-_YAML_UNSAFE = re.compile("[\x7f-\x84\x86-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+# Characters a YAML reader refuses even inside double quotes, or reads as line breaks (NEL, LS, PS: a
+# double-quoted scalar folds them into a space), so they are written as escapes. json.dumps escapes CR and LF.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 # A plain scalar may not start with an indicator (@ and ` are reserved), nor hold ": ", " #", or flow characters.
 _PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./+(][A-Za-z0-9 _./@+()-]*$")
 _JSON_VERBATIM = re.compile(r'[ !#-\[\]-~]*\Z')
