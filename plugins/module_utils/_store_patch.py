@@ -662,53 +662,54 @@ class _YamlText(object):
 # ------------------------------------------------------------------ JSON
 
 _JSON_SPACE = " \t\n\r"
-_JSON_LITERAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|true|false|null")
 # Raw, these are fine in JSON but line breaks to a YAML reader (the drift role reads the store with from_yaml).
 _JSON_RAW_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 
 class _JsonNode(object):
-    """A JSON value's span in the text: ``items`` are (key, node) pairs of an object, nodes of an array."""
+    """A JSON value's span in the text and its value; ``items``: (key, node) pairs of the document's
+    object, nodes of the groups list."""
 
-    def __init__(self, kind, start, end=None, items=None, value=None):
-        self.kind, self.start, self.end, self.items, self.value = kind, start, end, items, value
+    def __init__(self, start, end, value, items=None):
+        self.start, self.end, self.value, self.items = start, end, value, items
 
 
-def _json_nodes(text, index=0):
-    """The span tree of a JSON text (which json.loads has accepted already)."""
+def _json_nodes(text):
+    """The span tree of a JSON store (which json.loads has accepted already): the document's keys, and
+    the items of its "groups" list. Values are decoded by the json module's own scanner (C speed)."""
+    decoder = json.JSONDecoder()
+
     def space(i):
         while i < len(text) and text[i] in _JSON_SPACE:
             i += 1
         return i
 
-    def value(i):
-        i = space(i)
-        char = text[i]
-        if char in "{[":
-            node = _JsonNode("object" if char == "{" else "array", i, items=[])
-            i = space(i + 1)
-            close = "}" if char == "{" else "]"
-            while text[i] != close:
-                if char == "{":
-                    key, i = json.decoder.scanstring(text, i + 1)
-                    i = space(i)
-                    child = value(i + 1)    # after the colon
-                    node.items.append((key, child))
-                else:
-                    child = value(i)
-                    node.items.append(child)
-                i = space(child.end)
-                if text[i] == ",":
-                    i = space(i + 1)
-            node.end = i + 1
-            return node
-        if char == '"':
-            string, end = json.decoder.scanstring(text, i + 1)
-            return _JsonNode("string", i, end, value=string)
-        match = _JSON_LITERAL.match(text, i)
-        return _JsonNode("literal", i, match.end())
+    def entries(i, close, keyed):
+        """(key, node) or node of each entry of the object or list whose first character is at ``i``."""
+        result = []
+        i = space(i + 1)
+        while text[i] != close:
+            key = None
+            if keyed:
+                key, i = json.decoder.scanstring(text, i + 1)
+                i = space(space(i) + 1)    # past the colon
+            value, end = decoder.raw_decode(text, i)
+            node = _JsonNode(i, end, value)
+            result.append((key, node) if keyed else node)
+            i = space(end)
+            if text[i] == ",":
+                i = space(i + 1)
+        return result, i + 1
 
-    return value(index)
+    start = space(0)
+    if text[start] != "{":
+        value, end = decoder.raw_decode(text, start)
+        return _JsonNode(start, end, value, [])
+    items, end = entries(start, "}", True)
+    for key, node in items:
+        if key == "groups" and isinstance(node.value, list):
+            node.items = entries(node.start, "]", False)[0]
+    return _JsonNode(start, end, None, items)
 
 
 class _JsonText(object):
@@ -748,10 +749,10 @@ class _JsonText(object):
         root = _json_nodes(self.text)
         final = dict((_uuid_key(g.get("uuid")), g) for g in document.get("groups") or [] if isinstance(g, dict))
         new_records = [final[u] for u, original in editor.originals.items() if original is None]
-        groups = next((node for key, node in root.items if key == "groups"), None) if root.kind == "object" else None
-        if groups is not None and groups.kind == "array" and groups.items:
+        groups = next((node for key, node in root.items if key == "groups"), None)
+        if groups is not None and groups.items:
             return self._patch_array(groups, final, editor, new_records)
-        if not new_records and (groups is None or groups.kind != "array"):
+        if not new_records:
             return self.text    # nothing to write where there is no list
         if groups is not None:
             # "groups": [] or null: the list takes the value's place.
@@ -783,9 +784,7 @@ class _JsonText(object):
             self.comma if self.indent is None else "," + self.newline + self._prefix(items[0].start))
         pieces = []   # (text, separator written after it in the original or None)
         for position, item in enumerate(items):
-            uuid_node = next((node for key, node in item.items if key == "uuid"), None) \
-                if item.kind == "object" else None
-            group_uuid = _uuid_key(uuid_node.value) if uuid_node is not None and uuid_node.kind == "string" else None
+            group_uuid = _uuid_key(item.value.get("uuid")) if isinstance(item.value, dict) else None
             after = separators[position] if position < len(separators) else None
             text = self.text[item.start:item.end]
             if group_uuid in editor.removed:

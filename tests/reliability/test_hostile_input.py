@@ -695,15 +695,13 @@ def test_hostile_text_is_data_through_every_output(admin, realm, offering_store,
     headers = [d[key] for d in sync["diff"] for key in ("before_header", "after_header")]
     shown = check.stdout
     # 2. The apply, pull_members (the NEL email), an import (a NEL name), an error naming a hostile path.
+    importing = {"store": path, "offering": offering, "role": ids["role_admin"], "resource": ids["resource_b"]}
     apply = playbook.run_tasks([
         {helpers.fqcn("keycloak_offering_sync"): {"store": path, "offering": offering}},
         {helpers.fqcn("keycloak_offering_group"): {"store": path, "uuid": records[0]["uuid"], "pull_members": True}},
-        {helpers.fqcn("keycloak_group_import"): {"store": path, "offering": offering, "role": ids["role_admin"],
-                                                "resource": ids["resource_b"], "scope_id": "imported",
-                                                "remote_group_id": to_import}},
-        {helpers.fqcn("keycloak_group_import"): {"store": path, "offering": offering, "role": ids["role_admin"],
-                                                "resource": ids["resource_b"], "scope_id": "missing",
-                                                "remote_group_path": "/rancher-prod/x\ny\x1b[31m\x85-missing"}},
+        {helpers.fqcn("keycloak_group_import"): dict(importing, scope_id="imported", remote_group_id=to_import)},
+        {helpers.fqcn("keycloak_group_import"): dict(importing, scope_id="missing",
+                                                     remote_group_path="/rancher-prod/x\ny\x1b[31m\x85-missing")},
         {"ansible.builtin.debug": {"msg": "{{ result_0.plan | map(attribute='target') | list }}"}},
     ], env=env, workdir=str(tmp_path / "apply"))
     shown += apply.stdout

@@ -359,7 +359,7 @@ def json_stores(draw):
     newline = draw(st.sampled_from(["\n", "\r\n"]))
     text = _json_value(draw, document, unit, "", newline)
     text = draw(st.sampled_from(["", "\ufeff"])) + text + draw(st.sampled_from(["", newline]))
-    return text, [(uuid, record, members) for uuid, record, members in records]
+    return text, records
 
 
 @settings(max_examples=int(os.environ.get("STORE_CORPUS_EXAMPLES", "1000")) // 2, deadline=None,
