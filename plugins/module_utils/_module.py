@@ -32,6 +32,7 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
     Store,
     StoreError,
     gc_paused,
+    one_line,
 )
 from ansible_collections.waldur.keycloak.plugins.module_utils._plan import PlanError, execute
 from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups, ServiceError
@@ -104,7 +105,7 @@ class KeycloakModule(object):
         for name, (minimum, maximum) in sorted((int_ranges or {}).items()):
             message = out_of_range(name, self.params.get(name), minimum, maximum)
             if message:
-                self.module.fail_json(msg=message)
+                self.module.fail_json(msg=one_line(message))
         if connects and not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         if not HAS_PYYAML:
@@ -155,16 +156,18 @@ class KeycloakModule(object):
             with gc_paused():
                 result = action()
         except ServiceError as exc:
-            self.module.fail_json(msg=exc.message, **exc.result)
+            self.module.fail_json(msg=one_line(exc.message), **exc.result)
         except PlanError as exc:
             # What succeeded is done (and recorded in the store): the task did change things.
-            self.module.fail_json(msg=exc.message, changed=exc.changed, done_operations=exc.done,
+            self.module.fail_json(msg=one_line(exc.message), changed=exc.changed, done_operations=exc.done,
                                   failed_operations=exc.failed)
         except (KeycloakError, StoreError) as exc:
-            self.module.fail_json(msg=exc.message)
+            # Messages quote names from Keycloak and the store: one line, no control character reaches a terminal.
+            self.module.fail_json(msg=one_line(exc.message))
         except Exception as exc:  # pylint: disable=broad-except
             # Still one line for the user; the traceback is there for -vvv.
-            self.module.fail_json(msg="unexpected error: %s: %s" % (type(exc).__name__, " ".join(str(exc).split())),
+            self.module.fail_json(msg=one_line("unexpected error: %s: %s" % (type(exc).__name__,
+                                                                             " ".join(str(exc).split()))),
                                   exception=traceback.format_exc())
         result.setdefault("changed", False)
         self._record_stats()

@@ -16,10 +16,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError, RealmNotFound
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import copy_record
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import copy_record, one_line
 
 try:
     import yaml
@@ -27,9 +28,25 @@ except ImportError:
     HAS_PYYAML = False
 else:
     HAS_PYYAML = True
+    # Text with a line break (LF, CR, NEL, LS, PS) is written double-quoted, the breaks as escapes: one
+    # value stays one line of the diff, and reads back as itself (a plain or single-quoted NEL folds into
+    # a space, and a terminal may show it as a new line).
+    _LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
+
+    def _represent_text(dumper, text):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text,
+                                       style='"' if _LINE_BREAKS.search(text) else None)
+
+    class _SlowDiffDumper(yaml.SafeDumper):
+        pass
+
     # libyaml's emitter writes the same text as PyYAML's own, about 4x faster: a first apply of
     # 10,000 groups shows 20,000 records and groups in its diff.
-    _DiffDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    class _DiffDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+        pass
+
+    for _dumper in (_SlowDiffDumper, _DiffDumper):
+        _dumper.add_representer(str, _represent_text)
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 
@@ -317,17 +334,19 @@ class Plan(object):
         diffs = []
         for change in self.records:
             after = ctx.resolve(change.after, for_display=True) if change.after else None
-            header = "%s: group %s" % (store_path, _record_label(change.before or after))
+            # Headers are one line each: names from the store or Keycloak carry no control character there.
             diffs.append({
-                "before_header": header,
-                "after_header": "%s: group %s" % (store_path, _record_label(after or change.before)),
+                "before_header": one_line("%s: group %s" % (store_path, _record_label(change.before or after))),
+                "after_header": one_line("%s: group %s" % (store_path, _record_label(after or change.before))),
                 "before": _diff_text(change.before),
                 "after": _diff_text(after),
             })
         for group in _remote_groups(self.remote, ctx):
             diffs.append({
-                "before_header": "keycloak realm %s: group %s" % (group["realm"], group["before_path"] or "(absent)"),
-                "after_header": "keycloak realm %s: group %s" % (group["realm"], group["after_path"] or "(absent)"),
+                "before_header": one_line("keycloak realm %s: group %s" % (group["realm"],
+                                                                           group["before_path"] or "(absent)")),
+                "after_header": one_line("keycloak realm %s: group %s" % (group["realm"],
+                                                                          group["after_path"] or "(absent)")),
                 # Path, name, members: in the order a reader looks for them.
                 "before": _yaml_text(group["before"], sort_keys=False),
                 "after": _yaml_text(group["after"], sort_keys=False),
@@ -365,8 +384,8 @@ def _yaml_text(data, sort_keys=True):
             if "\\" in text:
                 # An escape: libyaml escapes some characters that PyYAML's own emitter writes as they
                 # are (beyond the BMP: an emoji in a name; NEL), so such rare text takes the slow path.
-                text = yaml.safe_dump(data, default_flow_style=False, sort_keys=sort_keys, allow_unicode=True,
-                                      width=1000)
+                text = yaml.dump(data, Dumper=_SlowDiffDumper, default_flow_style=False, sort_keys=sort_keys,
+                                 allow_unicode=True, width=1000)
             return text
         except yaml.YAMLError:
             pass   # a value safe_dump does not know (a str subclass): JSON below

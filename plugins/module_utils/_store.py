@@ -31,7 +31,7 @@ import uuid as uuidlib
 from contextlib import contextmanager
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._store_file import FileError, check_path, locked, read_text, replace
-from ansible_collections.waldur.keycloak.plugins.module_utils._store_patch import Unpatchable, _YamlText
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_patch import Unpatchable, _JsonText, _YamlText
 
 try:
     import yaml
@@ -82,6 +82,16 @@ def shown(text, limit=80):
     """A value as a message shows it: named, not repeated in full when it is huge."""
     text = str(text)
     return text if len(text) <= limit else "%s... (%d characters)" % (text[:limit], len(text))
+
+
+# Control characters (C0, C1: NEL and the CSI that starts a terminal escape), line and paragraph separators,
+# bidirectional overrides and what XML 1.0 refuses: the drift report's line() macro drops the same set.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]+")
+
+
+def one_line(text):
+    """Text as one line of a console or a report: each run of control characters becomes a space."""
+    return _NOT_ONE_LINE.sub(" ", str(text))
 
 
 def normalize_uuid(value):
@@ -770,8 +780,9 @@ class StoreEditor(object):
         for position, existing in enumerate(members if isinstance(members, list) else []):
             if isinstance(existing, dict) and str(existing.get("username", "")).lower() == wanted:
                 for key, value in member.items():
-                    # An empty optional field may stay absent: absent reads as "".
-                    if key != "username" and existing.get(key, "") != value:
+                    # A field is changed only when it reads (validate) as another value: an absent or null
+                    # email stays as written, an absent state reads as pending.
+                    if key != "username" and _member_field(existing, key) != _member_field(member, key):
                         self._touch(group_uuid, raw)
                         existing = raw["members"][position]
                         existing[key] = value
@@ -792,6 +803,14 @@ class StoreEditor(object):
                 del raw["members"][position]
                 return True
         return False
+
+
+def _member_field(member, key):
+    """A member's field as validate() reads it: absent, null and "" are "" (state: "pending")."""
+    value = member.get(key)
+    if value is None or value == "":
+        return "pending" if key == "state" else ""
+    return value
 
 
 def copy_record(raw):
@@ -838,22 +857,6 @@ def _comparable(document):
     if isinstance(groups, list):
         result = dict(result, groups=[without_empty(g, "members") if isinstance(g, dict) else g for g in groups])
     return result
-
-
-def _dump_json(original, document):
-    """JSON in the original's layout: its indentation (none: compact stays compact), its separators,
-    line ends and final line end; \\uXXXX escapes kept if the original used them."""
-    body = original.rstrip()
-    tail = original[len(body):].replace("\r\n", "\n")
-    indent = None
-    if "\n" in body:
-        match = re.search(r"^([ \t]+)\S", original, re.MULTILINE)
-        indent = match.group(1) if match else 2
-    comma = "," if indent is not None or (re.search(r",\S", body) and not re.search(r",\s", body)) else ", "
-    colon = ":" if re.search(r'":\S', body) and not re.search(r'":\s', body) else ": "
-    ascii_only = all(ord(c) < 128 for c in original)
-    text = json.dumps(document, indent=indent, separators=(comma, colon), ensure_ascii=ascii_only) + tail
-    return text.replace("\n", "\r\n") if "\r\n" in original else text
 
 
 class Store(object):
@@ -937,7 +940,7 @@ class Store(object):
         body = text[len(bom):]
         with gc_paused():
             if self.format == "json":
-                new_text = bom + _dump_json(body, document)
+                new_text = bom + _JsonText(body).render(document, editor)
             else:
                 try:
                     new_text = bom + _YamlText(body).render(document, editor, root)

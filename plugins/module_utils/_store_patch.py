@@ -44,8 +44,9 @@ class Unpatchable(Exception):
         self.problem = problem
 
 
-# Characters a YAML reader refuses even inside double quotes, or reads as line breaks.
-_YAML_UNSAFE = re.compile("[\x7f-\x84\x86-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+# Characters a YAML reader refuses even inside double quotes, or reads as line breaks (NEL, LS, PS: a
+# double-quoted scalar folds them into a space), so they are written as escapes. json.dumps escapes CR and LF.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 # A plain scalar may not start with an indicator (@ and ` are reserved), nor hold ": ", " #", or flow characters.
 _PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./+(][A-Za-z0-9 _./@+()-]*$")
 _JSON_VERBATIM = re.compile(r'[ !#-\[\]-~]*\Z')
@@ -656,3 +657,151 @@ class _YamlText(object):
         else:
             text = "".join("%s- %s\n" % (" " * column, flow_map(m)) for m in added)
         self._insert_lines(self._block_end(last), text)
+
+
+# ------------------------------------------------------------------ JSON
+
+_JSON_SPACE = " \t\n\r"
+# Raw, these are fine in JSON but line breaks to a YAML reader (the drift role reads the store with from_yaml).
+_JSON_RAW_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+class _JsonNode(object):
+    """A JSON value's span in the text and its value; ``items``: (key, node) pairs of the document's
+    object, nodes of the groups list."""
+
+    def __init__(self, start, end, value, items=None):
+        self.start, self.end, self.value, self.items = start, end, value, items
+
+
+def _json_nodes(text):
+    """The span tree of a JSON store (which json.loads has accepted already): the document's keys, and
+    the items of its "groups" list. Values are decoded by the json module's own scanner (C speed)."""
+    decoder = json.JSONDecoder()
+
+    def space(i):
+        while i < len(text) and text[i] in _JSON_SPACE:
+            i += 1
+        return i
+
+    def entries(i, close, keyed):
+        """(key, node) or node of each entry of the object or list whose first character is at ``i``."""
+        result = []
+        i = space(i + 1)
+        while text[i] != close:
+            key = None
+            if keyed:
+                key, i = json.decoder.scanstring(text, i + 1)
+                i = space(space(i) + 1)    # past the colon
+            value, end = decoder.raw_decode(text, i)
+            node = _JsonNode(i, end, value)
+            result.append((key, node) if keyed else node)
+            i = space(end)
+            if text[i] == ",":
+                i = space(i + 1)
+        return result, i + 1
+
+    start = space(0)
+    if text[start] != "{":
+        value, end = decoder.raw_decode(text, start)
+        return _JsonNode(start, end, value, [])
+    items, end = entries(start, "}", True)
+    for key, node in items:
+        if key == "groups" and isinstance(node.value, list):
+            node.items = entries(node.start, "]", False)[0]
+    return _JsonNode(start, end, None, items)
+
+
+class _JsonText(object):
+    """Rewrites only the touched group records of a JSON store, as text: every other byte (a hand-written
+    one-line object, escapes such as \\/ or \\u00E4, the layout) stays as it was."""
+
+    def __init__(self, text):
+        self.text = text
+        body = text.rstrip()
+        self.indent = None
+        if "\n" in body:
+            match = re.search(r"^([ \t]+)\S", text, re.MULTILINE)
+            self.indent = match.group(1) if match else "  "
+        self.comma = "," if self.indent is not None or (re.search(r",\S", body) and not re.search(r",\s", body)) \
+            else ", "
+        self.colon = ":" if re.search(r'":\S', body) and not re.search(r'":\s', body) else ": "
+        self.ascii_only = all(ord(c) < 128 for c in text)
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+
+    def _dumps(self, value, prefix, one_line):
+        """``value`` as JSON in the file's style, its lines after the first indented by ``prefix``."""
+        if one_line or self.indent is None:
+            separators = (self.comma if self.indent is None else ", ", self.colon)
+            text = json.dumps(value, separators=separators, ensure_ascii=self.ascii_only)
+        else:
+            text = json.dumps(value, indent=self.indent, separators=(",", self.colon), ensure_ascii=self.ascii_only)
+            text = text.replace("\n", self.newline + prefix)
+        return _JSON_RAW_BREAKS.sub(lambda m: "\\u%04x" % ord(m.group(0)), text)
+
+    def _prefix(self, index):
+        """The whitespace that starts the line holding ``index``."""
+        line_start = self.text.rfind("\n", 0, index) + 1
+        line = self.text[line_start:index]
+        return line[:len(line) - len(line.lstrip(" \t"))]
+
+    def render(self, document, editor):
+        root = _json_nodes(self.text)
+        final = dict((_uuid_key(g.get("uuid")), g) for g in document.get("groups") or [] if isinstance(g, dict))
+        new_records = [final[u] for u, original in editor.originals.items() if original is None]
+        groups = next((node for key, node in root.items if key == "groups"), None)
+        if groups is not None and groups.items:
+            return self._patch_array(groups, final, editor, new_records)
+        if not new_records:
+            return self.text    # nothing to write where there is no list
+        if groups is not None:
+            # "groups": [] or null: the list takes the value's place.
+            return self.text[:groups.start] + self._new_array(new_records, self._prefix(groups.start)) + \
+                self.text[groups.end:]
+        # No "groups" yet: a new last key of the document.
+        last = root.items[-1][1] if root.items else None
+        key_prefix = self._prefix(last.start) if last is not None else ""
+        if last is None:
+            at, lead = root.start + 1, ""
+        else:
+            at = last.end
+            lead = self.comma if self.indent is None else "," + self.newline + key_prefix
+        return self.text[:at] + lead + '"groups"' + self.colon + self._new_array(new_records, key_prefix) + \
+            self.text[at:]
+
+    def _new_array(self, records, key_prefix):
+        if self.indent is None:
+            return "[%s]" % self.comma.join(self._dumps(r, "", False) for r in records)
+        prefix = key_prefix + self.indent
+        return "[" + self.newline + prefix + ("," + self.newline + prefix).join(
+            self._dumps(r, prefix, False) for r in records) + self.newline + key_prefix + "]"
+
+    def _patch_array(self, groups, final, editor, new_records):
+        items = groups.items
+        # Separators as written after each item but the last (",\n    " or ", " or ",").
+        separators = [self.text[a.end:b.start] for a, b in zip(items, items[1:])]
+        default = separators[-1] if separators else (
+            self.comma if self.indent is None else "," + self.newline + self._prefix(items[0].start))
+        pieces = []   # (text, separator written after it in the original or None)
+        for position, item in enumerate(items):
+            group_uuid = _uuid_key(item.value.get("uuid")) if isinstance(item.value, dict) else None
+            after = separators[position] if position < len(separators) else None
+            text = self.text[item.start:item.end]
+            if group_uuid in editor.removed:
+                continue
+            if group_uuid in editor.originals and editor.originals[group_uuid] is not None and group_uuid in final:
+                text = self._dumps(final[group_uuid], self._prefix(item.start), "\n" not in text)
+            pieces.append((text, after))
+        last_item = items[-1]
+        style_one_line = "\n" not in self.text[last_item.start:last_item.end]
+        prefix = self._prefix(last_item.start)
+        for record in new_records:
+            pieces.append((self._dumps(record, prefix, style_one_line), None))
+        if not pieces:
+            return self.text[:groups.start] + "[]" + self.text[groups.end:]
+        out = []
+        for position, (text, after) in enumerate(pieces):
+            out.append(text)
+            if position < len(pieces) - 1:
+                out.append(after if after is not None else default)
+        return self.text[:items[0].start] + "".join(out) + self.text[last_item.end:]

@@ -592,3 +592,161 @@ def test_ids_that_are_paths_are_refused_against_the_real_keycloak(admin, realm, 
     assert realms_kept
     assert realm_untouched
     assert admin.member_names(realm, linked) == ["alice"]
+
+
+# ------------------------------------------- hostile text: data through every output, never a template
+
+# Each would create a MARK* file in the run's directory if any output rendered it as a template.
+JINJA = ["{{ lookup('pipe', 'touch MARK-expr') }}",
+         "{% set x = lookup('pipe', 'touch MARK-stmt') %}set{{ x }}",
+         "{# c #}{% raw %}{{ lookup('pipe', 'touch MARK-raw') }}{% endraw %}{{ lookup('pipe', 'touch MARK-after') }}"]
+# Text that every output must carry as text: quotes, line breaks, XML, Markdown and HTML, terminal escapes,
+# the right-to-left override, YAML-meaningful text, NEL, LS and PS, and a very long name (no '/': a group name).
+HOSTILE_TEXT = JINJA + [
+    "quote ' double \" back \\ slash",
+    "line\nbreak\r\ncr",
+    "xml <tag> & ]]> <![CDATA[ x",
+    "md | pipe | `tick` <script>alert(1)<script> [link](javascript:alert(1)) *em*",
+    "\x1b[31mred\x07bell\x1b]0;title\x07",
+    "rtl \u202eevil.exe",
+    "yaml: value # comment *alias &anchor !!binary !!omap",
+    "nel\x85 ls\u2028 ps\u2029 end",
+    "CDATA " + "L" * 140,   # a store group name holds at most 150 characters
+]
+# Characters that no console line may carry raw: ESC, BEL, NUL, CR... (Ansible's own display of a result,
+# JSON, escapes them; a task name, a loop label or a diff is shown as it is).
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
+LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
+NEL_EMAIL = '"nel\u0085x"@example.org'
+
+
+def _markers(root):
+    return sorted(os.path.join(d, name) for d, _dirs, files in os.walk(str(root)) for name in files
+                  if name.startswith("MARK"))
+
+
+def _one_line(text):
+    """What the reports and messages show of a name: control characters and the like as spaces."""
+    return re.sub("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+", " ", text)
+
+
+def _tables(markdown):
+    """Each Markdown table as the cell borders of its rows (an escaped \\| is text, not a border)."""
+    tables, current = [], []
+    for line in markdown.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(len(re.findall(r"(?<!\\)\|", line)))
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def test_hostile_text_is_data_through_every_output(admin, realm, offering_store, keycloak_url, tmp_path, figure):
+    """Hostile text from every entry point (the store's offering and group names, scope ids and member
+    usernames; groups made or renamed by hand in Keycloak; a user's own email with NEL and a last name with
+    the right-to-left override) through every output: a check-mode sync with --diff, results registered
+    and used by later tasks, the apply, pull_members, an import, a one-line error, the drift report's three
+    files. No template is rendered (no MARK file), Keycloak and the store (read independently) hold the
+    text exactly, the console shows no raw control character, JUnit parses, Markdown keeps its columns."""
+    from test_drift_report import run_report
+
+    path, ids = offering_store()
+    root = helpers.create_path(admin, realm, "/rancher-prod")
+    linked = admin.create_group(realm, "team", parent_id=root)
+    renamed = admin.create_group(realm, "renamed-by-hand", parent_id=root)
+    handmade = ["hand " + text for text in HOSTILE_TEXT[:5]]
+    for name in handmade:
+        admin.create_group(realm, name, parent_id=root)
+    to_import = admin.create_group(realm, "import nel\x85 " + JINJA[0], parent_id=root)
+    nel_user = admin.create_user(realm, "nel-user", email=NEL_EMAIL, last_name="rtl\u202eevil")
+    jinja_user = admin.create_user(realm, "jinja-user", email='"{{lookup(\'pipe\',\'touch MARK-mail\')}}"@example.org')
+    for user in (nel_user, jinja_user):
+        admin.join(realm, user, linked)
+    records = [helpers.group_record(ids, "team", backend_id=linked, scope_id="team"),
+               helpers.group_record(ids, "renamed", backend_id=renamed, scope_id="renamed",
+                                    members=[helpers.member(JINJA[0], "pending"),
+                                             helpers.member("CDATA-Pending", "pending")])]
+    for index, text in enumerate(HOSTILE_TEXT):
+        records.append(helpers.group_record(ids, text, role="role_member", scope_id="%d %s" % (index, text),
+                                            members=[helpers.member("%s-%d" % (JINJA[index % 3], index), "pending")]))
+    document = helpers.load_store(path)
+    # Not a group name: it may hold '/' too.
+    document["offerings"][0]["name"] = "Offering </testcase></script> !!python/object:os.system " + HOSTILE_TEXT[4] + HOSTILE_TEXT[0]
+    document["groups"] = records
+    helpers.write_store(path, document)
+    admin.rename_group(realm, renamed, "x\ny\x1b[31m" + JINJA[1])
+    env = {"KEYCLOAK_URL": keycloak_url}
+    offering = ids["offering"]
+    for directory in ("check", "apply"):
+        (tmp_path / directory).mkdir()
+
+    # 1. Check mode with --diff; the results are registered and used by later tasks.
+    check = playbook.run_tasks([
+        {helpers.fqcn("keycloak_offering_sync"): {"store": path, "offering": offering}},
+        {"ansible.builtin.set_fact": {"seen": "{{ result_0.plan | map(attribute='target') | list }}",
+                                      "diffs": "{{ result_0.diff | map(attribute='before_header') | list }}"}},
+        {"ansible.builtin.debug": {"msg": "{{ seen + diffs + [result_0.offerings[0].offering] }}"}},
+        {helpers.fqcn("keycloak_group_sync_info"): {"store": path, "offering": offering, "members": True}},
+        {"ansible.builtin.debug": {"msg": "{{ result_3.remote_only | join(', ') }}"}},
+    ], check=True, diff=True, env=env, workdir=str(tmp_path / "check"))
+    sync = check.results[0]
+    assert not sync.get("failed"), sync.get("msg")
+    headers = [d[key] for d in sync["diff"] for key in ("before_header", "after_header")]
+    shown = check.stdout
+    # 2. The apply, pull_members (the NEL email), an import (a NEL name), an error naming a hostile path.
+    importing = {"store": path, "offering": offering, "role": ids["role_admin"], "resource": ids["resource_b"]}
+    apply = playbook.run_tasks([
+        {helpers.fqcn("keycloak_offering_sync"): {"store": path, "offering": offering}},
+        {helpers.fqcn("keycloak_offering_group"): {"store": path, "uuid": records[0]["uuid"], "pull_members": True}},
+        {helpers.fqcn("keycloak_group_import"): dict(importing, scope_id="imported", remote_group_id=to_import)},
+        {helpers.fqcn("keycloak_group_import"): dict(importing, scope_id="missing",
+                                                     remote_group_path="/rancher-prod/x\ny\x1b[31m\x85-missing")},
+        {"ansible.builtin.debug": {"msg": "{{ result_0.plan | map(attribute='target') | list }}"}},
+    ], env=env, workdir=str(tmp_path / "apply"))
+    shown += apply.stdout
+    for result in apply.results[:3]:
+        assert not result.get("failed"), result.get("msg")
+    error = apply.results[3]
+    # 3. The drift report on the result (hand-made groups stay: remote only; members pending).
+    report = run_report(tmp_path, path, "drift_report_fail_on_drift=false", env=env)
+    shown += report.stdout
+
+    markers = _markers(tmp_path)
+    store = helpers.load_store(path)      # PyYAML's own loader, not the store's
+    by_scope = dict((g.get("scope_id"), g) for g in store["groups"])
+    names_in_keycloak = sorted(g["name"] for g in admin.children(realm, root))
+    store_texts_kept = all(by_scope["%d %s" % (i, t)]["name"] == t for i, t in enumerate(HOSTILE_TEXT))
+    created_exactly = all(t in names_in_keycloak for t in HOSTILE_TEXT)
+    emails = dict((m["username"], m.get("email")) for m in by_scope["team"].get("members") or [])
+    imported = by_scope.get("imported", {}).get("name")
+    junit = report.junit   # parses
+    offering_name = document["offerings"][0]["name"]
+    report_json = report.json
+    tables = _tables(report.markdown)
+    raw_controls = sorted(set(RAW_CONTROL.findall(shown)))
+    figure("hostile text: store, Keycloak and a user's profile through every output", strings=len(HOSTILE_TEXT),
+           markers=markers, store_round_trip=store_texts_kept, keycloak_exact=created_exactly,
+           raw_controls_on_console=[hex(ord(c)) for c in raw_controls], error=error.get("msg"))
+    assert not markers, "a template was rendered: %s" % markers
+    assert store_texts_kept and created_exactly
+    assert emails == {"nel-user": NEL_EMAIL, "jinja-user": admin.get(
+        "/realms/%s/users/%s" % (realm, jinja_user))["email"]}, emails
+    assert imported == "import nel\x85 " + JINJA[0]
+    assert admin.group(realm, renamed)["name"] == "renamed"
+    # The diff's headers are one line each; messages too; nothing raw reaches the console.
+    assert all(h.isprintable() for h in headers), headers
+    assert not any(LINE_BREAKS.search(d["before"] + d["after"]) for d in sync["diff"])
+    assert error.get("failed") and "\n" not in error["msg"] and not RAW_CONTROL.search(error["msg"])
+    assert not raw_controls, "raw control characters on the console: %r" % raw_controls
+    # The reports: JSON round-trips, JUnit carries the text (one line), Markdown tables keep their columns.
+    [entry] = [o for o in report_json["offerings"] if o["uuid"] == offering]
+    assert entry["name"] == offering_name
+    assert set(handmade) <= set(entry["sync_info"]["remote_only"])
+    assert any(JINJA[0] in str(pending) for pending in entry["summary"]["pending"])
+    cases = dict((case.get("name"), case) for case in junit.iter("testcase"))
+    assert _one_line(offering_name) in cases
+    assert tables and all(len(set(rows)) == 1 for rows in tables), tables
+    # Capitalized, not lower-cased: the template's own words and the names keep their capitals.
+    assert "Pending members (not drift: the users do not exist in Keycloak yet): " in report.markdown
+    assert "CDATA-Pending" in report.markdown

@@ -80,7 +80,8 @@ class Change(object):
                 member = call[2]
                 same = [m for m in members if m["username"].lower() == member["username"].lower()]
                 if same:
-                    same[0].update((k, v) for k, v in member.items() if k != "username" and same[0].get(k, "") != v)
+                    same[0].update((k, v) for k, v in member.items()
+                                   if k != "username" and _read(same[0], k) != _read(member, k))
                 else:
                     record["members"] = members + [dict((k, v) for k, v in member.items()
                                                         if v != "" or k == "username")]
@@ -88,6 +89,12 @@ class Change(object):
                 if record.get("members"):
                     record["members"] = [m for m in record["members"] if m["username"].lower() != call[2].lower()]
         return document
+
+
+def _read(member, key):
+    """A member field as the store reads it: absent, null and "" are "", an absent state is pending."""
+    value = member.get(key)
+    return ("pending" if key == "state" else "") if value in (None, "") else value
 
 
 def plain(document):
@@ -120,7 +127,10 @@ def record_lines(text, uuids):
     root = yaml.compose(text, Loader=LOADER)
     owned = set()
     groups = next((v for k, v in root.value if k.value == "groups"), None)
-    if groups is not None and not groups.value:
+    if groups is None and root.flow_style and root.value:
+        # No list yet in a JSON (flow) document: the new last key follows the last value, on its line.
+        return {root.value[-1][1].end_mark.line, root.end_mark.line}
+    if groups is not None and (not groups.value or groups.tag.endswith(":null")):
         # An empty list ([], null or nothing) is rewritten as a whole.
         return set(range(groups.start_mark.line, groups.end_mark.line + 1))
     if not isinstance(groups, yaml.SequenceNode):
@@ -138,6 +148,8 @@ def record_lines(text, uuids):
     if groups.flow_style and groups.value:
         # A new item after the last one in a flow list puts a comma on the last one's line.
         owned.add(groups.value[-1].end_mark.line)
+        # A flow list whose last item goes becomes "[]", its closing bracket included.
+        owned.add(groups.end_mark.line)
     return owned
 
 
@@ -163,16 +175,15 @@ def check_write(write_file, text, change, name="store.yml", owners=None):
     assert new.startswith(BOM) == text.startswith(BOM), "the byte-order mark was lost or added"
     if "\r\n" in text:
         assert "\n" not in new.replace("\r\n", ""), "a line end other than CRLF was written"
-    if name.endswith(".json"):
-        return new
-    # Every line outside the changed records is byte-identical (a last line may gain its line end).
+    # Every line outside the changed records is byte-identical (a last line may gain its line end): JSON is
+    # YAML to libyaml, so its node positions name the records' lines in a JSON text too.
     owned = record_lines(text, change.touched())
     old_lines, new_lines = text.splitlines(), new.splitlines()
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
         if tag in ("replace", "delete"):
             for line in range(i1, i2):
-                top = old_lines[line].lstrip(BOM).startswith("groups:")
+                top = old_lines[line].lstrip(BOM).lstrip().startswith(("groups:", '"groups"'))
                 assert line in owned or top, "line %d changed outside the changed records: %r" % (
                     line + 1, old_lines[line])
     # Every comment survives, once; a removed record's own comments may go with it.

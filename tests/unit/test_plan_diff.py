@@ -16,6 +16,7 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._plan import (
     RemoveMember,
     RenameGroup,
     RunContext,
+    _SlowDiffDumper,
     _yaml_text,
 )
 
@@ -114,17 +115,59 @@ def test_a_value_safe_dump_refuses_still_renders():
 
 
 # The diff's YAML comes from libyaml's emitter (CSafeDumper, ~4x faster at 10,000 groups): it must write
-# exactly what PyYAML's own emitter writes, for whatever a store record may hold.
+# exactly what PyYAML's own emitter writes, for whatever a store record may hold; and it reads back as the record.
+_LINE_BREAKS = ["\n", "\r", "\x85", "\u2028", "\u2029"]
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=40),
+                     st.text(st.sampled_from(["a", " ", ":", "#", "'"] + _LINE_BREAKS), max_size=8),
                      st.sampled_from(["", "~", "null", "yes", "0123", "a: b #c", "- x", "'q'", '"d"', "multi\nline",
-                                      "ünïcödé", "tab\there", " lead", "trail ", "x" * 300]))
+                                      "ünïcödé", "tab\there", " lead", "trail ", "x" * 300, "nel\x85x",
+                                      "\x1b[31mred\x07\x00", "\u202egnp.exe"]))
 _records = st.dictionaries(st.text(min_size=1, max_size=12), st.one_of(
     _scalars, st.lists(st.dictionaries(st.text(min_size=1, max_size=8), _scalars, max_size=4), max_size=3)),
     max_size=8)
 
 
+def _line_breaks_in(value):
+    if isinstance(value, dict):
+        return sum(_line_breaks_in(k) + _line_breaks_in(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_line_breaks_in(v) for v in value)
+    return 0
+
+
 @settings(max_examples=300, deadline=None)
 @given(_records, st.booleans())
 def test_diff_yaml_is_what_pyyaml_itself_writes(record, sort_keys):
-    expected = yaml.safe_dump(record, default_flow_style=False, sort_keys=sort_keys, allow_unicode=True, width=1000)
-    assert _yaml_text(record, sort_keys=sort_keys) == (expected if record else "")
+    expected = yaml.dump(record, Dumper=_SlowDiffDumper, default_flow_style=False, sort_keys=sort_keys,
+                         allow_unicode=True, width=1000)
+    text = _yaml_text(record, sort_keys=sort_keys)
+    assert text == (expected if record else "")
+    if record:
+        assert yaml.safe_load(text) == record
+        assert yaml.load(text, Loader=yaml.CSafeLoader) == record
+
+
+def test_a_value_with_a_line_break_is_one_line_that_reads_back():
+    """NEL, LS, PS, CR, LF in a name (a user's own email may hold NEL): one diff line each, read back exactly.
+    Before, a name with NEL was written single-quoted with a raw NEL, which reads back as a space."""
+    record = {"uuid": "u1", "name": "a\x85b\u2028c\u2029d\re\nf",
+              "members": [{"username": "nel", "email": '"nel\x85x"@example.org'}]}
+    text = _yaml_text(record)
+    assert yaml.safe_load(text) == record
+    assert yaml.load(text, Loader=yaml.CSafeLoader) == record
+    assert not any(c in text for c in "\r\x85\u2028\u2029")
+    assert len(text.splitlines()) == 5   # members:, - email, username, name, uuid: one line each
+
+
+def test_headers_are_one_line_without_control_characters():
+    """A group renamed by hand to hold a newline, ESC or BEL: the diff's headers stay one line each."""
+    plan = Plan()
+    plan.add(RenameGroup(None, "demo", ROOT + "/x\ny\x1b[31m\x07", "id-1", "x\ny\x1b[31m\x07", "b"))
+    plan.record({"uuid": "u1", "name": "g\r\n\x00\x85\u202e", "members": []},
+                {"uuid": "u1", "name": "h", "members": []})
+    diffs = plan.diff(RunContext(check_mode=True), "store.yml")
+    headers = [d[key] for d in diffs for key in ("before_header", "after_header")]
+    assert headers[0] == "store.yml: group g  (u1)"
+    for header in headers:
+        assert header.isprintable(), repr(header)
+    assert "keycloak realm demo: group /waldur/rancher/x y [31m " in headers

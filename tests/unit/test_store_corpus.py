@@ -295,3 +295,81 @@ def test_every_change_to_every_layout(case):
         check_write(files, text, change, owners=owners)
     finally:
         shutil.rmtree(files.directory)
+
+
+# ------------------------------------------------------- JSON written by hand
+
+def _json_string(draw, value):
+    """A JSON string as a person may write it: raw or escaped non-ASCII, upper- or lower-case hex, \\/."""
+    text = json.dumps(value, ensure_ascii=draw(st.booleans()))
+    if draw(st.booleans()):
+        text = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), text)
+    if draw(st.booleans()):
+        text = text.replace("/", "\\/")
+    return text
+
+
+def _json_value(draw, value, unit, prefix, newline):
+    """``value`` in a drawn layout: each object or list on one line or one entry a line."""
+    if isinstance(value, (dict, list)):
+        pairs = list(value.items()) if isinstance(value, dict) else [(None, v) for v in value]
+        opening, closing = "{}" if isinstance(value, dict) else "[]"
+        if not pairs:
+            return opening + closing
+        one_line = unit is None or draw(st.booleans())
+        colon = draw(st.sampled_from([": ", ":"]))
+        inner = prefix if one_line else prefix + unit
+        entries = [("%s%s" % (_json_string(draw, k), colon) if k is not None else "")
+                   + _json_value(draw, v, unit, inner, newline) for k, v in pairs]
+        if one_line:
+            return opening + draw(st.sampled_from([", ", ","])).join(entries) + closing
+        return opening + newline + inner + ("," + newline + inner).join(entries) + newline + prefix + closing
+    if isinstance(value, str):
+        return _json_string(draw, value)
+    return json.dumps(value)
+
+
+@st.composite
+def json_stores(draw):
+    """A JSON store written by hand: a one-line "keycloak" object, \\/ and \\u00E4 escapes, members with
+    "email": null or no "state", tabs or spaces, CRLF, a byte-order mark, no final line end."""
+    count = draw(st.integers(min_value=0, max_value=3))
+    records, groups = [], []
+    for index in range(count):
+        uuid = group_uuid(index)
+        members = [("m%d%d" % (index, j), draw(st.sampled_from(["pending", "active", None])))
+                   for j in range(draw(st.integers(min_value=0, max_value=2)))]
+        record = {"uuid": uuid, "name": draw(st.sampled_from(NAMES + ["ä/ö", "a/b-ü"])).replace("/", "-"),
+                  "backend_id": draw(st.sampled_from(["", "kc/%d" % index, None])), "offering": O1, "role": R1,
+                  "scope_id": "s/%d" % index}
+        if members:
+            record["members"] = [dict([("username", name), ("email", draw(st.sampled_from([None, "", "x@ä.example"])))]
+                                      + ([("state", state)] if state else [])) for name, state in members]
+        records.append((uuid, record, [(name, state or "pending") for name, state in members]))
+        groups.append(record)
+    document = {"version": 1, "offerings": [{"uuid": O1, "name": "o/ä", "keycloak": {"url": "https://kc/x", "realm": "r"},
+                                             "roles": [{"uuid": R1, "name": "r"}]}]}
+    container = draw(st.sampled_from(["list", "empty", "null", "absent"])) if groups else \
+        draw(st.sampled_from(["empty", "null", "absent"]))
+    if container != "absent":
+        document["groups"] = groups if container == "list" else ([] if container == "empty" else None)
+    if container != "list":
+        records = []
+    unit = draw(st.sampled_from([None, "  ", "    ", "\t"]))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = _json_value(draw, document, unit, "", newline)
+    text = draw(st.sampled_from(["", "\ufeff"])) + text + draw(st.sampled_from(["", newline]))
+    return text, records
+
+
+@settings(max_examples=int(os.environ.get("STORE_CORPUS_EXAMPLES", "1000")) // 2, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], database=None)
+@given(st.data())
+def test_every_change_to_every_hand_written_json(data):
+    text, records = data.draw(json_stores())
+    change = data.draw(changes([(uuid, sorted(record.items()), members) for uuid, record, members in records]))
+    files = _Files()
+    try:
+        check_write(files, text, change, name="store.json")
+    finally:
+        shutil.rmtree(files.directory)

@@ -313,3 +313,74 @@ MORE = [
 @pytest.mark.parametrize("change", EVERY_CHANGE)
 def test_more_layouts(write_file, text, change):
     check_write(write_file, text, change, owners={"c1": (G1, "bob"), "c2": G1})
+
+
+# ------------------------------------------- the writer's last tail (issue 22, item 17)
+
+HAND_JSON = fmt("""{{
+    "version": 1,
+    "offerings": [
+        {{"uuid": "{O1}", "name": "o\\u00E4\\/x",
+         "keycloak": {{"url": "https:\\/\\/kc.example", "realm": "hpc"}},
+         "roles": [{{"uuid": "{R1}", "name": "r"}}]}}
+    ],
+    "groups": [
+        {{
+            "uuid": "{G1}",
+            "name": "g1",
+            "offering": "{O1}",
+            "role": "{R1}",
+            "members": [{{"username": "bob", "email": null}}]
+        }},
+        {{"uuid": "{G2}", "name": "g\\u00C4", "offering": "{O1}", "role": "{R1}", "scope_id": "s\\/2"}}
+    ]
+}}
+""")
+
+
+@pytest.mark.parametrize("change", EVERY_CHANGE + [pytest.param(Change(("remove_group", G2)), id="remove-last"),
+                                                   pytest.param(Change(("put_group", G2, {"name": "x"})),
+                                                                id="rename-one-line")])
+def test_hand_written_json_keeps_its_layout(write_file, change):
+    """A one-line object, \\/ and upper-case \\u00E4 escapes: a write that does not touch them keeps them."""
+    new = check_write(write_file, HAND_JSON, change, name="store.json")
+    assert '"keycloak": {"url": "https:\\/\\/kc.example", "realm": "hpc"}' in new
+    assert '"name": "o\\u00E4\\/x",' in new
+    if G2 not in change.touched():
+        assert '{"uuid": "%s", "name": "g\\u00C4", "offering": "%s", "role": "%s", "scope_id": "s\\/2"}' % (
+            G2, O1, R1) in new
+
+
+def test_a_changed_one_line_json_record_stays_on_one_line(write_file):
+    new = check_write(write_file, HAND_JSON, Change(("put_group", G2, {"backend_id": "kc-2"})), name="store.json")
+    assert [line for line in new.splitlines() if G2 in line][0].strip().startswith('{"uuid": "%s"' % G2)
+
+
+MEMBER_FIELDS = ONE + """\
+    members:
+      - username: bob
+        email: ~
+      - {username: carol, email: ~}
+      - username: dave
+        email: d@example.com
+"""
+
+
+def test_a_member_field_change_keeps_what_reads_the_same(write_file):
+    """email: ~ stays ~ (it reads as ""), a member without state gains none (it reads as pending), when a
+    sync re-puts every member with its fields and changes only one of them."""
+    full = {"email": "", "first_name": "", "last_name": "", "state": "pending"}
+    change = Change(("put_member", G1, dict(full, username="bob")),
+                    ("put_member", G1, dict(full, username="carol", state="active")),
+                    ("put_member", G1, dict(full, username="dave", email="d@example.com", first_name="Dave")))
+    new = check_write(write_file, MEMBER_FIELDS, change)
+    assert "      - username: bob\n        email: ~\n" in new
+    assert "      - {username: carol, email: ~, state: active}\n" in new
+    assert "state: pending" not in new
+
+
+def test_a_comment_after_the_last_member_stays_when_the_next_group_goes(write_file):
+    text = ONE + "    members:\n      - username: bob\n        # c1 about bob's group\n" + fmt(
+        "  - uuid: {G2}\n    name: g2\n    offering: {O1}\n    role: {R1}\n    scope_id: s2\n")
+    new = check_write(write_file, text, Change(("remove_group", G2)), owners={"c1": G1})
+    assert "        # c1 about bob's group\n" in new
