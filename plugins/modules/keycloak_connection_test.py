@@ -110,7 +110,6 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._service import Of
 def main():
     module = KeycloakModule(
         argument_spec=dict(realm=dict(type="str")),
-        required_one_of=[("offering", "realm")],
     )
     params = module.params
 
