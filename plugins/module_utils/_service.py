@@ -322,7 +322,7 @@ class OfferingGroups(object):
     # ----------------------------------------------------- remote reading
 
     def test_connection(self, offering_ref=None, realm=None):
-        if not offering_ref and not realm:
+        if not offering_ref and realm is None:
             raise ServiceError("offering_uuid: This field is required.",
                                "Or give realm, to test the connection to that realm.")
         try:

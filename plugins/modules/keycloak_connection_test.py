@@ -114,7 +114,7 @@ def main():
     params = module.params
 
     def action():
-        if params["realm"]:
+        if params["realm"] is not None:   # also "": refused as a realm name, not taken for "not given"
             return OfferingGroups(None, client_for=module.client).test_connection(realm=params["realm"])
         return module.service().test_connection(offering_ref=params["offering"])
 
