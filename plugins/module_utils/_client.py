@@ -666,14 +666,34 @@ class KeycloakClient(object):
     # ----------------------------------------------------------------- users
 
     def search_users(self, realm, query, limit=25):
-        """Users whose username, email, first or last name contains ``query``.
+        """Users whose username, email, first name, last name or full name contains ``query``.
 
         Keycloak reads a bare ``search`` as a prefix; ``*q*`` asks for "contains".
         A query that already holds ``*`` or is quoted ("exact") is passed as given.
+        Keycloak splits a search on spaces and wants each word somewhere (``*Van Der Berg*`` finds
+        no one: ``Der`` alone is a prefix): a query of several words asks for each word anywhere,
+        then keeps the users with the words together in one field, page after page until ``limit``.
         """
-        term = query if ("*" in query or query.startswith('"')) else "*%s*" % query
-        params = {"search": term, "first": 0, "max": int(limit), "briefRepresentation": "true"}
-        return self.get_json(self.realm_path(realm, "users"), params)
+        words = query.split()
+        if "*" in query or query.startswith('"') or len(words) < 2:
+            term = query if ("*" in query or query.startswith('"')) else "*%s*" % query
+            params = {"search": term, "first": 0, "max": int(limit), "briefRepresentation": "true"}
+            return self.get_json(self.realm_path(realm, "users"), params)
+        wanted = " ".join(words).lower()
+
+        def matches(user):
+            first, last = user.get("firstName") or "", user.get("lastName") or ""
+            fields = (user.get("username"), user.get("email"), first, last, "%s %s" % (first, last))
+            return any(wanted in " ".join((field or "").split()).lower() for field in fields)
+
+        found, first, size = [], 0, max(int(limit), self.page_size)
+        params = {"search": " ".join("*%s*" % w for w in words), "max": size, "briefRepresentation": "true"}
+        while True:
+            page = self.get_json(self.realm_path(realm, "users"), dict(params, first=first))
+            found.extend(user for user in page if matches(user))
+            if len(found) >= limit or len(page) < size:
+                return found[:int(limit)]
+            first += size
 
     def user_by_username(self, realm, username):
         """The user with exactly this username (Keycloak keeps them lower-case), or None."""

@@ -37,9 +37,12 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
     NAME_MAX_LENGTH,
     copy_record,
     group_key,
+    instant,
     normalize_uuid,
     now_iso,
     shown,
+    slugify,
+    username_problem,
 )
 
 # Marker attributes on the groups this collection creates, so that later runs
@@ -70,6 +73,8 @@ def checked_id_argument(argument, value, path=False):
 
     ``..`` would address the realm itself, ``/`` another resource (see _client.checked_segment).
     """
+    if not str(value).strip():
+        raise ServiceError("%s: This field is required." % argument)
     try:
         if path:
             group_path_segments(value)
@@ -97,12 +102,23 @@ def check_group_name(name, argument, detail=""):
 
 
 def check_usernames(usernames):
-    """The ``members`` argument, stripped; an empty username is an error naming the argument."""
-    stripped = [u.strip() for u in usernames]
-    if not all(stripped):
+    """The ``members`` argument, checked by the store's rule (_store.username_problem): one way everywhere."""
+    if not all(u.strip() for u in usernames):
         raise ServiceError("members: a username must not be empty.",
                            "Got %s." % ", ".join(repr(u) for u in usernames))
-    return stripped
+    for username in usernames:
+        problem = username_problem(username)
+        if problem:
+            raise ServiceError("members: %s." % problem)
+    return list(usernames)
+
+
+def checked_uuid_argument(argument, value):
+    """``value`` in canonical form, or an error naming ``argument`` and the bad value."""
+    key = normalize_uuid(value)
+    if key is None:
+        raise ServiceError("%s: Must be a valid UUID." % argument, "Got '%s'." % shown(value))
+    return key
 
 
 def hex_uuid(value):
@@ -283,7 +299,7 @@ class OfferingGroups(object):
             resource_uuid = (self.resource(offering_record, resource) if offering_record is not None
                              else self._declared_anywhere("resource", resource))["uuid"]
             groups = [g for g in groups if g["resource"] == resource_uuid]
-        groups = sorted(groups, key=lambda g: (g["created"], g["uuid"]), reverse=True)
+        groups = sorted(groups, key=lambda g: (instant(g["created"]), g["uuid"]), reverse=True)
         count = len(groups)
         if page_size:
             start = ((page or 1) - 1) * page_size
@@ -307,6 +323,9 @@ class OfferingGroups(object):
     # ----------------------------------------------------- remote reading
 
     def test_connection(self, offering_ref=None, realm=None):
+        if not offering_ref and realm is None:
+            raise ServiceError("offering_uuid: This field is required.",
+                               "Or give realm, to test the connection to that realm.")
         try:
             if offering_ref:
                 offering = self.keycloak_offering(offering_ref)
@@ -325,15 +344,33 @@ class OfferingGroups(object):
     def _offering_root(self, client, realm, offering):
         return client.group_by_path(realm, self.offering_path(offering))
 
+    def _name_derived_root(self, client, realm, offering):
+        """Where earlier versions put the groups of an offering without ``slug`` (named after its name), when
+        Keycloak has that group, marked as this offering's, and the offering's group is missing: a one-line
+        error, so that the offering's groups are never created a second time beside the old ones."""
+        if offering["slug"] != hex_uuid(offering["uuid"]):
+            return None
+        old = dict(offering, slug=slugify(offering["name"]))
+        group = client.group_by_path(realm, self.offering_path(old))
+        if group is None or offering["uuid"] not in ((group.get("attributes") or {}).get(OFFERING_ATTRIBUTE) or []):
+            return None
+        return ServiceError("slug: Offering '%s' has its Keycloak groups under %s, which earlier versions named "
+                            "after it; without a slug its group is now %s (its UUID, which a rename never changes)."
+                            % (offering["name"], self.offering_path(old), self.offering_path(offering)),
+                            "Add 'slug: %s' to the offering in %s to keep them where they are."
+                            % (old["slug"], self.data.path))
+
     def remote_groups(self, offering_ref):
         offering = self.keycloak_offering(offering_ref)
         try:
             client, realm = self.connect(offering)
             root = self._offering_root(client, realm, offering)
             if root is None:
+                moved = self._name_derived_root(client, realm, offering)
                 return {"groups": [], "offering_path": self.offering_path(offering),
-                        "message": "The offering's group %s does not exist in realm '%s' yet."
-                                   % (self.offering_path(offering), realm)}
+                        "message": moved.message if moved is not None else
+                        "The offering's group %s does not exist in realm '%s' yet."
+                        % (self.offering_path(offering), realm)}
             children = client.group_children(realm, root["id"], expected=root.get("subGroupCount"))
         except KeycloakError as exc:
             raise ServiceError("Unable to list remote Keycloak groups.", exc.message)
@@ -523,6 +560,8 @@ class OfferingGroups(object):
         role = self.role(offering, role_ref)
         resource = self.resource(offering, resource_ref)
         scope_id = scope_id or ""
+        if group_uuid:
+            group_uuid = checked_uuid_argument("uuid", group_uuid)
         if not remote_group_id and not remote_group_path:
             raise ServiceError("remote_group_id: This field is required.")
         if remote_group_id:
@@ -557,7 +596,7 @@ class OfferingGroups(object):
                          "The Keycloak group %s cannot be imported under this name." % remote.get("path", remote["id"]))
         stamp = now_iso()
         record = {
-            "uuid": normalize_uuid(group_uuid) if group_uuid else self.new_record_uuid(offering, role, resource, scope_id),
+            "uuid": group_uuid or self.new_record_uuid(offering, role, resource, scope_id),
             "name": remote["name"], "backend_id": remote["id"], "offering": offering["uuid"], "role": role["uuid"],
             "resource": resource["uuid"] if resource else None, "scope_id": scope_id,
             "created": stamp, "modified": stamp, "members": [],
@@ -576,9 +615,7 @@ class OfferingGroups(object):
         create, provided no other record holds the natural key; otherwise all None.
         """
         if params.get("uuid"):
-            key = normalize_uuid(params["uuid"])
-            if key is None:
-                raise ServiceError("uuid: Must be a valid UUID.", "Got '%s'." % params["uuid"])
+            key = checked_uuid_argument("uuid", params["uuid"])
             record = self.data.groups_by_uuid.get(key)
             if record is not None:
                 offering = self.data.offerings_by_uuid[record["offering"]]
@@ -751,6 +788,10 @@ class OfferingGroups(object):
                 if existing is not None:
                     parent_id, count = existing["id"], existing.get("subGroupCount")
                     continue
+            if depth == len(segments) - 1 and not isinstance(parent_id, Ref):
+                moved = self._name_derived_root(client, realm, offering)
+                if moved is not None:
+                    raise moved
             # Only the offering's own group carries the marker: base groups are shared.
             attributes = {OFFERING_ATTRIBUTE: [offering["uuid"]]} if depth == len(segments) - 1 else None
             operation = plan.add_create(CreateGroup(client, realm, current, segment, parent_id, attributes))

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import traceback
+import unicodedata
 import uuid as uuidlib
 from contextlib import contextmanager
 
@@ -45,6 +46,8 @@ else:
 STORE_VERSION = 1
 BOM = "\ufeff"
 NAME_MAX_LENGTH = 150
+# Keycloak's column for a group name: a longer slug or base group answers 500, not a clear error.
+KEYCLOAK_NAME_MAX_LENGTH = 255
 MEMBER_STATES = ("pending", "active")
 YAML_EXTENSIONS = (".yml", ".yaml")
 JSON_EXTENSIONS = (".json",)
@@ -111,8 +114,45 @@ def now_iso():
 
 
 def slugify(text):
+    """The slug earlier versions derived from any name (non-ASCII letters dropped): only to recognise their groups."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug or "offering"
+
+
+def name_slug(name, record_uuid):
+    """A resource's default slug: its name in lower-case ASCII letters and digits, ``-`` between.
+
+    Accents are dropped (``Café`` is ``cafe``: Unicode's decompositions never change). A name with
+    any other letter or digit (Cyrillic, Greek, CJK...), or none at all, gets the UUID's 32 hex
+    digits instead: dropping those letters would give two names one slug, and a transliteration
+    table is neither in the standard library nor the same from one release of a library to the next.
+    """
+    folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+    if not slug or any(c.isalnum() and ord(c) > 127 for c in folded):
+        return uuidlib.UUID(record_uuid).hex
+    return slug
+
+
+def username_problem(username):
+    """Why ``username`` cannot name a Keycloak user as written, or None.
+
+    Keycloak trims usernames (and lower-cases them; the collection compares them without case):
+    ``" carol"`` would be a second spelling of ``carol``, so it is refused wherever it is written.
+    """
+    if username != username.strip():
+        return "'%s' has spaces around it; Keycloak trims usernames, write '%s'" % (
+            shown(username), shown(username.strip()))
+    return None
+
+
+def instant(timestamp):
+    """An ISO 8601 ``created``/``modified`` as an aware datetime, for ordering (text order misplaces
+    offsets and fractions of a second); a time without offset is UTC, an empty one the earliest."""
+    if not timestamp:
+        return datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+    value = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.timezone.utc)
 
 
 # ----------------------------------------------------------------- parsing
@@ -419,6 +459,16 @@ def _string(record, key, where, required=False, default="", max_length=None, non
     return value
 
 
+def _base_group(keycloak, where):
+    """``keycloak.base_group`` without its outer slashes; each of its names must fit Keycloak."""
+    base = _string(keycloak, "base_group", where).strip("/")
+    for name in base.split("/"):
+        if len(name) > KEYCLOAK_NAME_MAX_LENGTH:
+            raise _Invalid(where + ["base_group"], "a group name in it is %d characters long; at most %d are allowed"
+                           % (len(name), KEYCLOAK_NAME_MAX_LENGTH))
+    return base
+
+
 def _uuid(record, key, where, required=True):
     if key not in record or record[key] is None:
         if required:
@@ -552,7 +602,8 @@ def validate(document, path):
             raise _Invalid(where + ["name"], "offering name '%s' is used twice (also at offerings[%d])"
                            % (shown(name), seen_names[name]))
         seen_names[name] = index
-        slug = _string(raw, "slug", where) or slugify(name)
+        # Without a slug, the UUID: a rename never moves the offering's Keycloak group.
+        slug = _string(raw, "slug", where, max_length=KEYCLOAK_NAME_MAX_LENGTH) or uuidlib.UUID(offering_uuid).hex
         if "/" in slug:
             raise _Invalid(where + ["slug"], "a slug must not contain '/'")
         if slug in seen_slugs:
@@ -568,7 +619,7 @@ def validate(document, path):
             settings = {
                 "url": _string(keycloak, "url", kwhere),
                 "realm": _string(keycloak, "realm", kwhere),
-                "base_group": _string(keycloak, "base_group", kwhere).strip("/"),
+                "base_group": _base_group(keycloak, kwhere),
                 "group_name_template": _string(keycloak, "group_name_template", kwhere),
             }
         offering = {"uuid": offering_uuid, "name": name, "slug": slug, "keycloak": settings,
@@ -604,7 +655,9 @@ def validate(document, path):
                 raise _Invalid(rwhere + ["name"], "resource name '%s' is used twice in this offering" % shown(resource_name))
             resource_names.add(resource_name)
             offering["resources"].append({"uuid": resource_uuid, "name": resource_name, "offering": offering_uuid,
-                                          "slug": _string(resource, "slug", rwhere) or slugify(resource_name)})
+                                          "slug": _string(resource, "slug", rwhere,
+                                                          max_length=KEYCLOAK_NAME_MAX_LENGTH)
+                                          or name_slug(resource_name, resource_uuid)})
         offerings.append(offering)
 
     offerings_by_uuid = dict((o["uuid"], o) for o in offerings)
@@ -672,6 +725,9 @@ def validate(document, path):
             _require_mapping(member, mwhere, "a member")
             _check_keys(member, MEMBER_KEYS, mwhere)
             username = _string(member, "username", mwhere, required=True)
+            problem = username_problem(username)
+            if problem:
+                raise _Invalid(mwhere + ["username"], problem)
             if username.lower() in usernames:
                 raise _Invalid(mwhere + ["username"], "member '%s' is listed twice in this group" % shown(username))
             usernames.add(username.lower())

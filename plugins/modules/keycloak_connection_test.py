@@ -110,12 +110,11 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._service import Of
 def main():
     module = KeycloakModule(
         argument_spec=dict(realm=dict(type="str")),
-        required_one_of=[("offering", "realm")],
     )
     params = module.params
 
     def action():
-        if params["realm"]:
+        if params["realm"] is not None:   # also "": refused as a realm name, not taken for "not given"
             return OfferingGroups(None, client_for=module.client).test_connection(realm=params["realm"])
         return module.service().test_connection(offering_ref=params["offering"])
 

@@ -34,13 +34,15 @@ attributes:
     description: The store record before and after.
 options:
   role:
-    description: The offering's role, by UUID or name.
+    description:
+      - "The offering's role, by UUID or name. Required; without it the module fails with the original API's
+        C(role_uuid: This field is required.), as M(waldur.keycloak.keycloak_offering_group) does."
     type: str
-    required: true
     aliases: [role_uuid]
   remote_group_id:
     description:
-      - Id of the Keycloak group to import.
+      - "Id of the Keycloak group to import. One of O(remote_group_id) and O(remote_group_path) is required; without
+        either, or with a blank one, the module fails with C(remote_group_id: This field is required.)."
       - An offering's own group (C(/<base_group>/<slug>)) or a base group above it is refused, by id or by path;
         deleting the record would delete every other group in it.
     type: str
@@ -56,7 +58,9 @@ options:
     type: str
     default: ""
   uuid:
-    description: UUID for the new local record; by default one derived from the natural key.
+    description:
+      - UUID for the new local record; by default one derived from the natural key.
+      - "A value that is not a UUID fails with C(uuid: Must be a valid UUID.) and the value, before any change."
     type: str
 """
 
@@ -104,14 +108,14 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._module import Key
 def main():
     module = KeycloakModule(
         argument_spec=dict(
-            role=dict(type="str", required=True, aliases=["role_uuid"]),
+            # Not required=True: the original API's message names role_uuid (see _service.OfferingGroups.role).
+            role=dict(type="str", aliases=["role_uuid"]),
             remote_group_id=dict(type="str"),
             remote_group_path=dict(type="str"),
             resource=dict(type="str", aliases=["resource_uuid"]),
             scope_id=dict(type="str", default=""),
             uuid=dict(type="str"),
         ),
-        required_one_of=[("remote_group_id", "remote_group_path")],
         mutually_exclusive=[("remote_group_id", "remote_group_path")],
     )
     params = module.params

@@ -44,6 +44,8 @@ options:
         except that with O(offering) and O(role) and a natural key no record holds, a new record gets this UUID.
         With O(state=absent), an unknown UUID whose natural key no record holds is a no-op.
       - A new record without O(uuid) gets a UUID derived from its natural key, the same on every run.
+      - "A value that is not a UUID fails with C(uuid: Must be a valid UUID.) and the value."
+      - "Without O(uuid) and without O(offering), the module fails with C(offering_uuid: This field is required.)."
     type: str
   role:
     description: The offering's role, by UUID or name. Required to create a group.
@@ -95,7 +97,9 @@ options:
     description:
       - Usernames that should be members. Each is added in Keycloak (found by exact username);
         a user that does not exist yet stays C(pending) in the store and is added by a later run.
-      - An empty username fails.
+      - An empty username fails, and so does one with spaces around it (C(' carol' has spaces around it;
+        Keycloak trims usernames, write 'carol')), as in the store, since Keycloak would take it for C(carol).
+        Usernames are compared without case.
     type: list
     elements: str
   members_mode:
@@ -256,7 +260,6 @@ def main():
             delete_remote=dict(type="bool", default=True),
             force=dict(type="bool", default=False),
         ),
-        required_one_of=[("uuid", "offering")],
     )
 
     def action():

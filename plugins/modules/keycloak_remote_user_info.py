@@ -30,9 +30,13 @@ attributes:
     description: Nothing changes.
 options:
   q:
-    description: The text to search for; required and not empty once stripped.
+    description:
+      - "The text to search for; required and not empty once stripped (else C(q: This field is required.))."
+      - A user is found when the text is inside the username, the email, the first name, the last name or the full
+        name (first and last), case aside. Text of several words is found as it is written, words together
+        (C(Van Der Berg)); runs of spaces count as one.
+      - Text holding C(*), or quoted (C("alice"), exact), goes to Keycloak's own search as it is.
     type: str
-    required: true
     aliases: [query]
   max:
     description: At most this many users, from 1 to 1000.
@@ -65,7 +69,7 @@ MAX_USERS = 1000
 
 def main():
     module = KeycloakModule(argument_spec=dict(
-        q=dict(type="str", required=True, aliases=["query"]),
+        q=dict(type="str", aliases=["query"]),   # missing: the original's "q: This field is required."
         max=dict(type="int", default=25),
     ), int_ranges={"max": (1, MAX_USERS)})
     params = module.params

@@ -173,7 +173,8 @@ def test_offering_errors(offering_store, realm):
     assert not_enabled["msg"].startswith("Keycloak integration is not enabled for this offering."), not_enabled["msg"]
     assert unknown["msg"].startswith("offering_uuid: Offering not found."), unknown["msg"]
     assert unknown_name["msg"].startswith("offering_uuid: Offering not found."), unknown_name["msg"]
-    assert "one of the following is required: offering, realm" in neither["msg"], neither["msg"]
+    assert neither["msg"] == ("offering_uuid: This field is required. Or give realm, to test the connection to "
+                              "that realm."), neither["msg"]
     # realm wins over offering, so that a play's module_defaults may set an offering (here not even enabled).
     assert not both.get("failed"), both.get("msg")
     assert (both["status"], both["realm"]) == ("ok", realm)

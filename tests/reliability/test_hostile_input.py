@@ -208,7 +208,7 @@ ARGUMENTS = [
                                               "name": "\u00e9" * 5000, "create_remote": False},
      ["is not a valid group name", "(5000 characters)", "1 to 150 characters"]),
     ("import-without-group", "keycloak_group_import", {"offering": OFFERING, "role": ROLE},
-     ["one of the following is required", "remote_group_id"]),
+     ["remote_group_id: This field is required."]),
     ("search-empty", "keycloak_remote_user_info", {"offering": OFFERING, "q": "  "}, ["q: This field is required."]),
     ("members-empty-username", "keycloak_offering_group",
      {"offering": OFFERING, "role": ROLE, "members": [" "], "create_remote": False},

@@ -56,7 +56,7 @@ def known_store():
                 "resources": [{"uuid": X1, "name": "cluster-a"}, {"uuid": X2, "name": "shared"}],
             },
             {
-                "uuid": O2, "name": "HPC allocations",
+                "uuid": O2, "name": "HPC allocations", "slug": "hpc-allocations",
                 "roles": [{"uuid": R4, "name": "pi", "scope_type": ""}],
                 "resources": [{"uuid": X3, "name": "Shared"}, {"uuid": X4, "name": "alloc-1"}],
             },

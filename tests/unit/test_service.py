@@ -358,7 +358,7 @@ def test_offering_path_with_and_without_base_group(kc):
     svc = service(kc)
     assert svc.offering_path(svc.data.find_offering(O1)) == "/rancher-prod"
     assert svc.offering_path(svc.data.find_offering(O2)) == "/waldur/sites/hpc"
-    assert svc.offering_path(svc.data.find_offering(O3)) == "/plain"        # slug from the name
+    assert svc.offering_path(svc.data.find_offering(O3)) == "/" + uuid.UUID(O3).hex   # no slug: the UUID
     assert svc.group_path(svc.data.find_offering(O2), "hpc-x-pi") == "/waldur/sites/hpc/hpc-x-pi"
 
 
@@ -995,7 +995,9 @@ def test_check_group_name_accepts_a_valid_name():
 
 
 def test_check_usernames():
-    assert check_usernames([" alice ", "bob"]) == ["alice", "bob"]
+    assert check_usernames(["alice", "Bob"]) == ["alice", "Bob"]
+    assert error_of(check_usernames, ["alice", " bob"]) == (
+        "members: ' bob' has spaces around it; Keycloak trims usernames, write 'bob'.")
     assert error_of(check_usernames, ["alice", " "]) == "members: a username must not be empty. Got 'alice', ' '."
 
 

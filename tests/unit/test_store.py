@@ -10,6 +10,7 @@ import json
 import os
 import re
 import time
+import uuid
 
 import pytest
 import yaml
@@ -156,7 +157,7 @@ def test_unquoted_yaml_timestamps_load_like_the_json_strings(write_file):
 def test_loaded_records_carry_defaults(write_file):
     data = _load(write_file, "store.yml", VALID_YAML)
     hpc = data.find_offering(O2)
-    assert hpc["slug"] == "hpc-allocations"          # derived from the name
+    assert hpc["slug"] == uuid.UUID(O2).hex           # no slug: the UUID, which a rename never changes
     assert hpc["keycloak"] is None                   # Keycloak not configured
     rancher = data.find_offering(O1)
     assert rancher["keycloak"]["base_group"] == "waldur"   # slashes trimmed
@@ -949,3 +950,23 @@ def test_unlinked_is_written_only_while_true(write_file, name, text):
         "scope_id": "p4", "created": STAMP, "modified": STAMP}))
     assert "unlinked" not in read(path), "a new record that is not unlinked was written with the key"
     assert Store(path).load().groups_by_uuid[g4]["unlinked"] is False
+
+
+# ------------------------------------------------------------------ names (issue 22)
+
+def test_resource_slugs_of_names_that_are_not_ascii_are_their_uuids():
+    from ansible_collections.waldur.keycloak.plugins.module_utils._store import name_slug
+    a, b = "0a000000-0000-4000-8000-000000000001", "0a000000-0000-4000-8000-000000000002"
+    assert name_slug("Cluster A", a) == "cluster-a"                # ASCII: as before
+    assert name_slug("Café Müller", a) == "cafe-muller"           # accents dropped
+    assert name_slug("Кластер", a) == uuid.UUID(a).hex             # distinct, and stable across renames
+    assert name_slug("Кластер 1", a) != name_slug("Узел 1", b)
+    assert name_slug("Straße", a) == uuid.UUID(a).hex              # a letter no decomposition makes ASCII
+    assert name_slug("!!!", a) == uuid.UUID(a).hex
+
+
+def test_instant_orders_offsets_and_fractions():
+    from ansible_collections.waldur.keycloak.plugins.module_utils._store import instant
+    stamps = ["2026-01-01T12:00:00+02:00", "2026-01-01T10:00:00.5Z", "2026-01-01T11:00:00", ""]
+    assert sorted(stamps, key=instant) == ["", "2026-01-01T12:00:00+02:00", "2026-01-01T10:00:00.5Z",
+                                           "2026-01-01T11:00:00"]
