@@ -201,3 +201,30 @@ def test_members_of_a_linked_group_that_vanished_is_one_line_not_a_404(admin, re
                 "members: Group 'gone' is linked to Keycloak group %s, which does not exist in realm '%s'."
                 % (gone, realm), path)
     assert store_bytes(path) == before
+
+
+def test_the_plan_names_a_linked_group_by_its_real_path_not_the_naming_rules(admin, realm, offering_store):
+    """An imported group outside the offering's tree, and a group moved by hand: the plan (so the diff and the
+    drift report, which show it) names each where it is."""
+    path, ids = offering_store()
+    admin.create_user(realm, "alice")
+    imported = create_path(admin, realm, "/staff/handmade")
+    moved = create_path(admin, realm, "/rancher-prod/moved")
+    admin.call("POST", "/realms/%s/groups/%s/children" % (realm, create_path(admin, realm, "/elsewhere")),
+               json={"id": moved, "name": "moved"}, expect=(200, 201, 204))
+    assert admin.group(realm, moved)["path"] == "/elsewhere/moved"
+    first = group_record(ids, "handmade", backend_id=imported)
+    second = group_record(ids, "moved", resource="resource_b", backend_id=moved)
+    write_groups(path, [first, second])
+
+    check = assert_ok(run("keycloak_offering_group", {"store": path, "uuid": first["uuid"], "members": ["alice"],
+                                                      "create_remote": False}, check=True))
+    assert [(e["action"], e["target"]) for e in check["plan"] if e["action"] == "add_member"] == [
+        ("add_member", "/staff/handmade")]
+    second["members"] = [member("alice", state="pending")]
+    write_groups(path, [first, second])
+    check = assert_ok(run("keycloak_offering_sync", {"store": path, "offering": ids["offering"]}, check=True))
+    assert [(e["action"], e["target"]) for e in check["plan"] if e["action"] == "add_member"] == [
+        ("add_member", "/elsewhere/moved")]
+    assert not any("/rancher-prod/" in (d.get("before_header", "") + d.get("after_header", ""))
+                   for d in check["diff"]), check["diff"]
