@@ -632,14 +632,15 @@ class KeycloakClient(object):
         """Change some fields of a group, sending back the whole representation.
 
         A PUT replaces every attribute and clears an absent description, so the
-        current representation is read first and only ``changes`` differ.
+        current representation is read first and only ``changes`` differ. ``changes`` is a dict, or a
+        function of the current representation that returns one (a change computed from what is there).
         """
         current = self.get_group(realm, group_id)
         if current is None:
             raise self._fail("group %s not found in realm '%s'" % (group_id, realm), status=404)
         representation = dict(current)
         representation.pop("subGroups", None)
-        representation.update(changes)
+        representation.update(changes(current) if callable(changes) else changes)
         self.request("PUT", self.group_path(realm, group_id), json=representation)
         return representation
 

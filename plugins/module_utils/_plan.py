@@ -173,12 +173,18 @@ class UnmarkGroup(RemoteOperation):
         super(UnmarkGroup, self).__init__(client, realm, path, id=group_id, attributes=sorted(attributes))
 
     def run(self, ctx):
-        current = self.client.get_group(self.realm, self.details["id"])
-        if current is None:
-            return  # gone meanwhile: nothing carries the markers any more
-        attributes = dict((k, v) for k, v in (current.get("attributes") or {}).items()
-                          if k not in self.details["attributes"])
-        self.client.update_group(self.realm, self.details["id"], {"attributes": attributes})
+        markers = self.details["attributes"]
+
+        def without_markers(current):
+            return {"attributes": dict((k, v) for k, v in (current.get("attributes") or {}).items()
+                                       if k not in markers)}
+        try:
+            # update_group reads the group once and sends back the rest of its attributes.
+            self.client.update_group(self.realm, self.details["id"], without_markers)
+        except KeycloakError as exc:
+            # Gone meanwhile (404): nothing carries the markers any more.
+            if not exc.is_not_found:
+                raise
 
 
 class _MembershipOperation(RemoteOperation):
