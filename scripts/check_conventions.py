@@ -49,7 +49,8 @@ group = set((runtime.get("action_groups") or {}).get("keycloak") or [])
 # The group is for module_defaults of the shared connection options: every module that takes them (extends the
 # doc fragment waldur.keycloak.auth) is in it; one without them (keycloak_admin_event_info) would be refused them.
 modules = {p.stem for p in (ROOT / "plugins" / "modules").glob("*.py")
-           if p.stem != "__init__" and "waldur.keycloak.auth" in (doc_string(p, "DOCUMENTATION") or "")}
+           if p.stem != "__init__" and "waldur.keycloak.auth" in (
+               yaml.safe_load(doc_string(p, "DOCUMENTATION") or "{}") or {}).get("extends_documentation_fragment", [])}
 for missing in sorted(modules - group):
     problems.append(f"meta/runtime.yml: module {missing} is not in the action group keycloak")
 for extra in sorted(group - modules):

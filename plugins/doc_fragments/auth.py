@@ -97,6 +97,18 @@ options:
     aliases: [offering_uuid]
 """
 
+    # The attributes of a module that only reads (the *_info modules).
+    READ_ONLY = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, in check mode too.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+"""
+
     # Added to DOCUMENTATION by a module of the action group that never contacts Keycloak.
     CONNECTION_IGNORED = r"""
 options: {}

@@ -19,15 +19,10 @@ description:
   - Text in a module's result is data to Ansible (unsafe before ansible-core 2.19, untrusted from 2.19); unlike
     the extra vars ansible-rulebook passes, it is never rendered as a template (docs/events.md says why).
   - Reads only.
+extends_documentation_fragment:
+  - waldur.keycloak.auth.READ_ONLY
 author:
   - Waldur Keycloak contributors (@waldur)
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing changes.
 options:
   event_dir:
     description: The directory where the event source writes its events (its O(event_dir) option).

@@ -24,13 +24,7 @@ extends_documentation_fragment:
   - waldur.keycloak.auth
   - waldur.keycloak.auth.STORE
   - waldur.keycloak.auth.OFFERING
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - waldur.keycloak.auth.READ_ONLY
 options:
   members:
     description: Also compare, for every synced group, the active local members with the remote ones.

@@ -22,13 +22,7 @@ extends_documentation_fragment:
   - waldur.keycloak.auth.CONNECTION_IGNORED
   - waldur.keycloak.auth.STORE
   - waldur.keycloak.auth.OFFERING
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - waldur.keycloak.auth.READ_ONLY
 options:
   uuid:
     description: Retrieve this one group; an unknown UUID fails with C(Not found.).

@@ -25,13 +25,7 @@ extends_documentation_fragment:
   - waldur.keycloak.auth
   - waldur.keycloak.auth.STORE
   - waldur.keycloak.auth.OFFERING
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - waldur.keycloak.auth.READ_ONLY
 options:
   group_id:
     description: Id of a Keycloak group whose members to list.

@@ -21,13 +21,7 @@ extends_documentation_fragment:
   - waldur.keycloak.auth
   - waldur.keycloak.auth.STORE
   - waldur.keycloak.auth.OFFERING
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - waldur.keycloak.auth.READ_ONLY
 options:
   q:
     description:
