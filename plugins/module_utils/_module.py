@@ -133,18 +133,32 @@ class KeycloakModule(object):
         """The domain service over the store's current data."""
         return OfferingGroups(self.store.load(), client_for=self.client)
 
-    def apply(self, plan, parallelism=1):
+    def apply(self, plan, parallelism=1, store_records_keycloak=False):
         """Execute ``plan`` (or, in check mode, only show it); return the result and the run context.
 
         The result always holds ``plan`` (the operations, in order) and ``diff``:
         check mode and apply mode report them from the same plan.
+
+        ``store_records_keycloak``: the plan's store changes only record what Keycloak holds (a sync:
+        links, member states), which the next run finds again from Keycloak. Then ``changed`` means
+        Keycloak changed, a store that cannot be written is a warning, not a failure (a read-only
+        checkout in AWX), and ``store_updated`` counts the records the store write changes.
         """
-        ctx, _store_changed = execute(plan, self.store, self.check_mode, parallelism=parallelism)
+        ctx, store_changed = execute(plan, self.store, self.check_mode, parallelism=parallelism,
+                                     store_optional=store_records_keycloak)
         result = {
-            "changed": plan.changed,
+            "changed": bool(plan.remote) if store_records_keycloak else plan.changed,
             "plan": plan.describe(ctx),
             "diff": plan.diff(ctx, self.store.display_path),
         }
+        if store_records_keycloak:
+            result["store_updated"] = len(plan.records)
+            result["store_written"] = bool(store_changed) and not self.check_mode
+            if ctx.store_error:
+                self.module.warn(one_line(
+                    "%s; Keycloak is as the store declares it, and the next run finds the %d group(s) whose "
+                    "links or member states were not recorded again (commit the store from a writable "
+                    "checkout to record them)" % (ctx.store_error, len(plan.records))))
         return result, ctx
 
     def run(self, action):

@@ -20,7 +20,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError, RealmNotFound
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import copy_record, one_line
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import StoreWriteError, copy_record, one_line
 
 try:
     import yaml
@@ -86,7 +86,10 @@ class Ref(object):
 
 
 class RunContext(object):
+    """One run of a plan: the ids Keycloak gave what it created, and why the store was not written, if so."""
+
     def __init__(self, check_mode):
+        self.store_error = None
         self.check_mode = check_mode
         self.values = {}
 
@@ -502,7 +505,7 @@ def _next_step(errors):
     return "a rerun finishes the job"
 
 
-def execute(plan, store, check_mode, parallelism=1):
+def execute(plan, store, check_mode, parallelism=1, store_optional=False):
     """Carry out ``plan``; return the run context (with created ids) and whether the store changed.
 
     Lane-less remote operations (shared parents) run first, in order; then each
@@ -511,6 +514,10 @@ def execute(plan, store, check_mode, parallelism=1):
     then written once, with every record change whose remote operations all
     succeeded, so it always matches what was done, and a rerun finishes the job (unless
     the failure is one a rerun meets again: see _next_step).
+
+    ``store_optional``: the record changes only record what Keycloak now holds (a sync, which finds
+    its groups again by their markers), so a store that cannot be written (a read-only checkout)
+    fails nothing: ``ctx.store_error`` says why it was not written.
     """
     ctx = RunContext(check_mode)
     done, failures, unreachable = set(), [], []
@@ -541,12 +548,19 @@ def execute(plan, store, check_mode, parallelism=1):
 
     store_changed = False
     if changes:
-        _unused, store_changed = store.update(mutate, check_mode=check_mode)
+        try:
+            _unused, store_changed = store.update(mutate, check_mode=check_mode)
+        except StoreWriteError as exc:
+            if not store_optional:
+                raise
+            ctx.store_error = exc.message
     if failures:
         operation, exc = failures[0]
         more = " (and %d more failures)" % (len(failures) - 1) if len(failures) > 1 else ""
-        raise PlanError("%s %s failed: %s%s; what succeeded is recorded in the store, %s"
-                        % (operation.action, operation.target, exc.message, more,
+        recorded = ("what succeeded is recorded in the store" if ctx.store_error is None else
+                    "what succeeded is done in Keycloak (%s)" % ctx.store_error)
+        raise PlanError("%s %s failed: %s%s; %s, %s"
+                        % (operation.action, operation.target, exc.message, more, recorded,
                            _next_step([e for _op, e in failures])),
                         done=[op.describe(ctx) for op in plan.remote if id(op) in done],
                         failed=[op.describe(ctx) for op, _exc in failures], store_changed=store_changed)

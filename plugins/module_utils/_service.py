@@ -402,7 +402,13 @@ class OfferingGroups(object):
         return {"users": [user_view(u) for u in users]}
 
     def sync_status(self, offering_ref, members=False):
-        """Local and remote groups matched by backend_id, never by name."""
+        """Local and remote groups matched by backend_id, never by name; plus the links the store lacks.
+
+        ``unrecorded``: records the store does not link (yet) to a live group, and the group of the
+        offering that carries the record's marker (or, for a record with no backend_id, has its name).
+        Keycloak then matches the store, which only lacks the link: ``in_sync`` holds, ``store_behind``
+        says so. ``synced``, ``local_only`` and ``remote_only`` stay by backend_id only.
+        """
         offering = self.keycloak_offering(offering_ref)
         local = self.data.offering_groups(offering["uuid"])
         try:
@@ -410,11 +416,22 @@ class OfferingGroups(object):
             root = self._offering_root(client, realm, offering)
             remote = client.group_children(realm, root["id"], expected=root.get("subGroupCount")) if root else []
             linked = self._linked_groups(client, realm, local, remote)
-            synced, local_only, member_drift = [], [], []
+            needing = [g for g in local if not (g["unlinked"] and not g["backend_id"])
+                       and linked.get(g["backend_id"]) is None]
+            found = {}
+            if needing and remote:
+                # Markers are attributes, which the brief listing leaves out: read them only when needed.
+                remote = client.group_children(realm, root["id"], brief=False, expected=len(remote))
+                claimed = set(g["backend_id"] for g in self.data.groups if g["backend_id"])
+                found = dict((uuid, hit) for uuid, hit in self._groups_found(needing, remote, claimed).items()
+                             if hit[0]["id"] not in claimed)
+            synced, local_only, member_drift, unrecorded = [], [], [], []
             linked_ids = set()
+            unrecorded_ids = set()
             # Each synced group's members, listed side by side.
             synced_ids = [g["backend_id"] for g in local if linked.get(g["backend_id"]) is not None]
-            members_of = client.members_of_groups(realm, synced_ids) if members else {}
+            found_ids = [hit[0]["id"] for hit in found.values()]
+            members_of = client.members_of_groups(realm, synced_ids + found_ids) if members else {}
             for group in local:
                 backend_id = group["backend_id"]
                 if linked.get(backend_id) is not None:
@@ -423,25 +440,80 @@ class OfferingGroups(object):
                                    "backend_id": backend_id})
                     if members:
                         member_drift.append(self._member_drift(group, members_of[backend_id]))
-                else:
-                    local_only.append(group["name"])
+                    continue
+                local_only.append(group["name"])
+                if group["uuid"] in found:
+                    remote_group, found_by = found[group["uuid"]]
+                    unrecorded_ids.add(remote_group["id"])
+                    unrecorded.append({"local_name": group["name"], "remote_name": remote_group["name"],
+                                       "backend_id": remote_group["id"], "found_by": found_by})
+                    if members:
+                        member_drift.append(self._member_drift(dict(group, backend_id=remote_group["id"]),
+                                                               members_of[remote_group["id"]]))
         except KeycloakError as exc:
             raise ServiceError("Unable to retrieve sync status from Keycloak.", exc.message)
         remote_only = sorted(g["name"] for g in remote if g["id"] not in linked_ids)
         synced.sort(key=lambda s: (s["local_name"], s["backend_id"]))
+        unrecorded.sort(key=lambda s: (s["local_name"], s["backend_id"]))
         result = {
             "synced": synced,
             "local_only": sorted(local_only),
             "remote_only": remote_only,
+            "unrecorded": unrecorded,
             "counts": {"synced": len(synced), "local_only": len(local_only), "remote_only": len(remote_only)},
         }
-        in_sync = not local_only and not remote_only
+        # The links the store lacks are no drift: Keycloak has each group, the store only has to record it.
+        in_sync = (len(local_only) == len(unrecorded)
+                   and all(g["id"] in unrecorded_ids for g in remote if g["id"] not in linked_ids))
         if members:
             drift = [d for d in member_drift if d["local_only"] or d["remote_only"]]
             result["members"] = sorted(member_drift, key=lambda d: (d["name"], d["backend_id"]))
             in_sync = in_sync and not drift
         result["in_sync"] = in_sync
+        result["store_behind"] = bool(unrecorded) or any(d["unrecorded"] for d in member_drift)
         return result
+
+    @staticmethod
+    def _group_markers(group):
+        """The record uuids a Keycloak group's marker attribute names."""
+        return (group.get("attributes") or {}).get(GROUP_ATTRIBUTE) or []
+
+    def _groups_found(self, needing, children, claimed, by_name_for=lambda record: not record["backend_id"]):
+        """``{record uuid: (group, "marker" or "name")}``: the offering's group each record of ``needing``
+        (records with no live linked group) has in Keycloak.
+
+        The marker is a fact: the group was made (or adopted) for that very record, whatever the store
+        recorded since (an apply whose write-back was lost, in AWX). The name is the naming rule's guess,
+        taken only for records ``by_name_for`` allows, and never for a group ``claimed`` by a link of the
+        store (the caller refuses that adoption) or made for another record.
+        """
+        marked = {}
+        for child in children:
+            for record_uuid in self._group_markers(child):
+                marked.setdefault(record_uuid, []).append(child)
+        found = {}
+        for record in needing:
+            hits = [g for g in marked.get(record["uuid"], ()) if g["id"] not in claimed]
+            if len(hits) > 1:
+                named = [g for g in hits if g["name"] == record["name"]]
+                if len(named) != 1:
+                    raise ServiceError(
+                        "Keycloak groups %s all carry the marker of group %s."
+                        % (", ".join(sorted(g.get("path") or g["id"] for g in hits)), self._describe_record(record)),
+                        "Delete the copies in Keycloak, or link the record with "
+                        "waldur.keycloak.keycloak_offering_group backend_id.")
+                hits = named
+            if hits:
+                found[record["uuid"]] = (hits[0], "marker")
+        by_name = dict((g["name"], g) for g in children)
+        taken = set(hit[0]["id"] for hit in found.values())
+        for record in needing:
+            if record["uuid"] in found or not by_name_for(record):
+                continue
+            group = by_name.get(record["name"])
+            if group is not None and group["id"] not in taken:
+                found[record["uuid"]] = (group, "name")
+        return found
 
     @staticmethod
     def _linked_groups(client, realm, records, listed):
@@ -471,11 +543,15 @@ class OfferingGroups(object):
 
     @staticmethod
     def _member_drift(group, remote_members):
+        """Active members only in the store or only in Keycloak; ``unrecorded``: members the store still
+        has as pending whom Keycloak has in the group (the store lacks their state, no drift)."""
         remote = set((u.get("username") or "").lower() for u in remote_members)
         remote.discard("")
         local = set(m["username"].lower() for m in group["members"] if m["state"] == "active")
+        pending = set(m["username"].lower() for m in group["members"] if m["state"] != "active")
         return {"name": group["name"], "backend_id": group["backend_id"],
-                "local_only": sorted(local - remote), "remote_only": sorted(remote - local)}
+                "local_only": sorted(local - remote), "remote_only": sorted(remote - local - pending),
+                "unrecorded": sorted(remote & pending)}
 
     # ------------------------------------------------------------ planning
 
@@ -947,7 +1023,8 @@ class OfferingGroups(object):
     def _plan_offering_sync(self, plan, offering, prune, relink, members_mode, relink_unlinked=False):
         client, realm = self.connect(offering)
         report = {"offering": offering["name"], "offering_uuid": offering["uuid"], "realm": realm,
-                  "path": self.offering_path(offering), "created": [], "adopted": [], "renamed": [],
+                  "path": self.offering_path(offering), "created": [], "adopted": [], "linked_by_marker": [],
+                  "renamed": [],
                   "missing_remote": [], "relinked": [], "unlinked": [], "pruned": [], "members_added": [],
                   "members_removed": [], "pending": []}
         root_needs = []
@@ -966,6 +1043,10 @@ class OfferingGroups(object):
         # A group any record of the store links is claimed, whatever offering this sync is for.
         claimed = set(g["backend_id"] for g in self.data.groups if g["backend_id"])
         linked_remote = self._linked_groups(client, realm, records, children)
+        # The group each record without a live link has in Keycloak: by its marker (also when the store's
+        # link is stale), or by name where the store links nothing (or relink asks for a new group).
+        found = self._groups_found([r for r in records if linked_remote.get(r["backend_id"]) is None], children,
+                                   claimed, by_name_for=lambda r: relink or not r["backend_id"])
         # Siblings have unique names in Keycloak: two records that both live under the
         # offering's group cannot share a name (one would adopt the other's group).
         in_tree = {}
@@ -978,37 +1059,56 @@ class OfferingGroups(object):
                                        % (in_tree[record["name"]], record["uuid"],
                                           self.group_path(offering, record["name"]), self.data.path))
                 in_tree[record["name"]] = record["uuid"]
+        # The group each record's members are planned on (None: gone and left so, or still to be created).
+        targets = {}
+        for record in records:
+            remote = linked_remote.get(record["backend_id"]) if record["backend_id"] else None
+            if remote is None and record["uuid"] in found:
+                remote = found[record["uuid"]][0]
+            if remote is not None or relink or not record["backend_id"]:
+                targets[record["uuid"]] = remote
         # Every member listing the plan needs, read side by side, and the users they lack resolved in bulk.
-        members_of, users = self._prefetch_members(client, realm, records, linked_remote, by_name, relink,
-                                                   members_mode)
+        members_of, users = self._prefetch_members(client, realm, records, targets, members_mode)
         linked = set()
         for record in records:
             after = copy_record(record)
             needs = list(root_needs)
             lane = record["uuid"]
-            remote = None
-            if record["backend_id"]:
-                # Under the offering's group, or anywhere else in the realm (an import); None: gone.
-                remote = linked_remote[record["backend_id"]]
-                if remote is None:
-                    report["missing_remote"].append(record["name"])
-                    if not relink:
-                        continue
-                    report["relinked"].append(record["name"])
-                    after["backend_id"] = ""
+            remote = linked_remote[record["backend_id"]] if record["backend_id"] else None
+            hit = found.get(record["uuid"]) if remote is None else None
+            if hit is not None and hit[1] == "marker":
+                # Keycloak has the record's own group: the store only lacks (or has a stale) link to it.
+                remote = hit[0]
+                after["backend_id"], after["unlinked"] = remote["id"], False
+                report["linked_by_marker"].append(after["name"])
+            elif remote is None and record["backend_id"]:
+                report["missing_remote"].append(record["name"])
+                if not relink:
+                    continue
+                report["relinked"].append(record["name"])
+                after["backend_id"] = ""
             if remote is None:
-                existing = by_name.get(after["name"])
+                existing = hit[0] if hit is not None else None
                 if existing is not None and existing["id"] in claimed and existing["id"] != record["backend_id"]:
                     other = self._linkers(existing["id"], record["uuid"])[0]
                     raise ServiceError("A local group already exists for this remote Keycloak group.",
                                        "Group '%s' cannot adopt %s: record %s of offering '%s' links it."
                                        % (record["name"], existing["path"], self._describe_record(other),
                                           self.data.offerings_by_uuid[other["offering"]]["name"]))
+                owner = [u for u, h in found.items() if existing is None and h[0] is by_name.get(after["name"])]
+                if owner:
+                    # The namesake is another record's own group (its marker says so): adopting it would
+                    # give one Keycloak group to two records, creating one would meet Keycloak's 409.
+                    taken = by_name[after["name"]]
+                    raise ServiceError("A local group already exists for this remote Keycloak group.",
+                                       "Group '%s' cannot adopt %s: it carries the marker of record %s."
+                                       % (record["name"], taken.get("path") or taken["id"],
+                                          self._describe_record(self.data.groups_by_uuid[owner[0]])))
                 after["backend_id"], remote = self._plan_leaf(plan, client, realm, offering, after, root_id,
                                                               existing, needs, lane=lane)
                 after["unlinked"] = False
                 report["adopted" if remote is not None else "created"].append(after["name"])
-            elif remote["name"] != after["name"]:
+            if remote is not None and remote["name"] != after["name"]:
                 self._check_rename_free(client, realm, remote, after["name"],
                                         by_name if remote["id"] in by_id else None)
                 needs.append(plan.add(RenameGroup(client, realm, remote.get("path") or remote["id"], remote["id"],
@@ -1050,24 +1150,19 @@ class OfferingGroups(object):
         return report
 
     @staticmethod
-    def _prefetch_members(client, realm, records, linked_remote, by_name, relink, members_mode):
+    def _prefetch_members(client, realm, records, groups, members_mode):
         """What a sync's member planning reads, read up front: ``({group id: members}, {username: user or None})``.
 
         The groups are those whose members the sync plans (records with members, or all with
-        ``members_mode == "exact"``): the linked group, or the one a record will adopt by name; a group
-        still to be created has none. The users are the wanted ones not yet members of their group.
+        ``members_mode == "exact"``) that ``groups`` names: ``groups[record uuid]``, the linked group or
+        the one the record will be linked to, or None for a group still to be created (it has no members).
+        The users are the wanted ones not yet members of their group.
         """
         targets = []
         for record in records:
-            if not (record["members"] or members_mode == "exact"):
-                continue
-            backend_id = record["backend_id"]
-            remote = linked_remote.get(backend_id) if backend_id else None
-            if backend_id and remote is None and not relink:
-                continue    # its group is gone and stays so: nothing is planned for it
-            if remote is None:
-                remote = by_name.get(record["name"])
-            targets.append((record, remote["id"] if remote is not None else None))
+            if (record["members"] or members_mode == "exact") and record["uuid"] in groups:
+                remote = groups[record["uuid"]]
+                targets.append((record, remote["id"] if remote is not None else None))
         members_of = client.members_of_groups(realm, [group_id for _record, group_id in targets if group_id])
         lacking = set()
         for record, group_id in targets:

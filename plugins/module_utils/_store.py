@@ -70,6 +70,10 @@ class StoreError(Exception):
         self.message = message
 
 
+class StoreWriteError(StoreError):
+    """The changed store could not be written (read-only checkout, no permission, full disk): the file is unchanged."""
+
+
 class _Invalid(Exception):
     def __init__(self, where, problem):
         super(_Invalid, self).__init__(problem)
@@ -1010,7 +1014,7 @@ class Store(object):
             try:
                 self._replace(new_text)
             except (IOError, OSError) as exc:
-                raise StoreError("cannot write store %s: %s (the file is unchanged)"
+                raise StoreWriteError("cannot write store %s: %s (the file is unchanged)"
                                  % (self.display_path, exc.strerror or exc))
         return result, True
 

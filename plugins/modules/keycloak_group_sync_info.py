@@ -67,22 +67,46 @@ remote_only:
   type: list
   elements: str
   sample: [made-by-hand]
+unrecorded:
+  description:
+    - Local groups the store does not link to a live Keycloak group (so in RV(local_only)) whose group Keycloak has
+      under the offering, found by the record's UUID in the group's C(waldur_group_uuid) attribute (C(found_by=marker)),
+      or, for a record with no C(backend_id), by its name (C(found_by=name)). Keycloak matches; the store only lacks
+      the link that an apply writes. Sorted by local name.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{local_name: cluster-admins, remote_name: cluster-admins, backend_id: 3f1c3a1e-2b8d-4c55-a0f5-0d7e9c1b2a44,
+            found_by: marker}]
 counts:
   description: How many groups are in each list.
   returned: success
   type: dict
   sample: {synced: 1, local_only: 1, remote_only: 1}
 in_sync:
-  description: True when nothing is local only or remote only (and, with O(members), no member differs).
+  description:
+    - True when nothing is local only or remote only, except the groups of RV(unrecorded) (and, with O(members), no
+      member differs).
+  returned: success
+  type: bool
+  sample: false
+store_behind:
+  description:
+    - True when Keycloak holds links (RV(unrecorded)) or memberships (members' C(unrecorded)) that the store does not
+      record yet, as after an apply whose write-back was lost; not drift.
   returned: success
   type: bool
   sample: false
 members:
-  description: With O(members=true), per synced group, the usernames present only locally and only remotely.
+  description:
+    - With O(members=true), per synced group and per group of RV(unrecorded), the usernames of active members only in
+      the store (C(local_only)), of members only in Keycloak (C(remote_only)), and of members the store still has as
+      pending whom Keycloak has in the group (C(unrecorded), not drift).
   returned: when O(members=true)
   type: list
   elements: dict
-  sample: [{name: cluster-admins, backend_id: 3f1c3a1e-2b8d-4c55-a0f5-0d7e9c1b2a44, local_only: [bob], remote_only: []}]
+  sample: [{name: cluster-admins, backend_id: 3f1c3a1e-2b8d-4c55-a0f5-0d7e9c1b2a44, local_only: [bob], remote_only: [],
+            unrecorded: []}]
 """
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._module import KeycloakModule

@@ -136,6 +136,13 @@ offerings:
       description: Groups found under the offering by name and linked.
       type: list
       elements: str
+    linked_by_marker:
+      description:
+        - Groups the store does not link (or links by an id that is gone) whose Keycloak group, under the offering,
+          carries the record's UUID in its C(waldur_group_uuid) attribute; the store's link is written, nothing
+          changes in Keycloak (an earlier apply's write-back was lost, as in an AWX job).
+      type: list
+      elements: str
     renamed:
       description: Remote groups renamed to the declared name.
       type: list
@@ -186,10 +193,32 @@ failed_operations:
   elements: dict
   sample: [{action: create_group, target: /hpc/alpha-pi, realm: hpc, name: alpha-pi}]
 drift:
-  description: True when the plan is not empty or a linked remote group is missing.
+  description:
+    - True when the plan changes Keycloak or a linked remote group is missing. Links and member states that only
+      the store lacks are not drift (see RV(store_updated)).
   returned: always
   type: bool
   sample: false
+changed:
+  description:
+    - True when the task changed Keycloak (in check mode, when it would). The store write records only what Keycloak
+      holds (links, member states), which the next run finds again from Keycloak, so it alone changes nothing
+      here. A second apply from an unchanged checkout whose first write-back was lost reports V(false).
+  returned: always
+  type: bool
+  sample: false
+store_updated:
+  description: How many group records of the store the run writes (or, in check mode, would write).
+  returned: always
+  type: int
+  sample: 2
+store_written:
+  description:
+    - Whether the store file was written. When it cannot be written (a read-only checkout), the task still succeeds
+      with a warning; Keycloak is as declared, and the next run finds the groups by their markers.
+  returned: always
+  type: bool
+  sample: true
 """
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._module import KeycloakModule
@@ -210,9 +239,11 @@ def main():
         plan, reports = service.plan_sync(service.sync_offerings(params["offering"]), prune=params["prune"],
                                           relink=params["relink"], members_mode=params["members_mode"],
                                           relink_unlinked=params["relink_unlinked"])
-        result, _ctx = module.apply(plan, parallelism=max(1, params["parallelism"]))
+        result, _ctx = module.apply(plan, parallelism=max(1, params["parallelism"]), store_records_keycloak=True)
         result["offerings"] = reports
-        result["drift"] = plan.changed or any(r["missing_remote"] for r in reports)
+        result["drift"] = bool(plan.remote) or any(r["missing_remote"] for r in reports)
+        # Keycloak as declared, but links the store does not hold: "commit the store", not drift.
+        result["store_behind"] = sum(len(r["adopted"]) + len(r["linked_by_marker"]) for r in reports)
         return result
 
     module.run(action)

@@ -140,7 +140,7 @@ def test_drift_report_clean_then_with_drift(seeded, store, admin, compat_realm, 
     clean = run_report(tmp_path, path, env=cell_env, out="clean")
     assert clean.returncode == 0, clean.output()
     assert clean.json["drift"] is False
-    assert clean.json["totals"] == {"offerings": 1, "in_sync": 1, "drifted": 0, "errors": 0, "operations": 0}
+    assert clean.json["totals"] == {"offerings": 1, "in_sync": 1, "drifted": 0, "store_behind": 0, "errors": 0, "operations": 0}
     assert "**1 offering checked: 1 in sync, 0 with drift.**" in clean.markdown
     assert clean.testcases()["Rancher production"].find("failure") is None
 
@@ -154,7 +154,7 @@ def test_drift_report_clean_then_with_drift(seeded, store, admin, compat_realm, 
     assert drift.returncode != 0, drift.output()
     data = drift.json
     assert data["drift"] is True
-    assert data["totals"] == {"offerings": 1, "in_sync": 0, "drifted": 1, "errors": 0, "operations": 1}
+    assert data["totals"] == {"offerings": 1, "in_sync": 0, "drifted": 1, "store_behind": 0, "errors": 0, "operations": 1}
     assert [(op["action"], op["target"]) for op in data["offerings"][0]["plan"]] == [
         ("rename_group", "/rancher-prod/renamed-by-hand")]
     assert "**1 offering checked: 0 in sync, 1 with drift.**" in drift.markdown

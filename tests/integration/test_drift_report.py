@@ -140,7 +140,7 @@ def test_clean_store_reports_no_drift(tmp_path, applied_store):
 
     data = report.json
     assert data["drift"] is False
-    assert data["totals"] == {"offerings": 2, "in_sync": 2, "drifted": 0, "errors": 0, "operations": 0}
+    assert data["totals"] == {"offerings": 2, "in_sync": 2, "drifted": 0, "store_behind": 0, "errors": 0, "operations": 0}
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", data["generated"])
     assert data["store"] == os.path.realpath(store)
     assert data["options"] == {"members_mode": "additive", "prune": False, "relink": False}
@@ -201,7 +201,7 @@ def test_known_drift_is_reported_and_fails_the_run(tmp_path, admin, realm, appli
 
     data = report.json
     assert data["drift"] is True
-    assert data["totals"] == {"offerings": 2, "in_sync": 0, "drifted": 2, "errors": 0, "operations": 1}
+    assert data["totals"] == {"offerings": 2, "in_sync": 0, "drifted": 2, "store_behind": 0, "errors": 0, "operations": 1}
     rancher = report.offering("Rancher production")
     assert (rancher["status"], rancher["drift"]) == ("drift", True)
     assert [(op["action"], op["target"], op["name"]) for op in rancher["plan"]] == [
@@ -267,7 +267,7 @@ def test_selected_offerings_and_an_unknown_one(tmp_path, applied_store):
     data = report.json
     assert [o["name"] for o in data["offerings"]] == [WEIRD, "No such offering"]
     assert data["options"]["members_mode"] == "exact"
-    assert data["totals"] == {"offerings": 2, "in_sync": 1, "drifted": 0, "errors": 1, "operations": 0}
+    assert data["totals"] == {"offerings": 2, "in_sync": 1, "drifted": 0, "store_behind": 0, "errors": 1, "operations": 0}
     unknown = report.offering("No such offering")
     assert unknown["status"] == "error" and unknown["drift"] is False
     assert len(unknown["errors"]) == 1 and "Offering not found" in unknown["errors"][0]
@@ -303,7 +303,7 @@ def test_a_read_only_service_account_is_enough(tmp_path, admin, realm, applied_s
                         env={"KEYCLOAK_AUTH_REALM": realm, "KEYCLOAK_CLIENT_ID": "drift-report-ci",
                              "KEYCLOAK_CLIENT_SECRET": secret})
     assert report.returncode == 0, report.output()
-    assert report.json["totals"] == {"offerings": 2, "in_sync": 2, "drifted": 0, "errors": 0, "operations": 0}
+    assert report.json["totals"] == {"offerings": 2, "in_sync": 2, "drifted": 0, "store_behind": 0, "errors": 0, "operations": 0}
     assert secret not in report.stdout + report.stderr
     with open(report.path("drift-report.json"), encoding="utf-8") as stream:
         assert secret not in stream.read()

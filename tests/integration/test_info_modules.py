@@ -387,7 +387,7 @@ def test_sync_status(admin, realm, offering_store):
     drift = dict((d["name"], d) for d in with_members["members"])
     assert drift["zeta"]["local_only"] == ["bob"] and drift["zeta"]["remote_only"] == ["carol"]
     assert drift["alpha"]["local_only"] == [] and drift["alpha"]["remote_only"] == []
-    assert drift["outside"] == {"name": "outside", "backend_id": outside, "local_only": [], "remote_only": []}
+    assert drift["outside"] == {"name": "outside", "backend_id": outside, "local_only": [], "remote_only": [], "unrecorded": []}
     assert store_bytes(path) == before
 
 
@@ -405,7 +405,7 @@ def test_sync_status_in_sync(admin, realm, offering_store):
     assert assert_ok(results[0])["in_sync"] is True
     assert results[0]["counts"] == {"synced": 1, "local_only": 0, "remote_only": 0}
     assert assert_ok(results[1])["in_sync"] is True
-    assert results[1]["members"] == [{"name": "only", "backend_id": only, "local_only": [], "remote_only": []}]
+    assert results[1]["members"] == [{"name": "only", "backend_id": only, "local_only": [], "remote_only": [], "unrecorded": []}]
 
     # A member added by hand in Keycloak: the groups still match, the members do not.
     bulk_users(admin, realm, [{"username": "mallory", "groups": ["/rancher-prod/only"]}])

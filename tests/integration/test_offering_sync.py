@@ -354,7 +354,7 @@ def test_a_group_imported_from_outside_the_offering_is_synced(admin, realm, offe
                                          {"store": path, "offering": ids["offering"], "members": True}))
     assert info["synced"] == [{"local_name": "x", "remote_name": "x", "backend_id": staff}]
     assert (info["local_only"], info["remote_only"], info["in_sync"]) == ([], [], True)
-    assert info["members"] == [{"name": "x", "backend_id": staff, "local_only": [], "remote_only": []}]
+    assert info["members"] == [{"name": "x", "backend_id": staff, "local_only": [], "remote_only": [], "unrecorded": []}]
 
     # The offering's own group is made (it is the sync's job), nothing else; then the sync is a no-op.
     assert_ok(playbook.run_module(MODULE, sync(path)))
