@@ -15,6 +15,10 @@ What AWX does for a job (awx/main/tasks/jobs.py, ``BaseTask.run`` and ``RunJob``
   credential AWX has no prompt to answer), process isolation off, as the
   ``ansible-runner worker`` inside an execution environment runs it.
 
+A job on a remote execution node (``launch(..., execution_node=True)``, ``Awx.launch_on_node``) goes through
+ansible-runner's streams as AWX's ``AWXReceptorJob`` drives them: ``transmit`` on the controller, ``ansible-runner
+worker`` in a directory of the node's own, ``process`` back into the controller's directory.
+
 Two settings differ from AWX's defaults, both to look at more, not less: ``suppress_output_file`` is off
 (AWX's ``AWX_RUNNER_SUPPRESS_OUTPUT_FILE``), so ``artifacts/<id>/stdout`` is written and searched too; and
 the job events are left on disk (AWX receives the same event dicts through its ``event_handler``).

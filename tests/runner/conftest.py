@@ -3,7 +3,8 @@
 
 They reuse the integration tests' raw-HTTP Keycloak client and fixtures (tests/integration: ``admin``,
 ``realm``, ``kc.RawAdmin``) and the reliability tests' recording proxy (tests/reliability/faultproxy.py),
-through which the tokens the modules obtain are seen.
+through which the tokens the modules obtain are seen; and the ``awx`` fixture: AWX with docs/awx.md's credential
+type, a credential of it, numbered jobs (tests/runner/awxjob.py) and a check that no secret is in a job's directory.
 """
 
 import base64

@@ -15,7 +15,9 @@ credential's URL is the proxy's), so every token Keycloak hands out to a job is 
 password, token or Basic/Bearer header is anywhere in its private data directory, except where AWX keeps
 the credential too: ``env/`` (the job's input) and the environment that ansible-runner itself records in
 ``artifacts/<id>/command`` (mode 0600; AWX shows a masked copy as the job's environment and deletes the
-private data directory when the job ends). Keycloak's state is checked with the raw client kc.RawAdmin.
+private data directory when the job ends). Keycloak's state is checked with the raw client kc.RawAdmin. The
+fixture ``awx`` and the secret search are in conftest.py, shared with test_execution_nodes.py (the same jobs on an
+execution node).
 """
 
 import json
@@ -25,6 +27,7 @@ import shutil
 import helpers
 from awxjob import read
 from docblocks import APPLY_TASK, OFFERING_PATH, write_project
+
 
 def test_check_then_run_then_rerun_as_awx_jobs(awx, admin, realm):
     """docs/awx.md, template "Keycloak apply": Check with Show Changes, Run, then a run of the committed store."""
