@@ -119,7 +119,9 @@ def test_drift_job_on_an_execution_node_fails_on_a_group_deleted_by_hand(awx, ad
         report = json.load(stream)
     assert report["drift"] is True
     assert report["offerings"][0]["summary"]["missing_remote"] == ["cluster-a-admins"]
-    assert os.path.isfile(drift.node_file("drift-report", "drift-report.junit.xml"))
+    for name in ("drift-report.md", "drift-report.junit.xml"):
+        with open(drift.node_file("drift-report", name), encoding="utf-8") as stream:
+            assert "cluster-a-admins" in stream.read(), name
     assert not os.path.exists(drift.project_file("drift-report"))
     assert [f for f in files_under(drift.dir) if "drift-report" in f] == []
     assert_nothing_came_back_but_artifacts(awx, drift)
