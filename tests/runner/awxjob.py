@@ -15,6 +15,10 @@ What AWX does for a job (awx/main/tasks/jobs.py, ``BaseTask.run`` and ``RunJob``
   credential AWX has no prompt to answer), process isolation off, as the
   ``ansible-runner worker`` inside an execution environment runs it.
 
+A job on a remote execution node (``launch(..., execution_node=True)``, ``Awx.launch_on_node``) goes through
+ansible-runner's streams as AWX's ``AWXReceptorJob`` drives them: ``transmit`` on the controller, ``ansible-runner
+worker`` in a directory of the node's own, ``process`` back into the controller's directory.
+
 Two settings differ from AWX's defaults, both to look at more, not less: ``suppress_output_file`` is off
 (AWX's ``AWX_RUNNER_SUPPRESS_OUTPUT_FILE``), so ``artifacts/<id>/stdout`` is written and searched too; and
 the job events are left on disk (AWX receives the same event dicts through its ``event_handler``).
@@ -23,6 +27,7 @@ the job events are left on disk (AWX receives the same event dicts through its `
 import json
 import os
 import shutil
+import subprocess
 
 import ansible_runner
 import yaml
@@ -47,9 +52,10 @@ def inject(injectors, inputs):
 class Job(object):
     """One finished job: its private data directory and what ansible-runner left in ``artifacts/<id>``."""
 
-    def __init__(self, job_id, private_data_dir, runner):
+    def __init__(self, job_id, private_data_dir, runner, node_dir=None):
         self.id = job_id
         self.dir = private_data_dir
+        self.node_dir = node_dir     # the execution node's directory of the job; None: run on the controller
         self.runner = runner
         self.artifacts = os.path.join(private_data_dir, "artifacts", str(job_id))
 
@@ -85,6 +91,10 @@ class Job(object):
     def project_file(self, *parts):
         return os.path.join(self.dir, "project", *parts)
 
+    def node_file(self, *parts):
+        """A file in the node's copy of the project (what the job wrote there stays on the node)."""
+        return os.path.join(self.node_dir, "project", *parts)
+
     def summary(self):
         """What to show when a job did not end as expected: status, rc and the end of its output."""
         return "job %s: status %s, rc %s\n%s" % (self.id, self.status, self.rc, self.stdout()[-3000:])
@@ -99,7 +109,9 @@ class Awx(object):
         self.credential_env = credential_env
         self.last_id = 0
 
-    def launch(self, playbook, name, job_type="run", diff_mode=False, extra_vars=None, fact_storage=False):
+    def launch(self, playbook, name, job_type="run", diff_mode=False, extra_vars=None, fact_storage=False,
+               execution_node=False):
+        """Run a job of the template ``name``; ``execution_node``: on a remote execution node (``launch_on_node``)."""
         self.last_id += 1
         job_id = self.last_id
         private_data_dir = os.path.join(self.root, "awx_%d_job" % job_id)
@@ -123,16 +135,67 @@ class Awx(object):
         envvars = dict(self.credential_env, AWX_PRIVATE_DATA_DIR=private_data_dir)
         self._write(os.path.join(private_data_dir, "env", "envvars"), json.dumps(envvars))
 
-        runner = ansible_runner.interface.run(
+        params = dict(
             ident=job_id, private_data_dir=private_data_dir, playbook=playbook, inventory=hosts,
             # The template's "Enable Fact Storage": ansible-runner's jsonfile fact cache in artifacts/<id>/fact_cache.
             suppress_env_files=True, fact_cache_type="jsonfile" if fact_storage else "",
             process_isolation=False, quiet=True)
+        if execution_node:
+            return self.launch_on_node(job_id, params)
+        runner = ansible_runner.interface.run(**params)
         job = Job(job_id, private_data_dir, runner)
         assert (job.status, job.rc) == (runner.status, runner.rc), "the artifacts disagree with the runner"
+        return job
+
+    def launch_on_node(self, job_id, params):
+        """The job on a remote execution node, as AWXReceptorJob (awx/main/tasks/receptor.py) runs it.
+
+        The controller streams the job (``interface.run(streamer='transmit')``: the kwargs, then the private
+        data directory zipped) to receptor, whose ``ansible-runner`` work type runs ``ansible-runner worker
+        --private-data-dir=<dir>`` on the node with that stream on its standard input; the worker unpacks it into
+        its own directory, runs the job and writes its events, its status and, at the end, its
+        ``artifacts/<id>`` zipped to its standard output, which receptor carries back to the controller's
+        ``interface.run(streamer='process')``, after AWX has removed the controller's ``artifacts/``. Here a pipe
+        stands for receptor, and the node's disk is another directory: nothing passes from the controller to the
+        node or back but the two streams. AWX adds ``--delete`` (the node's directory is removed before and after
+        the job) when it cleans up paths (``AWX_CLEANUP_PATHS``, on by default); here it is kept, to be looked at.
+        """
+        node_dir = os.path.join(self.root, "node", "awx_%d_job" % job_id)
+        os.makedirs(os.path.dirname(node_dir), mode=0o700, exist_ok=True)
+        worker_cli = shutil.which("ansible-runner")
+        assert worker_cli, "ansible-runner is not on PATH"
+        with open(node_dir + ".stderr", "wb") as stderr:
+            worker = subprocess.Popen([worker_cli, "worker", "--private-data-dir", node_dir],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+
+            # AWX transmits in a thread while receptor takes the stream in; the worker reads all of it before it
+            # writes anything back, so here the transmit can finish first.
+            try:
+                ansible_runner.interface.run(streamer="transmit", _output=worker.stdin, **params)
+            finally:
+                worker.stdin.close()     # the end of the stream: without it the worker would wait forever
+            shutil.rmtree(os.path.join(params["private_data_dir"], "artifacts"), ignore_errors=True)
+            processor = ansible_runner.interface.run(streamer="process", _input=worker.stdout, **params)
+            worker.stdout.close()
+            worker.wait(timeout=60)
+        job = Job(job_id, params["private_data_dir"], processor, node_dir=node_dir)
+        # The worker exits with the job's rc, which receptor reports as the work unit's end.
+        assert (job.status, job.rc) == (processor.status, worker.returncode), \
+            "the processed artifacts disagree with the worker: rc %s, %s" % (
+                worker.returncode, read_text(node_dir + ".stderr"))
         return job
 
     @staticmethod
     def _write(path, text, mode=0o600):
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as stream:
             stream.write(text)
+
+
+def read_text(path):
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        return stream.read()
+
+
+def read(path):
+    with open(path, "rb") as stream:
+        return stream.read()

@@ -15,120 +15,18 @@ credential's URL is the proxy's), so every token Keycloak hands out to a job is 
 password, token or Basic/Bearer header is anywhere in its private data directory, except where AWX keeps
 the credential too: ``env/`` (the job's input) and the environment that ansible-runner itself records in
 ``artifacts/<id>/command`` (mode 0600; AWX shows a masked copy as the job's environment and deletes the
-private data directory when the job ends). Keycloak's state is checked with the raw client kc.RawAdmin.
+private data directory when the job ends). Keycloak's state is checked with the raw client kc.RawAdmin. The
+fixture ``awx`` and the secret search are in conftest.py, shared with test_execution_nodes.py (the same jobs on an
+execution node).
 """
 
-import base64
 import json
 import os
-import re
 import shutil
-import stat
-
-import pytest
-import yaml
 
 import helpers
-from awxjob import Awx, inject
-from faultproxy import FaultProxy, TokenRecorder
-import docblocks
-
-CREDENTIAL_VARIABLES = ("KEYCLOAK_URL", "KEYCLOAK_USERNAME", "KEYCLOAK_PASSWORD", "KEYCLOAK_TOKEN",
-                        "KEYCLOAK_AUTH_REALM", "KEYCLOAK_CLIENT_ID", "KEYCLOAK_CLIENT_SECRET")
-APPLY_TASK = "Apply the store, every offering in one task"
-OFFERING_PATH = "/platform/rancher-prod"
-# Any JSON Web Token (Keycloak's access and refresh tokens are), and the two Authorization header shapes.
-TOKEN_SHAPES = (re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+"), re.compile(r"Bearer\s+[\w.~+/=-]{16,}"),
-                re.compile(r"Basic\s+[A-Za-z0-9+/]{12,}={0,2}"))
-
-
-@pytest.fixture
-def awx(tmp_path, admin, keycloak_url, admin_credentials, monkeypatch):
-    """AWX with the docs' credential type and a credential of it (URL: the recording proxy), and a secret check."""
-    tokens = TokenRecorder()
-    issued = tokens.issued
-    proxy = FaultProxy(keycloak_url, on_response=tokens, max_seconds=900).start()
-    username, password = admin_credentials
-    inputs = yaml.safe_load(docblocks.block("docs/awx.md", "# credential type: inputs"))
-    injectors = yaml.safe_load(docblocks.block("docs/awx.md", "# credential type: injectors"))
-    credential = {"keycloak_url": proxy.url, "username": username, "password": password}
-    assert sorted(f["id"] for f in inputs["fields"]) == sorted(credential)
-    env = inject(injectors, credential)
-    assert env == {"KEYCLOAK_URL": proxy.url, "KEYCLOAK_USERNAME": username, "KEYCLOAK_PASSWORD": password}
-    for name in CREDENTIAL_VARIABLES:
-        monkeypatch.delenv(name, raising=False)  # the job gets its credential from env/envvars only
-    monkeypatch.setenv("ANSIBLE_NOCOLOR", "1")  # plain text in stdout, so that a search cannot miss across a colour code
-
-    repository = tmp_path / "repository"
-    (repository / "playbooks").mkdir(parents=True)
-    awx = Awx(str(tmp_path), str(repository), env)
-    basic = base64.b64encode(("%s:%s" % (username, password)).encode()).decode()
-
-    def secrets():
-        found = dict(("token %d" % i, t) for i, t in enumerate(sorted(issued)))
-        found.update({"password": password, "Basic credentials": basic, "test's own token": admin.token()})
-        return found
-
-    def assert_no_secrets(job):
-        assert issued, "no token went through the proxy: the job did not log in through the credential"
-        assert find_secret_places(job, secrets(), env) == []
-
-    awx.assert_no_secrets = assert_no_secrets
-    try:
-        yield awx
-    finally:
-        proxy.stop()
-
-
-def find_secret_places(job, secrets, credential_env):
-    """Where a secret, or anything shaped like a token or an Authorization header, is in the job's directory.
-
-    A list of (path relative to the job's private data directory, what). ``env/`` is the job's input (AWX
-    writes the credential there, or hands it over in memory, and deletes the directory); in
-    ``artifacts/<id>/command``, ansible-runner's own record of the command, its working directory and its
-    environment, the credential may be only the environment's own values.
-    """
-    places, searched = [], []
-    for folder, _dirs, files in os.walk(job.dir):
-        if os.path.relpath(folder, job.dir).partition(os.sep)[0] == "env":
-            continue
-        for name in files:
-            path = os.path.join(folder, name)
-            relative = os.path.relpath(path, job.dir)
-            with open(path, encoding="utf-8", errors="replace") as stream:
-                text = stream.read()
-            if path == os.path.join(job.artifacts, "command"):
-                record = json.loads(text)
-                assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-                for variable, value in credential_env.items():
-                    assert record["env"].pop(variable) == value
-                text = json.dumps(record)
-            searched.append(relative)
-            places += [(relative, what) for what, secret in secrets.items() if secret in text]
-            places += [(relative, found.group(0)[:12] + "...") for found in
-                       (shape.search(text) for shape in TOKEN_SHAPES) if found]
-    # The places AWX's users see: the output, the events, the command; and the files the job wrote.
-    assert os.path.join("artifacts", str(job.id), "stdout") in searched
-    assert os.path.join("artifacts", str(job.id), "command") in searched
-    assert any(os.sep + "job_events" + os.sep in path for path in searched)
-    return places
-
-
-def write_project(awx, realm, *playbooks):
-    """The project repository: the store of docs/gitops.md (realm replaced) and the named playbooks of docs/awx.md."""
-    store = docblocks.gitops_store().replace("realm: hpc", "realm: " + realm)
-    with open(os.path.join(awx.repository, "offerings.yml"), "w") as stream:
-        stream.write(store)
-    for first_line in playbooks:
-        relative = first_line.lstrip("# ").strip()
-        with open(os.path.join(awx.repository, relative), "w") as stream:
-            stream.write(docblocks.block("docs/awx.md", first_line))
-    return os.path.join(awx.repository, "offerings.yml")
-
-
-def read(path):
-    with open(path, "rb") as stream:
-        return stream.read()
+from awxjob import read
+from docblocks import APPLY_TASK, OFFERING_PATH, write_project
 
 
 def test_check_then_run_then_rerun_as_awx_jobs(awx, admin, realm):
