@@ -32,7 +32,7 @@ from docblocks import APPLY_TASK, OFFERING_PATH, write_project
 def test_check_then_run_then_rerun_as_awx_jobs(awx, admin, realm):
     """docs/awx.md, template "Keycloak apply": Check with Show Changes, Run, then a run of the committed store."""
     admin.create_user(realm, "alice", "alice@example.com", "Alice", "Liddell")
-    store = write_project(awx, realm, "# playbooks/keycloak-apply.yml")
+    store = write_project(awx, realm, "# playbooks/keycloak-apply.yml", "# playbooks/keycloak-drift.yml")
     committed = read(store)
 
     # Job type Check, Show Changes: the plan and the diff in the job events; nothing changes anywhere.
@@ -75,16 +75,43 @@ def test_check_then_run_then_rerun_as_awx_jobs(awx, admin, realm):
     assert read(store) == committed      # the repository did not change: the job wrote into its own copy
     awx.assert_no_secrets(run)
 
-    # The next job starts from the repository again: as docs/awx.md says, it only links the groups again.
-    relink = awx.launch("playbooks/keycloak-apply.yml", "Keycloak apply")
-    assert (relink.status, relink.rc) == ("successful", 0), relink.summary()
-    results = relink.task_results(APPLY_TASK)
-    assert results[0]["changed"] is True
-    assert sorted(set(op["action"] for op in results[0]["plan"])) == ["link"], results[0]["plan"]
+    # The next job starts from the unchanged repository: nobody committed the links. Keycloak's markers say
+    # which group is whose, so the job has nothing to do in Keycloak and reports changed=0; its store write
+    # (into its own discarded checkout) only records the links again.
+    again = awx.launch("playbooks/keycloak-apply.yml", "Keycloak apply")
+    assert (again.status, again.rc) == ("successful", 0), again.summary()
+    results = again.task_results(APPLY_TASK)
+    assert results[0]["changed"] is False, results[0]["plan"]
+    assert [op["action"] for op in results[0]["plan"]] == ["link"], results[0]["plan"]
+    assert results[0]["offerings"][0]["linked_by_marker"] == ["cluster-a-admins"]
+    assert "changed=0" in again.stdout() and "failed=0" in again.stdout()
     assert helpers.kc_tree(admin, realm)[OFFERING_PATH + "/cluster-a-admins"]["id"] == group["id"]
-    awx.assert_no_secrets(relink)
+    assert read(store) == committed
+    awx.assert_no_secrets(again)
 
-    # Commit the links (docs/awx.md: "commit the links once"), and a job reports changed=false.
+    # The drift job from the same checkout: Keycloak matches, the store is behind: not drift, the job succeeds.
+    behind = awx.launch("playbooks/keycloak-drift.yml", "Keycloak drift report")
+    assert (behind.status, behind.rc) == ("successful", 0), behind.summary()
+    with open(behind.project_file("drift-report", "drift-report.json")) as stream:
+        report = json.load(stream)
+    assert (report["drift"], report["offerings"][0]["status"]) == (False, "store_behind")
+    assert report["offerings"][0]["store_behind"] == {"links": 1, "members": 1}     # the link, alice's state
+    awx.assert_no_secrets(behind)
+
+    # A group deleted by hand still fails the drift job, committed links or not.
+    admin.delete_group(realm, group["id"])
+    drifted = awx.launch("playbooks/keycloak-drift.yml", "Keycloak drift report")
+    assert (drifted.status, drifted.rc) == ("failed", 2), drifted.summary()
+    with open(drifted.project_file("drift-report", "drift-report.json")) as stream:
+        report = json.load(stream)
+    assert (report["drift"], report["offerings"][0]["status"]) == (True, "drift")
+    assert report["offerings"][0]["summary"]["created"] == ["cluster-a-admins"]
+    awx.assert_no_secrets(drifted)
+    run = awx.launch("playbooks/keycloak-apply.yml", "Keycloak apply")     # made again, as declared
+    assert (run.status, run.rc) == ("successful", 0), run.summary()
+    group = admin.group_by_path(realm, OFFERING_PATH + "/cluster-a-admins")
+
+    # Commit the links (docs/awx.md: record them in Git once): the store is current, the plan empty.
     shutil.copy(run.project_file("offerings.yml"), store)
     after = helpers.kc_snapshot(admin, realm)
     rerun = awx.launch("playbooks/keycloak-apply.yml", "Keycloak apply")
