@@ -235,3 +235,41 @@ def test_the_drift_report_tells_a_store_behind_from_drift(admin, realm, offering
     assert (entry["status"], entry["drift"]) == ("drift", True)
     assert "Keycloak drift in 1 of 1 offerings: 'Rancher production'" in fail_message(drift)
     assert "create_group /rancher-prod/members" in drift.markdown
+
+
+# Each would create a MARK* file in the report's directory if an output rendered it as a template.
+HOSTILE_NAMES = [
+    "{{ lookup('pipe', 'touch MARK-expr') }}",
+    "{% set x = lookup('pipe', 'touch MARK-stmt') %}{{ x }}",
+    "md | pipe | `tick` <script>x<script> [l](javascript:x) *em* ``` fence",
+    "xml <tag> & ]]> <![CDATA[ \" '",
+    "line\nbreak\x1b[31m rtl \u202eevil nel\x85 end",
+    "long " + "é" * 140,
+]
+
+
+def test_hostile_names_in_a_store_behind_report_are_data(admin, realm, offering_store, tmp_path):
+    """The store-behind lines carry names from the store and from Keycloak: text in every output."""
+    path, ids = offering_store()
+    write_groups(path, [group_record(ids, name, role="role_member", scope_id="s%d" % index)
+                        for index, name in enumerate(HOSTILE_NAMES)])
+    committed = store_bytes(path)
+    assert_ok(run(SYNC, {"store": path, "offering": ids["offering"]}))
+    fresh_checkout(path, committed)
+
+    report = run_report(tmp_path, path)
+    assert report.returncode == 0, report.output()
+    assert not [n for _d, _s, files in os.walk(str(tmp_path)) for n in files if n.startswith("MARK")]
+    entry = report.offering("Rancher production")
+    assert entry["status"] == "store_behind"
+    assert sorted(u["remote_name"] for u in entry["sync_info"]["unrecorded"]) == sorted(HOSTILE_NAMES)
+    case = report.testcases()["Rancher production"]   # the JUnit file parses
+    assert case.find("failure") is None
+    assert "{{ lookup('pipe', 'touch MARK-expr') }}" in case.find("system-out").text
+    markdown = report.markdown
+    behind = markdown.split("Commit the store from a run that can write it.", 1)[1].split("```text\n", 1)[1]
+    block = behind.split("\n```\n", 1)[0].split("\n")
+    assert len(block) == len(HOSTILE_NAMES)         # one line each: no name opened or closed the fence
+    for row in [line for line in markdown.splitlines() if line.startswith("|")]:
+        assert row.count("|") - row.count("\\|") == 15 or row.count("|") - row.count("\\|") == 8, row
+    assert "\x1b" not in report.stdout and "\u202e" not in report.stdout
