@@ -143,7 +143,8 @@ def test_clean_store_reports_no_drift(tmp_path, applied_store):
     assert data["totals"] == {"offerings": 2, "in_sync": 2, "drifted": 0, "store_behind": 0, "errors": 0, "operations": 0}
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", data["generated"])
     assert data["store"] == os.path.realpath(store)
-    assert data["options"] == {"members_mode": "additive", "prune": False, "relink": False}
+    assert data["options"] == {"members_mode": "additive", "prune": False, "relink": False,
+                               "fail_on_store_behind": False}
     assert [o["name"] for o in data["offerings"]] == ["Rancher production", WEIRD]   # not "No Keycloak here"
     for entry in data["offerings"]:
         assert entry["status"] == "in_sync" and entry["drift"] is False and entry["errors"] == []
