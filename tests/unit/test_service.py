@@ -1068,3 +1068,69 @@ def test_sync_status_with_members_lists_them_in_one_bulk_read(kc):
                         ("group_members", "kc-gone")]
     assert [(d["name"], d["local_only"], d["remote_only"]) for d in status["members"]] == [
         ("admins-a", [], []), ("members-p2", [], ["bob"])]
+
+
+# ------------------------------------------------- links the store lacks (issue 23)
+
+def marked(record_uuid):
+    return {"waldur_group_uuid": [record_uuid], "waldur_offering_uuid": [O1]}
+
+
+def test_sync_links_a_stale_record_to_the_group_carrying_its_marker(kc):
+    """G3's stored link is gone; the group made for it since carries its marker: linked, not missing."""
+    kc.make_group("/rancher-prod/members-p2", group_id="kc-new", attributes=marked(G3))
+    svc = service(kc)
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert reports[0]["linked_by_marker"] == ["members-p2"] and reports[0]["missing_remote"] == []
+    assert [(op.action, op.target) for op in plan.remote] == [("create_group", "/rancher-prod/members-p1")]  # G2
+    changes = dict((c.uuid, c) for c in plan.records)
+    assert changes[G3].after["backend_id"] == "kc-new" and changes[G3].action == "link"
+
+
+def test_a_marker_wins_over_a_namesake_and_renames_its_group(kc):
+    kc.make_group("/rancher-prod/old-name", group_id="kc-marked", attributes=marked(G2))
+    svc = service(kc)
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert reports[0]["linked_by_marker"] == ["members-p1"] and reports[0]["renamed"] == ["members-p1"]
+    assert [(op.action, op.target) for op in plan.remote] == [("rename_group", "/rancher-prod/old-name")]
+    # A namesake made by hand meanwhile is not adopted instead: the rename into its name is refused.
+    kc.make_group("/rancher-prod/members-p1", group_id="kc-namesake")
+    assert error_of(svc.plan_sync, [svc.keycloak_offering(O1)]).startswith(
+        "name: Keycloak group /rancher-prod/old-name cannot be renamed to 'members-p1': its sibling "
+        "/rancher-prod/members-p1 has that name.")
+
+
+def test_two_groups_with_one_records_marker(kc):
+    kc.make_group("/rancher-prod/members-p1", group_id="kc-a", attributes=marked(G2))
+    kc.make_group("/rancher-prod/copy", group_id="kc-b", attributes=marked(G2))
+    svc = service(kc)
+    _plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert reports[0]["linked_by_marker"] == ["members-p1"]     # the one with the record's name
+    kc.groups["kc-a"]["name"], kc.groups["kc-a"]["path"] = "copy-2", "/rancher-prod/copy-2"
+    assert error_of(svc.plan_sync, [svc.keycloak_offering(O1)]) == (
+        "Keycloak groups /rancher-prod/copy, /rancher-prod/copy-2 all carry the marker of group 'members-p1' (%s). "
+        "Delete the copies in Keycloak, or link the record with waldur.keycloak.keycloak_offering_group backend_id."
+        % G2)
+
+
+def test_a_marked_group_another_record_links_is_not_taken(kc):
+    """G1 links kc-g1; a copy of G1's marker on G2's namesake is no claim on it, and kc-g1 stays G1's."""
+    kc.groups["kc-g1"]["attributes"] = marked(G2)
+    svc = service(kc)
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert reports[0]["linked_by_marker"] == [] and reports[0]["created"] == ["members-p1"]
+    status = svc.sync_status(O1)
+    assert status["unrecorded"] == [] and status["store_behind"] is False
+
+
+def test_sync_status_lists_unrecorded_links_and_keeps_the_spec_lists(kc):
+    kc.make_group("/rancher-prod/members-p1", group_id="kc-p1")                       # G2 by name
+    kc.make_group("/rancher-prod/p2-now", group_id="kc-p2", attributes=marked(G3))   # G3 by marker
+    status = service(kc).sync_status(O1)
+    assert status["unrecorded"] == [
+        {"local_name": "members-p1", "remote_name": "members-p1", "backend_id": "kc-p1", "found_by": "name"},
+        {"local_name": "members-p2", "remote_name": "p2-now", "backend_id": "kc-p2", "found_by": "marker"}]
+    assert status["local_only"] == ["members-p1", "members-p2"]
+    assert status["remote_only"] == ["members-p1", "p2-now"]
+    assert (status["in_sync"], status["store_behind"]) == (True, True)
+    assert kc.writes == []
