@@ -1015,7 +1015,7 @@ class Store(object):
                 self._replace(new_text)
             except (IOError, OSError) as exc:
                 raise StoreWriteError("cannot write store %s: %s (the file is unchanged)"
-                                 % (self.display_path, exc.strerror or exc))
+                                      % (self.display_path, exc.strerror or exc))
         return result, True
 
     def _check_written(self, document, new_text):
