@@ -13,31 +13,16 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 import yaml
 
+from ansible_collections.waldur.keycloak.tests.unit.fakes import (
+    G1, G2, G3, G4, KC1, KC3, O1, O2, O3, R1, R2, R3, R4, R5, R6, X1, X2, X3, X4, FakeKeycloakServer,
+)
+
 PLUGIN = "waldur.keycloak.offering_groups"
 
-O1 = "0a000000-0000-4000-8000-000000000001"
-O2 = "0a000000-0000-4000-8000-000000000002"
-R1 = "0b000000-0000-4000-8000-000000000001"
-R2 = "0b000000-0000-4000-8000-000000000002"
-R3 = "0b000000-0000-4000-8000-000000000003"
-R4 = "0b000000-0000-4000-8000-000000000004"
-X1 = "0c000000-0000-4000-8000-000000000001"
-X2 = "0c000000-0000-4000-8000-000000000002"
-X3 = "0c000000-0000-4000-8000-000000000003"
-X4 = "0c000000-0000-4000-8000-000000000004"
-G1 = "0d000000-0000-4000-8000-000000000001"
-G2 = "0d000000-0000-4000-8000-000000000002"
-G3 = "0d000000-0000-4000-8000-000000000003"
-G4 = "0d000000-0000-4000-8000-000000000004"
-KC1 = "1e000000-0000-4000-8000-000000000001"
-KC3 = "1e000000-0000-4000-8000-000000000003"
 
 
 def known_store():
@@ -162,109 +147,11 @@ def one_line(text):
 # ------------------------------------------------------------ a fake Keycloak
 
 
-class FakeKeycloak(object):
-    """Token endpoint, groups and their member listings; counts every request."""
-
-    def __init__(self):
-        self.members = {}            # (realm, group id) -> [usernames]; the groups that exist
-        self.paths = {}              # (realm, group id) -> its path (default: /<group id>)
-        self.requests = []           # (method, path, query)
-        self.reject_login = False
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _reply(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                url = urlparse(self.path)
-                with fake.lock:
-                    fake.requests.append(("POST", url.path, {}))
-                if url.path == "/realms/master/protocol/openid-connect/token":
-                    if fake.reject_login:
-                        self._reply(401, {"error": "invalid_grant", "error_description": "Invalid user credentials"})
-                    else:
-                        self._reply(200, {"access_token": "token", "expires_in": 60, "refresh_token": "refresh",
-                                          "refresh_expires_in": 1800})
-                    return
-                self._reply(404, {"error": "not found"})
-
-            def do_GET(self):
-                url = urlparse(self.path)
-                query = dict((k, v[0]) for k, v in parse_qs(url.query).items())
-                with fake.lock:
-                    fake.requests.append(("GET", url.path, query))
-                parts = url.path.strip("/").split("/")
-                # admin/realms/<realm>/groups/<id>
-                if len(parts) == 5 and parts[:2] == ["admin", "realms"] and parts[3] == "groups":
-                    key = (parts[2], parts[4])
-                    if self.headers.get("Authorization") != "Bearer token":
-                        self._reply(401, {"error": "HTTP 401 Unauthorized"})
-                    elif parts[2] not in set(realm for realm, _group in fake.members):
-                        self._reply(404, {"error": "Realm not found."})
-                    elif key not in fake.members:
-                        self._reply(404, {"error": "Could not find group by id"})
-                    else:
-                        path = fake.paths.get(key, "/" + parts[4])
-                        self._reply(200, {"id": parts[4], "name": path.rsplit("/", 1)[-1], "path": path,
-                                          "subGroupCount": 0, "attributes": {}})
-                    return
-                # admin/realms/<realm>/groups/<id>/members
-                if len(parts) == 6 and parts[:2] == ["admin", "realms"] and parts[3] == "groups" and parts[5] == "members":
-                    if self.headers.get("Authorization") != "Bearer token":
-                        self._reply(401, {"error": "HTTP 401 Unauthorized"})
-                        return
-                    key = (parts[2], parts[4])
-                    if parts[2] not in set(realm for realm, _group in fake.members):
-                        self._reply(404, {"error": "Realm not found."})
-                        return
-                    if key not in fake.members:
-                        self._reply(404, {"error": "Could not find group by id"})
-                        return
-                    first, size = int(query.get("first", 0)), int(query.get("max", 100))
-                    users = [{"id": "id-" + name, "username": name} for name in fake.members[key]]
-                    self._reply(200, users[first:first + size])
-                    return
-                self._reply(404, {"error": "not found"})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def count(self, method=None, suffix=""):
-        return len([r for r in self.requests if (method is None or r[0] == method) and r[1].endswith(suffix)])
-
-    @property
-    def logins(self):
-        return self.count("POST", "/protocol/openid-connect/token")
-
-    def group_reads(self, group_id=None):
-        return len([r for r in self.requests if "/groups/" in r[1] and not r[1].endswith("/members")
-                    and (group_id is None or r[1].endswith("/" + group_id))])
-
-    def listings(self, group_id=None):
-        return len([r for r in self.requests if r[1].endswith("/members") and (group_id is None or "/%s/" % group_id in r[1])])
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
 def fake_keycloak():
-    fake = FakeKeycloak()
+    fake = FakeKeycloakServer()
     yield fake
     fake.close()
 
@@ -667,9 +554,6 @@ def test_store_values_are_data_never_templates(tmp_path):
 
 # ------------------------------------------------------------ host names from store text
 
-O3 = "0a000000-0000-4000-8000-000000000003"
-R5 = "0b000000-0000-4000-8000-000000000005"
-R6 = "0b000000-0000-4000-8000-000000000006"
 HOSTILE_SLUGS = {
     # resource uuid: (slug, expected host name)
     "0c000000-0000-4000-8000-0000000000b1": (
