@@ -138,3 +138,52 @@ def clock(monkeypatch):
     fake = FakeTime()
     monkeypatch.setattr(_client, "time", fake)
     return fake
+
+
+# ------------------------------------------------------------------ modules: harness, fake client, store
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    """``run_module(main, args, check_mode=False)``: fakes.run_module, with no KEYCLOAK_* or WALDUR_KEYCLOAK_*
+    variable of the caller's shell reaching the module's option fallbacks."""
+    from ansible_collections.waldur.keycloak.tests.unit import fakes
+
+    for name in list(os.environ):
+        if name.startswith(("KEYCLOAK_", "WALDUR_KEYCLOAK_")):
+            monkeypatch.delenv(name)
+    return fakes.run_module
+
+
+@pytest.fixture
+def keycloak(monkeypatch):
+    """fakes.example_keycloak(), the client of every module run in the test: no network.
+
+    ``keycloak.connections``: the options each client was built from (the module's params and overrides).
+    """
+    from ansible_collections.waldur.keycloak.plugins.module_utils import _module
+    from ansible_collections.waldur.keycloak.tests.unit.fakes import example_keycloak
+
+    fake = example_keycloak()
+    fake.connections = []
+
+    class LoggedIn(object):
+        def login(self):
+            return fake
+
+    def client_from_params(params, **overrides):
+        fake.connections.append(dict(params, **overrides))
+        return LoggedIn()
+
+    monkeypatch.setattr(_module, "client_from_params", client_from_params)
+    return fake
+
+
+@pytest.fixture
+def store_path(tmp_path):
+    """fakes.store_text() in a file: the store of the module tests."""
+    from ansible_collections.waldur.keycloak.tests.unit.fakes import store_text
+
+    path = tmp_path / "offerings.yml"
+    path.write_text(store_text())
+    return str(path)

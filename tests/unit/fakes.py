@@ -12,17 +12,22 @@
 - FakeSession / FakeResponse: a scripted ``requests`` session under the real KeycloakClient (client tests)
 - FakeKeycloakServer: token, group and member endpoints over HTTP, for code that runs in another
   process (ansible-inventory in the inventory tests)
+- run_module(): a module's main() with arguments, exit_json and fail_json captured (the module harness)
 
 Import it as ``ansible_collections.waldur.keycloak.tests.unit.fakes``: the name ansible-test gives it.
 """
 
+import contextlib
 import copy
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from unittest import mock
+
 import pytest
+from ansible.module_utils import basic
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakClient, KeycloakError
 
@@ -447,6 +452,19 @@ class FakeKeycloak(object):
         return self.admin_events
 
 
+def example_keycloak():
+    """A FakeKeycloak that matches STORE_YAML's first offering: /rancher-prod holds admins-a (kc-g1, alice as member);
+    users alice and bob exist. ``root_id`` is /rancher-prod's id."""
+    fake = FakeKeycloak()
+    root = fake.make_group("/rancher-prod")
+    fake.make_group("/rancher-prod/admins-a", group_id="kc-g1")
+    fake.make_user("alice", "alice@example.com", "Alice", "Liddell")
+    fake.make_user("bob", "bob@example.com", "Bob", "Builder")
+    fake.join("alice", "kc-g1")
+    fake.root_id = root
+    return fake
+
+
 # ------------------------------------------------------------------ a Keycloak over HTTP
 
 
@@ -658,3 +676,56 @@ class FakeTime(object):
 
 def password_client(session, **options):
     return KeycloakClient(BASE, username="admin", password=PASSWORD, session=session, **options)
+
+
+# ------------------------------------------------------------------ the module harness
+
+
+class AnsibleExitJson(Exception):
+    """The module called exit_json; ``result`` is what it returned."""
+
+    def __init__(self, result):
+        super(AnsibleExitJson, self).__init__(result)
+        self.result = result
+
+
+class AnsibleFailJson(AnsibleExitJson):
+    """The module called fail_json; ``result`` holds ``failed``, ``msg`` and the other fields it passed."""
+
+
+def _exit_json(self, **result):
+    result.setdefault("changed", False)
+    raise AnsibleExitJson(result)
+
+
+def _fail_json(self, msg, **result):
+    result.update(failed=True, msg=msg)
+    raise AnsibleFailJson(result)
+
+
+@contextlib.contextmanager
+def set_module_args(args):
+    """AnsibleModule instances made inside read ``args`` as their module arguments."""
+    try:
+        from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19 and later
+    except ImportError:
+        patch_module_args = None
+    if patch_module_args is not None:
+        with patch_module_args(args):
+            yield
+        return
+    with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")):
+        yield
+
+
+def run_module(main, args, check_mode=False):
+    """Run a module's ``main()`` with ``args``; return its result (``failed`` and ``msg`` when it failed)."""
+    args = dict(args)
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    with set_module_args(args), mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json):
+        try:
+            main()
+        except AnsibleExitJson as exc:
+            return exc.result
+    raise AssertionError("main() returned without calling exit_json or fail_json")

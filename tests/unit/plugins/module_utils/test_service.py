@@ -21,7 +21,7 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._service import (
 )
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
 from ansible_collections.waldur.keycloak.tests.unit.fakes import (
-    G1, G2, G3, O1, O2, O3, R1, R2, R3, R4, REALM, UNKNOWN, X1, X2, X3, FakeKeycloak, store_text,
+    G1, G2, G3, O1, O2, O3, R1, R2, R3, R4, REALM, UNKNOWN, X1, X2, X3, example_keycloak, store_text,
 )
 
 
@@ -38,14 +38,7 @@ def hexed(value):
 
 @pytest.fixture
 def kc():
-    fake = FakeKeycloak()
-    root = fake.make_group("/rancher-prod")
-    fake.make_group("/rancher-prod/admins-a", group_id="kc-g1")
-    fake.make_user("alice", "alice@example.com", "Alice", "Liddell")
-    fake.make_user("bob", "bob@example.com", "Bob", "Builder")
-    fake.join("alice", "kc-g1")
-    fake.root_id = root
-    return fake
+    return example_keycloak()
 
 
 def service(kc, text=None):
