@@ -24,7 +24,6 @@ from ansible_collections.waldur.keycloak.tests.unit.fakes import (
 PLUGIN = "waldur.keycloak.offering_groups"
 
 
-
 def known_store():
     """Two offerings; a resource slug ('shared') in both; an offering-wide group; linked and unlinked groups."""
     return {
@@ -144,9 +143,7 @@ def one_line(text):
     return " ".join(text.split())
 
 
-# ------------------------------------------------------------ a fake Keycloak
-
-
+# ------------------------------------------------------------ a fake Keycloak (fakes.FakeKeycloakServer)
 
 
 @pytest.fixture
