@@ -10,8 +10,8 @@
   each a different Keycloak set-up)
 - FakeKeycloak: KeycloakClient's methods in memory (service and module tests)
 - FakeSession / FakeResponse: a scripted ``requests`` session under the real KeycloakClient (client tests)
-- FakeKeycloakServer: token, group and member endpoints over HTTP, for code that runs in another
-  process (ansible-inventory in the inventory tests)
+- FakeKeycloakServer: that FakeKeycloak, also over HTTP (token, group and member endpoints), for code that
+  runs in another process (ansible-inventory in the inventory tests)
 - run_module(): a module's main() with arguments, exit_json and fail_json captured (the module harness)
 
 Import it as ``ansible_collections.waldur.keycloak.tests.unit.fakes``: the name ansible-test gives it.
@@ -468,12 +468,15 @@ def example_keycloak():
 # ------------------------------------------------------------------ a Keycloak over HTTP
 
 
-class FakeKeycloakServer(object):
-    """Token endpoint, groups and their member listings; counts every request."""
+class FakeKeycloakServer(FakeKeycloak):
+    """The same fake Keycloak, also over HTTP (token endpoint, a group, its members: what ansible-inventory asks).
+
+    Set it up as a FakeKeycloak (make_group, make_user, join); ``url`` is its address. It counts every request;
+    ``reject_login`` makes the token endpoint answer 401. A realm other than REALM does not exist.
+    """
 
     def __init__(self):
-        self.members = {}            # (realm, group id) -> [usernames]; the groups that exist
-        self.paths = {}              # (realm, group id) -> its path (default: /<group id>)
+        super(FakeKeycloakServer, self).__init__()
         self.requests = []           # (method, path, query)
         self.reject_login = False
         self.lock = threading.Lock()
@@ -512,35 +515,22 @@ class FakeKeycloakServer(object):
                 with fake.lock:
                     fake.requests.append(("GET", url.path, query))
                 parts = url.path.strip("/").split("/")
-                # admin/realms/<realm>/groups/<id>
-                if len(parts) == 5 and parts[:2] == ["admin", "realms"] and parts[3] == "groups":
-                    key = (parts[2], parts[4])
+                # admin/realms/<realm>/groups/<id>, admin/realms/<realm>/groups/<id>/members
+                if len(parts) in (5, 6) and parts[:2] == ["admin", "realms"] and parts[3] == "groups" \
+                        and parts[5:] in ([], ["members"]):
+                    group = fake.groups.get(parts[4])
                     if self.headers.get("Authorization") != "Bearer token":
                         self._reply(401, {"error": "HTTP 401 Unauthorized"})
-                    elif parts[2] not in set(realm for realm, _group in fake.members):
+                    elif parts[2] != REALM:
                         self._reply(404, {"error": "Realm not found."})
-                    elif key not in fake.members:
+                    elif group is None:
                         self._reply(404, {"error": "Could not find group by id"})
+                    elif len(parts) == 5:
+                        self._reply(200, fake._view(group))
                     else:
-                        path = fake.paths.get(key, "/" + parts[4])
-                        self._reply(200, {"id": parts[4], "name": path.rsplit("/", 1)[-1], "path": path,
-                                          "subGroupCount": 0, "attributes": {}})
-                    return
-                # admin/realms/<realm>/groups/<id>/members
-                if len(parts) == 6 and parts[:2] == ["admin", "realms"] and parts[3] == "groups" and parts[5] == "members":
-                    if self.headers.get("Authorization") != "Bearer token":
-                        self._reply(401, {"error": "HTTP 401 Unauthorized"})
-                        return
-                    key = (parts[2], parts[4])
-                    if parts[2] not in set(realm for realm, _group in fake.members):
-                        self._reply(404, {"error": "Realm not found."})
-                        return
-                    if key not in fake.members:
-                        self._reply(404, {"error": "Could not find group by id"})
-                        return
-                    first, size = int(query.get("first", 0)), int(query.get("max", 100))
-                    users = [{"id": "id-" + name, "username": name} for name in fake.members[key]]
-                    self._reply(200, users[first:first + size])
+                        first, size = int(query.get("first", 0)), int(query.get("max", 100))
+                        users = [fake.users[uid] for uid in fake.members[group["id"]]]
+                        self._reply(200, users[first:first + size])
                     return
                 self._reply(404, {"error": "not found"})
 

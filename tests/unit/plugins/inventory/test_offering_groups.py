@@ -393,9 +393,11 @@ def live_store(tmp_path, fake):
     """The known store with 150 remote members in admins-a (two pages), a vanished group and another server."""
     store = known_store()
     store["offerings"][0]["keycloak"]["url"] = "http://127.0.0.1:9"  # the option (KEYCLOAK_URL) wins over it
-    fake.members[("hpc", KC1)] = ["bob"] + ["user%03d" % i for i in range(149)]
     # Where the group really is: not where the naming rule puts it (/waldur/rancher-prod/admins-a).
-    fake.paths[("hpc", KC1)] = "/staff/admins-a"
+    fake.make_group("/staff/admins-a", group_id=KC1)
+    for username in ["bob"] + ["user%03d" % i for i in range(149)]:
+        fake.make_user(username)
+        fake.join(username, KC1)
     # KC3 (viewers) is not in Keycloak: a warning, members_source=missing.
     # pis is linked, but its offering names no realm: nothing is asked.
     store["groups"][3]["backend_id"] = "1e000000-0000-4000-8000-000000000004"
@@ -500,7 +502,8 @@ def test_live_members_are_cached_until_the_cache_is_flushed(tmp_path, fake_keycl
     assert len(os.listdir(str(cache_dir))) == 1
 
     # Keycloak changes; the cached run neither logs in nor lists anything, and shows the old members.
-    fake_keycloak.members[("hpc", KC1)].append("alice")
+    fake_keycloak.make_user("alice")
+    fake_keycloak.join("alice", KC1)
     del fake_keycloak.requests[:]
     cached = run_inventory(config, env=env)
     assert cached.returncode == 0, cached.stderr
@@ -510,7 +513,9 @@ def test_live_members_are_cached_until_the_cache_is_flushed(tmp_path, fake_keycl
     # A group linked since the last run is read (and only that one), the others still come from the cache.
     store = yaml.safe_load((tmp_path / "offerings.yml").read_text())
     store["groups"][1]["backend_id"] = "1e000000-0000-4000-8000-000000000002"
-    fake_keycloak.members[("hpc", "1e000000-0000-4000-8000-000000000002")] = ["frank"]
+    fake_keycloak.make_group("/1e000000-0000-4000-8000-000000000002", group_id="1e000000-0000-4000-8000-000000000002")
+    fake_keycloak.make_user("frank")
+    fake_keycloak.join("frank", "1e000000-0000-4000-8000-000000000002")
     write_yaml(tmp_path / "offerings.yml", store)
     partly = run_inventory(config, env=env)
     assert partly.members("cluster-a", "members-p1")["members"] == ["frank"]
