@@ -22,9 +22,8 @@ import copy
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
-
 from unittest import mock
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from ansible.module_utils import basic
