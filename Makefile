@@ -1,5 +1,5 @@
 # Developer / CI entry points for the waldur.keycloak collection. `make help` lists every target, from the
-# "## " line just above each one (tests/unit/test_makefile.py checks that every .PHONY target has one).
+# "## " line just above each one (tests/tooling/test_makefile.py checks that every .PHONY target has one).
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -29,9 +29,9 @@ TEST_ENV := PATH="$(abspath $(VENV))/bin:$$PATH" \
 	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" \
 	ANSIBLE_COLLECTIONS_PATH="$(COLLECTIONS_DIR)"
 
-.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit integration doc-plays recipes reliability stress molecule \
-	runner compat sanity sanity-matrix test test-latest lock demo clean bench-venv bench bench-smoke eda-venv eda demo-events \
-	bench-events
+.PHONY: help venv collection keycloak-up keycloak-down keycloak-status unit tooling ansible-units check integration doc-plays \
+	recipes reliability stress molecule runner compat sanity sanity-matrix test test-latest lock demo clean bench-venv bench \
+	bench-smoke eda-venv eda demo-events bench-events
 
 ## this list
 help:
@@ -73,9 +73,30 @@ keycloak-down:
 keycloak-status:
 	@$(KEYCLOAK) status
 
-## unit tests (no Keycloak)
+# The collection's unit tests (tests/unit, laid out as ansible-test expects) and the tests of this repository's own
+# tooling (tests/tooling: scripts/, the Makefile, the benchmark's memory probe); CONTRIBUTING.md says how to run one.
+## the collection's unit tests, tests/unit (no Keycloak; PYTEST_ARGS="-k ..." for some)
 unit: collection
 	$(TEST_ENV) "$(VENV)/bin/pytest" tests/unit -q $(PYTEST_ARGS)
+
+## the tests of the repository's tooling, tests/tooling: keycloak.sh, the Makefile, locks, compat matrix (no Keycloak)
+tooling: collection
+	$(TEST_ENV) "$(VENV)/bin/pytest" tests/tooling -q $(PYTEST_ARGS)
+
+## the unit tests as `ansible-test units --venv` runs them, in a clean ansible_collections/ tree (scripts/sanity.sh units)
+ansible-units: collection
+	VENV="$(VENV)" scripts/sanity.sh units
+
+# The checks to run before a commit, none of which needs Keycloak: each timed, then a verdict (as make test).
+## the fast checks, no Keycloak: unit tooling lint changelog-lint sanity, each timed, then a verdict
+check:
+	@failed=""; $(STAGE); total=$$(date +%s); \
+	if stage venv && stage collection; then \
+		stage unit || true; stage tooling || true; stage lint || true; stage changelog-lint || true; stage sanity || true; \
+	fi; \
+	echo "=== total $$(( $$(date +%s) - total ))s"; \
+	if [ -n "$$failed" ]; then echo "=== FAILED stages:$$failed"; exit 1; fi; \
+	echo "=== all fast checks passed"
 
 ## ansible-playbook runs against the running Keycloak (tests/integration)
 integration: collection
@@ -153,8 +174,8 @@ compat: collection
 sanity-matrix: collection
 	"$(VENV)/bin/python" scripts/compat.py sanity
 
-# Run every stage, time each one, always stop Keycloak, fail if any stage failed. sanity and sanity-matrix
-# need no Keycloak and spend much of their time installing ansible-test's virtualenvs: they run alongside
+# Run every stage, time each one, always stop Keycloak, fail if any stage failed. sanity, ansible-units and
+# sanity-matrix need no Keycloak and spend much of their time installing ansible-test's virtualenvs: they run alongside
 # the Keycloak stages (their lines prefixed), which keeps the whole run within its budget on 2 cores.
 # stage NAME: `make NAME`, its time and verdict; a failed stage is added to $failed.
 STAGE := stage() { \
@@ -167,19 +188,20 @@ STAGE := stage() { \
 	}
 
 ## every stage, each timed, then a verdict; starts and stops Keycloak; what CI runs (.ci/run):
-## venv collection unit keycloak-up integration doc-plays recipes reliability stress molecule runner eda bench-smoke
-## install-test compat changelog-lint docs-lint docs lint ee keycloak-down, with sanity sanity-matrix alongside
+## venv collection unit tooling keycloak-up integration doc-plays recipes reliability stress molecule runner eda
+## bench-smoke install-test compat changelog-lint docs-lint docs lint ee keycloak-down,
+## with sanity ansible-units sanity-matrix alongside
 test:
 	@failed=""; $(STAGE); \
 	total=$$(date +%s); \
 	if stage venv && stage collection; then \
 		background=$$(mktemp -d); \
-		( failed=""; stage sanity || true; stage sanity-matrix || true; echo "$$failed" >"$$background/failed" ) 2>&1 \
-			| sed -u 's/^/[sanity, alongside] /' & \
-		stage unit || true; \
+		( failed=""; stage sanity || true; stage ansible-units || true; stage sanity-matrix || true; \
+			echo "$$failed" >"$$background/failed" ) 2>&1 | sed -u 's/^/[sanity, alongside] /' & \
+		stage unit || true; stage tooling || true; \
 		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; stage reliability || true; stage stress || true; stage molecule || true; stage runner || true; stage eda || true; stage bench-smoke || true; stage install-test || true; stage compat || true; fi; \
 		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
-		echo "=== waiting for sanity and sanity-matrix (alongside since the start)"; wait; \
+		echo "=== waiting for sanity, ansible-units and sanity-matrix (alongside since the start)"; wait; \
 		failed="$$failed$$(cat "$$background/failed" 2>/dev/null || echo " sanity-alongside")"; rm -rf "$$background"; \
 	fi; \
 	stage keycloak-down || true; \
@@ -190,7 +212,7 @@ test:
 # The newest releases the ranges allow, on purpose: how an upstream break is found before users find it, and
 # how the locks move forward (then `make lock LOCK_UPGRADE=1`). Its own virtualenvs (.venv-latest,
 # .venv-eda-latest), each listing what differs from its lock; not part of `make test`.
-## the ranges without the locks (newest releases): venv unit sanity keycloak-up integration doc-plays recipes
+## the ranges without the locks (newest releases): venv unit tooling sanity keycloak-up integration doc-plays recipes
 ## reliability molecule runner eda install-test keycloak-down, in .venv-latest; not part of make test
 test-latest:
 	@$(MAKE) --no-print-directory LOCKED=0 VENV=.venv-latest EDA_VENV=.venv-eda-latest EDA_COMPAT= test-latest-stages
@@ -200,7 +222,7 @@ test-latest:
 test-latest-stages:
 	@failed=""; $(STAGE); total=$$(date +%s); \
 	if stage venv && stage collection; then \
-		stage unit || true; stage sanity || true; \
+		stage unit || true; stage tooling || true; stage sanity || true; \
 		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; \
 			stage reliability || true; stage molecule || true; stage runner || true; stage eda || true; \
 			stage install-test || true; fi; \

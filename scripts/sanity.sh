@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Run `ansible-test sanity` on a clean copy of the collection (no ignore file).
+# Run `ansible-test sanity` on a clean copy of the collection (no ignore file); with the argument
+# `units`, run `ansible-test units` there instead (make unit-ansible-test: the unit tests as ansible-test
+# runs them, in its own virtualenv with tests/unit/requirements.txt).
 #
 # ansible-test needs the collection at .../ansible_collections/waldur/keycloak,
 # so the tracked and untracked-but-not-ignored files are copied into a temp
@@ -17,6 +19,9 @@
 #                        check); without it, a missing shellcheck is installed or fails the run
 set -euo pipefail
 
+COMMAND=${1:-sanity}
+[[ $COMMAND == sanity || $COMMAND == units ]] || { echo "usage: $0 [sanity|units]" >&2; exit 2; }
+
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 cd "$REPO_ROOT"
@@ -32,7 +37,7 @@ export PATH="$VENV/bin:$PATH"
 
 # ansible-test's shellcheck test only says "skipped" when the program is missing: install it
 # (Debian package; CI runs as root with apt-get), or stop with what to do.
-if ! command -v shellcheck >/dev/null && [[ ${SANITY_NO_SHELLCHECK:-0} != 1 ]]; then
+if [[ $COMMAND == sanity ]] && ! command -v shellcheck >/dev/null && [[ ${SANITY_NO_SHELLCHECK:-0} != 1 ]]; then
     if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
         echo "sanity: shellcheck not found; installing it with apt-get (Debian package shellcheck)" >&2
         if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck; } >&2; then
@@ -109,11 +114,14 @@ fi
 ) >/dev/null
 
 cd "$DEST"
-echo "sanity: ansible-test sanity --python $SANITY_PYTHON in $DEST" >&2
+# units: --venv, so that --requirements installs into ansible-test's virtualenv, never into $VENV (the lock).
+options=(--python "$SANITY_PYTHON" --color=no --requirements)
+[[ $COMMAND == units ]] && options=(--venv "${options[@]}")
+echo "sanity: ansible-test $COMMAND ${options[*]} in $DEST" >&2
 set +e
 # shellcheck disable=SC2086  # SANITY_ARGS is a list of words on purpose
-"$ANSIBLE_TEST" sanity --python "$SANITY_PYTHON" --color=no --requirements ${SANITY_ARGS:-}
+"$ANSIBLE_TEST" "$COMMAND" "${options[@]}" ${SANITY_ARGS:-}
 rc=$?
 set -e
-echo "sanity: ansible-test exited $rc" >&2
+echo "sanity: ansible-test $COMMAND exited $rc" >&2
 exit $rc

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Every shell recipe of README.md, docs/*.md and roles/*/README.md, run verbatim as a user would.
+"""Every shell recipe of README.md, CONTRIBUTING.md, docs/*.md and roles/*/README.md, run verbatim as a user would.
 
 A shell recipe is a ```bash, ```sh, ```shell or ```console block. Each one is either in a SESSION below
 (run) or in SET_APART with the reason; a block in neither, or a listed block the docs no longer hold,
@@ -58,7 +58,8 @@ def lock_constraint(root, env):
 
 def shell_blocks(root=REPO):
     """(path relative to root, first line number, text) of every shell block of the documentation."""
-    paths = [os.path.join(root, "README.md")] + sorted(glob.glob(os.path.join(root, "docs", "*.md"))) \
+    paths = [os.path.join(root, "README.md"), os.path.join(root, "CONTRIBUTING.md")] \
+        + sorted(glob.glob(os.path.join(root, "docs", "*.md"))) \
         + sorted(glob.glob(os.path.join(root, "roles", "*", "README.md")))
     for path in paths:
         with open(path) as stream:
@@ -89,6 +90,14 @@ SESSIONS = {
         ("roles/drift_report/README.md", "ansible-playbook waldur.keycloak.drift_report -e "
                                          "drift_report_store=offerings.yml -e drift_report_dir=drift-report"),
     ],
+    # CONTRIBUTING.md: a contributor's first hour: the virtualenv, one test with plain pytest and through make,
+    # a changelog fragment. It needs no Keycloak (KEYCLOAK_FREE).
+    "contributing": [
+        ("CONTRIBUTING.md", "make venv collection   # once: .venv from the lock, and this checkout linked into "
+                            ".venv/collections"),
+        ("CONTRIBUTING.md", 'make unit PYTEST_ARGS="-k offering_sync"'),
+        ("CONTRIBUTING.md", "cat > changelogs/fragments/my-branch.yml <<'EOF'"),
+    ],
     # docs/awx.md: build the tarball, see what ansible-builder picks up from it.
     "awx": [
         ("docs/awx.md", 'python3 -m venv ~/.venvs/waldur-keycloak && . ~/.venvs/waldur-keycloak/bin/activate'),
@@ -96,7 +105,18 @@ SESSIONS = {
     ],
 }
 
+# Sessions whose recipes need no Keycloak: they run without one (pytest tests/recipes -k contributing).
+KEYCLOAK_FREE = {"contributing"}
+
 SET_APART = {
+    ("CONTRIBUTING.md", "make unit             # tests/unit: the collection's unit tests (one to two minutes)"): (
+        "every suite there is a stage of `make test`, which runs this suite: `make unit`, `make tooling` and "
+        "`make ansible-units` run there whole, and `make keycloak-up` would start a second Keycloak; the session "
+        "runs one test of the unit suite through make instead"),
+    ("CONTRIBUTING.md", "make check"): (
+        "its stages (unit, tooling, lint, changelog-lint, sanity) are stages of `make test`; "
+        "tests/tooling/test_make_stages.py checks that `make check` runs exactly those and needs no Keycloak"),
+    ("CONTRIBUTING.md", "make test"): "`make test` is what runs this suite (it would recurse)",
     ("README.md", "make demo   # on a fresh machine: virtualenv, Keycloak, then the GitOps story (playbooks/demo.yml)"): (
         "the two top-level targets: `make test` is what runs this suite (it would recurse) and `make demo` "
         "starts a second Keycloak of its own; CI runs `make test`, and the demo's playbook runs here from the "
@@ -115,7 +135,7 @@ SET_APART = {
     ("README.md", "make test-latest   # the ranges without the locks, in .venv-latest: unit, sanity and the Keycloak "
                   "stages; not part of make test"): (
         "a run of the whole suite on the newest releases, and `make lock` rewrites locks/ in the checkout: "
-        "a maintainer's step, run by hand and reported in the closing note; tests/unit/test_lock_compare.py "
+        "a maintainer's step, run by hand and reported in the closing note; tests/tooling/test_lock_compare.py "
         "checks every lock `make lock` wrote, and the Makefile's targets are listed by test_makefile.py"),
 }
 
@@ -212,7 +232,9 @@ class Session(object):
 
     def substitute(self, text):
         for placeholder, value in PLACEHOLDERS:
-            text = text.replace(placeholder, value(self.keycloak))
+            if placeholder in text:
+                assert self.keycloak, "a session of KEYCLOAK_FREE has a Keycloak placeholder: %s" % placeholder
+                text = text.replace(placeholder, value(self.keycloak))
         return text
 
     def write(self, name, rel, first_line):
@@ -233,7 +255,7 @@ class Session(object):
         output = process.stdout + process.stderr
         if process.returncode != 0:
             self.failed = label
-            secret = self.keycloak["password"]
+            secret = self.keycloak["password"] if self.keycloak else "\0"
             pytest.fail("%s failed (exit %d) in a fresh HOME %s, from %s:\n%s" % (
                 label, process.returncode, self.home, self.cwd, output[-4000:].replace(secret, "***")), pytrace=False)
         os.replace(self.state + ".new", self.state)
@@ -243,19 +265,23 @@ class Session(object):
 
 
 @pytest.fixture(scope="module")
-def sessions(tmp_path_factory, keycloak_url, admin_credentials, admin):
-    realm = admin.create_realm()
-    keycloak = {"url": keycloak_url, "username": admin_credentials[0], "password": admin_credentials[1],
-                "realm": realm}
+def sessions(tmp_path_factory, request):
+    keycloak = {}   # the running Keycloak and a fresh realm, made when the first session that needs them starts
     made = {}
 
     def get(name):
         if name not in made:
-            made[name] = Session(str(tmp_path_factory.mktemp("recipe-" + name)), keycloak)
+            if name not in KEYCLOAK_FREE and not keycloak:
+                admin, (username, password) = request.getfixturevalue("admin"), request.getfixturevalue("admin_credentials")
+                keycloak.update(url=request.getfixturevalue("keycloak_url"), username=username, password=password,
+                                realm=admin.create_realm(), admin=admin)
+            made[name] = Session(str(tmp_path_factory.mktemp("recipe-" + name)),
+                                 None if name in KEYCLOAK_FREE else keycloak)
         return made[name]
 
     yield get
-    admin.delete_realm(realm)
+    if keycloak:
+        keycloak["admin"].delete_realm(keycloak["realm"])
 
 
 @pytest.mark.parametrize("name,index,step", STEPS, ids=["%s/%s" % (n, step_id(s)) for n, _i, s in STEPS])
@@ -296,6 +322,23 @@ def _clean_report(directory):
     return check
 
 
+def _one_test_ran(session, output):
+    # Four plain pytest runs in the fresh checkout (no PYTHONPATH, no collections path): each found its tests.
+    runs = re.findall(r"^=* ?(\d+) passed", output, re.M)
+    assert len(runs) == 4 and all(int(n) > 0 for n in runs) and " failed" not in output, output[-3000:]
+
+
+def _some_unit_tests_ran(session, output):
+    assert re.search(r"^\d+ passed, \d+ deselected", output, re.M), output[-3000:]
+
+
+def _fragment_in_changelog(session, output):
+    with open(os.path.join(session.cwd, "changelogs", "changelog.yaml")) as stream:
+        assert "an example entry: what changed, for whom" in stream.read(), output[-3000:]
+    with open(os.path.join(session.cwd, "CHANGELOG.md")) as stream:
+        assert "an example entry" in stream.read(), output[-3000:]
+
+
 def _introspected(session, output):
     assert "requests>=2.28" in output and "waldur.keycloak" in output, output
 
@@ -307,4 +350,7 @@ CHECKS = {
     SESSIONS["gitops"][6]: _clean_report("drift-report"),
     SESSIONS["gitops"][7]: _clean_report("drift-report"),
     SESSIONS["awx"][1]: _introspected,
+    SESSIONS["contributing"][0]: _one_test_ran,
+    SESSIONS["contributing"][1]: _some_unit_tests_ran,
+    SESSIONS["contributing"][2]: _fragment_in_changelog,
 }

@@ -2,18 +2,65 @@
 # Copyright (c) 2026, waldur.keycloak contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Shared fixtures of the unit tests: files on disk and child Python processes.
+"""Shared fixtures of the unit tests (files on disk, child Python processes), and the collection made importable.
 
-The unit tests need neither Keycloak nor the network. The collection must be
-importable as ``ansible_collections.waldur.keycloak`` (``make unit`` sets
-PYTHONPATH to such a tree).
+The unit tests need neither Keycloak nor the network. They import the collection as
+``ansible_collections.waldur.keycloak``, which Python finds only in a tree
+``<dir>/ansible_collections/waldur/keycloak`` with ``<dir>`` on sys.path. ``ansible-test units`` runs
+in such a tree and ``make unit`` puts one on PYTHONPATH; for a plain ``pytest tests/unit/...`` in a
+checkout, this file links the checkout into a temporary tree before any test module is imported
+(see CONTRIBUTING.md).
 """
 
+import atexit
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
+
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _imported_from():
+    """The directories ``ansible_collections.waldur.keycloak`` would be imported from now (none: not importable)."""
+    try:
+        spec = importlib.util.find_spec("ansible_collections.waldur.keycloak")
+    except ImportError:
+        return []
+    return [os.path.realpath(p) for p in (spec.submodule_search_locations or [])] if spec else []
+
+
+def make_collection_importable():
+    """Make ``ansible_collections.waldur.keycloak`` this checkout; return the directory added to sys.path, if any.
+
+    A tree that already has it (ansible-test, ``make unit``) is kept. A checkout that sits in such a tree itself
+    (``~/src/ansible_collections/waldur/keycloak``) adds that tree. Any other checkout is linked as
+    ``<temp>/ansible_collections/waldur/keycloak``, removed when the run ends; ANSIBLE_COLLECTIONS_PATH then
+    names it first too, so that the ansible-inventory the inventory tests start finds this checkout as well.
+    """
+    here = os.path.realpath(CHECKOUT)
+    if here in _imported_from():
+        return None
+    parts = CHECKOUT.split(os.sep)
+    if parts[-3:] == ["ansible_collections", "waldur", "keycloak"]:
+        root = os.sep.join(parts[:-3])
+    else:
+        root = tempfile.mkdtemp(prefix="waldur-keycloak-unit-")
+        atexit.register(shutil.rmtree, root, True)
+        os.makedirs(os.path.join(root, "ansible_collections", "waldur"))
+        os.symlink(here, os.path.join(root, "ansible_collections", "waldur", "keycloak"))
+    sys.path.insert(0, root)
+    importlib.invalidate_caches()
+    previous = os.environ.get("ANSIBLE_COLLECTIONS_PATH")
+    os.environ["ANSIBLE_COLLECTIONS_PATH"] = root + (os.pathsep + previous if previous else "")
+    return root
+
+
+make_collection_importable()
 
 
 class FileState(object):
@@ -80,3 +127,63 @@ def python_child():
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     return start
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """_client's ``time``, replaced by a FakeTime: no test waits for a retry or a token to expire."""
+    from ansible_collections.waldur.keycloak.plugins.module_utils import _client  # importable only from here on
+    from ansible_collections.waldur.keycloak.tests.unit.fakes import FakeTime
+
+    fake = FakeTime()
+    monkeypatch.setattr(_client, "time", fake)
+    return fake
+
+
+# ------------------------------------------------------------------ modules: harness, fake client, store
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    """``run_module(main, args, check_mode=False)``: fakes.run_module, with no KEYCLOAK_* or WALDUR_KEYCLOAK_*
+    variable of the caller's shell reaching the module's option fallbacks."""
+    from ansible_collections.waldur.keycloak.tests.unit import fakes
+
+    for name in list(os.environ):
+        if name.startswith(("KEYCLOAK_", "WALDUR_KEYCLOAK_")):
+            monkeypatch.delenv(name)
+    return fakes.run_module
+
+
+@pytest.fixture
+def keycloak(monkeypatch):
+    """fakes.example_keycloak(), the client of every module run in the test: no network.
+
+    ``keycloak.connections``: the options each client was built from (the module's params and overrides).
+    """
+    from ansible_collections.waldur.keycloak.plugins.module_utils import _module
+    from ansible_collections.waldur.keycloak.tests.unit.fakes import example_keycloak
+
+    fake = example_keycloak()
+    fake.connections = []
+
+    class LoggedIn(object):
+        def login(self):
+            return fake
+
+    def client_from_params(params, **overrides):
+        fake.connections.append(dict(params, **overrides))
+        return LoggedIn()
+
+    monkeypatch.setattr(_module, "client_from_params", client_from_params)
+    return fake
+
+
+@pytest.fixture
+def store_path(tmp_path):
+    """fakes.store_text() in a file: the store of the module tests."""
+    from ansible_collections.waldur.keycloak.tests.unit.fakes import store_text
+
+    path = tmp_path / "offerings.yml"
+    path.write_text(store_text())
+    return str(path)

@@ -22,12 +22,10 @@ import tempfile
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from store_check import Change, check_write
+from ansible_collections.waldur.keycloak.tests.unit.fakes import O1, R1, STAMP
+from ansible_collections.waldur.keycloak.tests.unit.plugins.module_utils.store_check import Change, check_write
 
-O1 = "0a000000-0000-4000-8000-000000000001"
-R1 = "0b000000-0000-4000-8000-000000000001"
 NEW = "0d000000-0000-4000-8000-0000000000ff"
-STAMP = "2026-01-02T03:04:05Z"
 LATER = "2026-05-06T07:08:09Z"
 # Values a person or a module may write: indicators, YAML 1.1 booleans and nulls, ': ', ' #', quotes, non-ASCII.
 TRICKY = ["plain", "@at", "`tick", "%pct", "!bang", "&amp", "*star", "yes", "no", "null", "~", "12", "1e3",

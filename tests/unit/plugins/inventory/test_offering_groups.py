@@ -13,31 +13,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 import yaml
 
-PLUGIN = "waldur.keycloak.offering_groups"
+from ansible_collections.waldur.keycloak.tests.unit.fakes import (
+    G1, G2, G3, G4, KC1, KC3, O1, O2, O3, R1, R2, R3, R4, R5, R6, X1, X2, X3, X4, FakeKeycloakServer,
+)
 
-O1 = "0a000000-0000-4000-8000-000000000001"
-O2 = "0a000000-0000-4000-8000-000000000002"
-R1 = "0b000000-0000-4000-8000-000000000001"
-R2 = "0b000000-0000-4000-8000-000000000002"
-R3 = "0b000000-0000-4000-8000-000000000003"
-R4 = "0b000000-0000-4000-8000-000000000004"
-X1 = "0c000000-0000-4000-8000-000000000001"
-X2 = "0c000000-0000-4000-8000-000000000002"
-X3 = "0c000000-0000-4000-8000-000000000003"
-X4 = "0c000000-0000-4000-8000-000000000004"
-G1 = "0d000000-0000-4000-8000-000000000001"
-G2 = "0d000000-0000-4000-8000-000000000002"
-G3 = "0d000000-0000-4000-8000-000000000003"
-G4 = "0d000000-0000-4000-8000-000000000004"
-KC1 = "1e000000-0000-4000-8000-000000000001"
-KC3 = "1e000000-0000-4000-8000-000000000003"
+PLUGIN = "waldur.keycloak.offering_groups"
 
 
 def known_store():
@@ -159,112 +143,12 @@ def one_line(text):
     return " ".join(text.split())
 
 
-# ------------------------------------------------------------ a fake Keycloak
-
-
-class FakeKeycloak(object):
-    """Token endpoint, groups and their member listings; counts every request."""
-
-    def __init__(self):
-        self.members = {}            # (realm, group id) -> [usernames]; the groups that exist
-        self.paths = {}              # (realm, group id) -> its path (default: /<group id>)
-        self.requests = []           # (method, path, query)
-        self.reject_login = False
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _reply(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                url = urlparse(self.path)
-                with fake.lock:
-                    fake.requests.append(("POST", url.path, {}))
-                if url.path == "/realms/master/protocol/openid-connect/token":
-                    if fake.reject_login:
-                        self._reply(401, {"error": "invalid_grant", "error_description": "Invalid user credentials"})
-                    else:
-                        self._reply(200, {"access_token": "token", "expires_in": 60, "refresh_token": "refresh",
-                                          "refresh_expires_in": 1800})
-                    return
-                self._reply(404, {"error": "not found"})
-
-            def do_GET(self):
-                url = urlparse(self.path)
-                query = dict((k, v[0]) for k, v in parse_qs(url.query).items())
-                with fake.lock:
-                    fake.requests.append(("GET", url.path, query))
-                parts = url.path.strip("/").split("/")
-                # admin/realms/<realm>/groups/<id>
-                if len(parts) == 5 and parts[:2] == ["admin", "realms"] and parts[3] == "groups":
-                    key = (parts[2], parts[4])
-                    if self.headers.get("Authorization") != "Bearer token":
-                        self._reply(401, {"error": "HTTP 401 Unauthorized"})
-                    elif parts[2] not in set(realm for realm, _group in fake.members):
-                        self._reply(404, {"error": "Realm not found."})
-                    elif key not in fake.members:
-                        self._reply(404, {"error": "Could not find group by id"})
-                    else:
-                        path = fake.paths.get(key, "/" + parts[4])
-                        self._reply(200, {"id": parts[4], "name": path.rsplit("/", 1)[-1], "path": path,
-                                          "subGroupCount": 0, "attributes": {}})
-                    return
-                # admin/realms/<realm>/groups/<id>/members
-                if len(parts) == 6 and parts[:2] == ["admin", "realms"] and parts[3] == "groups" and parts[5] == "members":
-                    if self.headers.get("Authorization") != "Bearer token":
-                        self._reply(401, {"error": "HTTP 401 Unauthorized"})
-                        return
-                    key = (parts[2], parts[4])
-                    if parts[2] not in set(realm for realm, _group in fake.members):
-                        self._reply(404, {"error": "Realm not found."})
-                        return
-                    if key not in fake.members:
-                        self._reply(404, {"error": "Could not find group by id"})
-                        return
-                    first, size = int(query.get("first", 0)), int(query.get("max", 100))
-                    users = [{"id": "id-" + name, "username": name} for name in fake.members[key]]
-                    self._reply(200, users[first:first + size])
-                    return
-                self._reply(404, {"error": "not found"})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def count(self, method=None, suffix=""):
-        return len([r for r in self.requests if (method is None or r[0] == method) and r[1].endswith(suffix)])
-
-    @property
-    def logins(self):
-        return self.count("POST", "/protocol/openid-connect/token")
-
-    def group_reads(self, group_id=None):
-        return len([r for r in self.requests if "/groups/" in r[1] and not r[1].endswith("/members")
-                    and (group_id is None or r[1].endswith("/" + group_id))])
-
-    def listings(self, group_id=None):
-        return len([r for r in self.requests if r[1].endswith("/members") and (group_id is None or "/%s/" % group_id in r[1])])
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+# ------------------------------------------------------------ a fake Keycloak (fakes.FakeKeycloakServer)
 
 
 @pytest.fixture
 def fake_keycloak():
-    fake = FakeKeycloak()
+    fake = FakeKeycloakServer()
     yield fake
     fake.close()
 
@@ -509,9 +393,11 @@ def live_store(tmp_path, fake):
     """The known store with 150 remote members in admins-a (two pages), a vanished group and another server."""
     store = known_store()
     store["offerings"][0]["keycloak"]["url"] = "http://127.0.0.1:9"  # the option (KEYCLOAK_URL) wins over it
-    fake.members[("hpc", KC1)] = ["bob"] + ["user%03d" % i for i in range(149)]
     # Where the group really is: not where the naming rule puts it (/waldur/rancher-prod/admins-a).
-    fake.paths[("hpc", KC1)] = "/staff/admins-a"
+    fake.make_group("/staff/admins-a", group_id=KC1)
+    for username in ["bob"] + ["user%03d" % i for i in range(149)]:
+        fake.make_user(username)
+        fake.join(username, KC1)
     # KC3 (viewers) is not in Keycloak: a warning, members_source=missing.
     # pis is linked, but its offering names no realm: nothing is asked.
     store["groups"][3]["backend_id"] = "1e000000-0000-4000-8000-000000000004"
@@ -616,7 +502,8 @@ def test_live_members_are_cached_until_the_cache_is_flushed(tmp_path, fake_keycl
     assert len(os.listdir(str(cache_dir))) == 1
 
     # Keycloak changes; the cached run neither logs in nor lists anything, and shows the old members.
-    fake_keycloak.members[("hpc", KC1)].append("alice")
+    fake_keycloak.make_user("alice")
+    fake_keycloak.join("alice", KC1)
     del fake_keycloak.requests[:]
     cached = run_inventory(config, env=env)
     assert cached.returncode == 0, cached.stderr
@@ -626,7 +513,9 @@ def test_live_members_are_cached_until_the_cache_is_flushed(tmp_path, fake_keycl
     # A group linked since the last run is read (and only that one), the others still come from the cache.
     store = yaml.safe_load((tmp_path / "offerings.yml").read_text())
     store["groups"][1]["backend_id"] = "1e000000-0000-4000-8000-000000000002"
-    fake_keycloak.members[("hpc", "1e000000-0000-4000-8000-000000000002")] = ["frank"]
+    fake_keycloak.make_group("/1e000000-0000-4000-8000-000000000002", group_id="1e000000-0000-4000-8000-000000000002")
+    fake_keycloak.make_user("frank")
+    fake_keycloak.join("frank", "1e000000-0000-4000-8000-000000000002")
     write_yaml(tmp_path / "offerings.yml", store)
     partly = run_inventory(config, env=env)
     assert partly.members("cluster-a", "members-p1")["members"] == ["frank"]
@@ -667,9 +556,6 @@ def test_store_values_are_data_never_templates(tmp_path):
 
 # ------------------------------------------------------------ host names from store text
 
-O3 = "0a000000-0000-4000-8000-000000000003"
-R5 = "0b000000-0000-4000-8000-000000000005"
-R6 = "0b000000-0000-4000-8000-000000000006"
 HOSTILE_SLUGS = {
     # resource uuid: (slug, expected host name)
     "0c000000-0000-4000-8000-0000000000b1": (

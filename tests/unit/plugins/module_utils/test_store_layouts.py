@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
 
-from store_check import Change, check_write
+from ansible_collections.waldur.keycloak.tests.unit.plugins.module_utils.store_check import Change, check_write
 
 O1 = "0a000000-0000-4000-8000-000000000001"
 R1 = "0b000000-0000-4000-8000-000000000001"

@@ -4,127 +4,14 @@
 
 """The Keycloak client against a scripted session: paging, tokens, retries, groups, error messages."""
 
-import json
-
 import pytest
 import requests
 
 from ansible_collections.waldur.keycloak.plugins.module_utils import _client
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakClient, KeycloakError
-
-BASE = "https://kc.example.com"
-TOKEN_PATH = "/realms/master/protocol/openid-connect/token"
-PASSWORD = "pw-S3cr3t!value"
-CLIENT_SECRET = "cs-T0p-secret-value"
-GROUPS = "/admin/realms/hpc/groups"
-
-
-class FakeResponse(object):
-    def __init__(self, status_code=200, body=None, headers=None, text=None, reason="OK"):
-        self.status_code = status_code
-        self._body = body
-        self.headers = headers or {}
-        self.text = text if text is not None else ("" if body is None else json.dumps(body))
-        self.reason = reason
-
-    def json(self):
-        if self._body is None:
-            raise ValueError("No JSON object could be decoded")
-        return self._body
-
-
-class Call(object):
-    def __init__(self, method, url, kwargs):
-        self.method = method
-        self.url = url
-        self.path = url[len(BASE):] if url.startswith(BASE) else url
-        self.params = kwargs.get("params") or {}
-        self.json = kwargs.get("json")
-        self.data = kwargs.get("data") or {}
-        self.headers = kwargs.get("headers") or {}
-        self.timeout = kwargs.get("timeout")
-
-    @property
-    def token(self):
-        return self.headers.get("Authorization", "").replace("Bearer ", "")
-
-    def __repr__(self):
-        return "%s %s %s" % (self.method, self.path, self.params)
-
-
-class FakeSession(object):
-    """Records every request and answers from a script.
-
-    ``on(method, path, *answers)``: answers (FakeResponse, exception or callable(call)) for that
-    exact path, used in order, the last one repeating. The token endpoint hands out tok-1, tok-2, ...
-    """
-
-    def __init__(self, expires_in=60, refresh_expires_in=None):
-        self.headers = {}
-        self.verify = None
-        self.calls = []
-        self.routes = {}
-        self.tokens_issued = 0
-        self.expires_in = expires_in
-        self.refresh_expires_in = refresh_expires_in
-        self.on("POST", TOKEN_PATH, self.issue_token)
-
-    def issue_token(self, call):
-        self.tokens_issued += 1
-        body = {"access_token": "tok-%d" % self.tokens_issued, "expires_in": self.expires_in, "token_type": "Bearer"}
-        if self.refresh_expires_in:
-            body.update(refresh_token="refresh-%d" % self.tokens_issued, refresh_expires_in=self.refresh_expires_in)
-        return FakeResponse(200, body)
-
-    def on(self, method, path, *answers):
-        self.routes[(method, path)] = list(answers)
-        return self
-
-    def request(self, method, url, **kwargs):
-        call = Call(method, url, kwargs)
-        self.calls.append(call)
-        answers = self.routes.get((method, call.path))
-        if not answers:
-            answer = FakeResponse(404, {"error": "Could not find resource"}, reason="Not Found")
-        else:
-            answer = answers.pop(0) if len(answers) > 1 else answers[0]
-        if callable(answer) and not isinstance(answer, FakeResponse):
-            answer = answer(call)
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-    def admin_calls(self):
-        return [c for c in self.calls if c.path != TOKEN_PATH]
-
-    def token_calls(self):
-        return [c for c in self.calls if c.path == TOKEN_PATH]
-
-
-class FakeTime(object):
-    """Stands in for the ``time`` module inside _client: a clock that moves only when told."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = FakeTime()
-    monkeypatch.setattr(_client, "time", fake)
-    return fake
-
-
-def password_client(session, **options):
-    return KeycloakClient(BASE, username="admin", password=PASSWORD, session=session, **options)
+from ansible_collections.waldur.keycloak.tests.unit.fakes import (
+    BASE, CLIENT_SECRET, GROUPS, PASSWORD, TOKEN_PATH, Call, FakeResponse, FakeSession, password_client,
+)
 
 
 def token_client(session, **options):

@@ -14,7 +14,7 @@ import yaml
 from ansible_collections.waldur.keycloak.plugins.module_utils import _store
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
 
-from test_store import COMMENTED_FLUSH, COMMENTED_INDENTED, G1, G2, STYLES, VALID_YAML
+from ansible_collections.waldur.keycloak.tests.unit.fakes import COMMENTED_FLUSH, COMMENTED_INDENTED, G1, G2, STYLES, VALID_YAML
 
 TRICKY = [
     pytest.param("a: 1\nb: [1, 2.5, yes, no, ~, null, '', 2026-01-01, 2026-01-01T10:00:00Z, 0x1F, '123', 1_000]\n",

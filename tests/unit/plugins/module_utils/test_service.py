@@ -4,7 +4,6 @@
 
 """The domain service over a store and an in-memory Keycloak: names, paths, matching, plans, messages."""
 
-import copy
 import uuid
 
 import pytest
@@ -21,94 +20,9 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._service import (
     check_usernames,
 )
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
-
-O1 = "1a000000-0000-4000-8000-000000000001"   # Rancher, realm hpc, no base group
-O2 = "1a000000-0000-4000-8000-000000000002"   # HPC, base group, name template
-O3 = "1a000000-0000-4000-8000-000000000003"   # no keycloak settings
-O4 = "1a000000-0000-4000-8000-000000000004"   # keycloak settings without a realm
-R1 = "1b000000-0000-4000-8000-000000000001"
-R2 = "1b000000-0000-4000-8000-000000000002"
-R3 = "1b000000-0000-4000-8000-000000000003"
-R4 = "1b000000-0000-4000-8000-000000000004"
-X1 = "1c000000-0000-4000-8000-000000000001"
-X2 = "1c000000-0000-4000-8000-000000000002"
-X3 = "1c000000-0000-4000-8000-000000000003"
-G1 = "1d000000-0000-4000-8000-000000000001"
-G2 = "1d000000-0000-4000-8000-000000000002"
-G3 = "1d000000-0000-4000-8000-000000000003"
-UNKNOWN = "1f000000-0000-4000-8000-00000000000f"
-REALM = "hpc"
-STAMP = "2026-01-02T03:04:05Z"
-
-STORE_YAML = """\
-version: 1
-offerings:
-  - uuid: {O1}
-    name: Rancher production
-    slug: rancher-prod
-    keycloak: {{realm: hpc}}
-    roles:
-      - {{uuid: {R1}, name: cluster-admin, scope_type: cluster}}
-      - {{uuid: {R2}, name: project-member, scope_type: project}}
-    resources:
-      - {{uuid: {X1}, name: cluster-a}}
-      - {{uuid: {X2}, name: cluster-b}}
-  - uuid: {O2}
-    name: HPC allocations
-    slug: hpc
-    keycloak:
-      realm: hpc
-      base_group: /waldur/sites/
-      group_name_template: "{template}"
-    roles:
-      - {{uuid: {R3}, name: pi, scope_type: ""}}
-    resources:
-      - {{uuid: {X3}, name: Alloc One}}
-  - uuid: {O3}
-    name: Plain
-    roles:
-      - {{uuid: {R4}, name: member}}
-  - uuid: {O4}
-    name: Half configured
-    keycloak: {{url: "https://sso.example.com"}}
-groups:
-  - uuid: {G1}
-    name: admins-a
-    backend_id: kc-g1
-    offering: {O1}
-    role: {R1}
-    resource: {X1}
-    scope_id: ""
-    created: "2026-01-01T00:00:00Z"
-    modified: "2026-01-01T00:00:00Z"
-    members:
-      - {{username: alice, state: active}}
-  - uuid: {G2}
-    name: members-p1
-    backend_id: ""
-    offering: {O1}
-    role: {R2}
-    resource: {X1}
-    scope_id: p1
-    created: "2026-01-03T00:00:00Z"
-    modified: "2026-01-03T00:00:00Z"
-  - uuid: {G3}
-    name: members-p2
-    backend_id: kc-gone
-    offering: {O1}
-    role: {R2}
-    resource: {X1}
-    scope_id: p2
-    created: "2026-01-02T00:00:00Z"
-    modified: "2026-01-02T00:00:00Z"
-"""
-
-DEFAULT_TEMPLATE = "$offering_slug-$resource_slug-$role_name"
-
-
-def store_text(template=DEFAULT_TEMPLATE):
-    return STORE_YAML.format(O1=O1, O2=O2, O3=O3, O4=O4, R1=R1, R2=R2, R3=R3, R4=R4, X1=X1, X2=X2, X3=X3,
-                             G1=G1, G2=G2, G3=G3, template=template)
+from ansible_collections.waldur.keycloak.tests.unit.fakes import (
+    G1, G2, G3, O1, O2, O3, R1, R2, R3, R4, REALM, UNKNOWN, X1, X2, X3, example_keycloak, store_text,
+)
 
 
 def parse(text=None):
@@ -119,180 +33,12 @@ def hexed(value):
     return uuid.UUID(value).hex
 
 
-# ------------------------------------------------------------ a fake Keycloak
-
-
-class FakeKeycloak(object):
-    """Just enough of KeycloakClient, in memory: one realm, a group tree, users and memberships."""
-
-    def __init__(self):
-        self.groups = {}       # id -> {"id", "name", "path", "parent", "attributes"}
-        self.users = {}        # id -> representation
-        self.members = {}      # group id -> [user id]
-        self.writes = []       # every changing call, in order
-        self.reads = []        # member listings and user lookups, in order
-        self.fail = None       # a KeycloakError every call raises
-        self.admin_events = (True, False)  # (adminEventsEnabled, adminEventsDetailsEnabled) of the realm
-        self._next = 0
-
-    def _id(self, prefix):
-        self._next += 1
-        return "%s-%d" % (prefix, self._next)
-
-    def _check(self, realm):
-        if self.fail is not None:
-            raise self.fail
-        assert realm == REALM, "the service asked realm %r" % realm
-
-    # -- set-up helpers
-    def make_group(self, path, group_id=None, attributes=None):
-        parent = None
-        current = ""
-        for segment in [s for s in path.split("/") if s]:
-            current += "/" + segment
-            existing = self.by_path(current)
-            if existing is None:
-                gid = group_id if current == path.rstrip("/") and group_id else self._id("g")
-                existing = {"id": gid, "name": segment, "path": current, "parent": parent, "attributes": {}}
-                self.groups[gid] = existing
-                self.members[gid] = []
-            parent = existing["id"]
-        if attributes:
-            self.groups[parent]["attributes"] = attributes
-        return parent
-
-    def make_user(self, username, email="", first="", last=""):
-        uid = self._id("u")
-        self.users[uid] = {"id": uid, "username": username, "email": email, "firstName": first, "lastName": last}
-        return uid
-
-    def join(self, username, group_id):
-        uid = [u for u in self.users.values() if u["username"] == username][0]["id"]
-        self.members[group_id].append(uid)
-
-    def by_path(self, path):
-        for group in self.groups.values():
-            if group["path"] == path:
-                return group
-        return None
-
-    def _view(self, group):
-        view = dict((k, v) for k, v in group.items() if k != "parent")
-        view["subGroupCount"] = len([g for g in self.groups.values() if g["parent"] == group["id"]])
-        return copy.deepcopy(view)
-
-    # -- the client API the service uses
-    def list_groups(self, realm, search=None, exact=False, brief=True):
-        self._check(realm)
-        return [self._view(g) for g in self.groups.values() if g["parent"] is None]
-
-    def group_children(self, realm, group_id, brief=True, search=None, expected=None):
-        self._check(realm)
-        return [self._view(g) for g in self.groups.values() if g["parent"] == group_id]
-
-    def get_group(self, realm, group_id):
-        self._check(realm)
-        group = self.groups.get(group_id)
-        return self._view(group) if group else None
-
-    def group_by_path(self, realm, path):
-        self._check(realm)
-        group = self.by_path("/" + "/".join(s for s in path.split("/") if s))
-        return self._view(group) if group else None
-
-    def find_child_group(self, realm, parent_id, name):
-        self._check(realm)
-        for group in self.groups.values():
-            if group["parent"] == parent_id and group["name"] == name:
-                return self._view(group)
-        return None
-
-    def create_group(self, realm, name, parent_id=None, attributes=None, exist_ok=False):
-        self._check(realm)
-        self.writes.append(("create_group", name, parent_id))
-        parent_path = self.groups[parent_id]["path"] if parent_id else ""
-        existing = self.by_path(parent_path + "/" + name)
-        if existing is not None:
-            if exist_ok:
-                return existing["id"], False
-            raise KeycloakError("Keycloak answered 409", status=409)
-        gid = self._id("new")
-        self.groups[gid] = {"id": gid, "name": name, "path": parent_path + "/" + name, "parent": parent_id,
-                            "attributes": copy.deepcopy(attributes or {})}
-        self.members[gid] = []
-        return gid, True
-
-    def update_group(self, realm, group_id, changes):
-        self._check(realm)
-        self.writes.append(("update_group", group_id, changes))
-        self.groups[group_id].update(changes)
-
-    def delete_group(self, realm, group_id, missing_ok=True):
-        self._check(realm)
-        self.writes.append(("delete_group", group_id))
-        return self.groups.pop(group_id, None) is not None
-
-    def group_members(self, realm, group_id, brief=True):
-        self._check(realm)
-        self.reads.append(("group_members", group_id))
-        return [copy.deepcopy(self.users[uid]) for uid in self.members.get(group_id, [])]
-
-    def members_of_groups(self, realm, group_ids):
-        self.reads.append(("members_of_groups", list(group_ids)))
-        return dict((group_id, self.group_members(realm, group_id)) for group_id in group_ids)
-
-    def search_users(self, realm, query, limit=25):
-        self._check(realm)
-        self.searched = query
-        found = [u for u in self.users.values()
-                 if any(query.lower() in (u.get(k) or "").lower() for k in ("username", "email", "firstName", "lastName"))]
-        return copy.deepcopy(found[:limit])
-
-    def user_by_username(self, realm, username):
-        self._check(realm)
-        self.reads.append(("user_by_username", username))
-        for user in self.users.values():
-            if user["username"] == username.lower():
-                return copy.deepcopy(user)
-        return None
-
-    def users_by_username(self, realm, usernames):
-        self._check(realm)
-        self.reads.append(("users_by_username", sorted(usernames)))
-        wanted = set(u.lower() for u in usernames)
-        return dict((u["username"], copy.deepcopy(u)) for u in self.users.values() if u["username"] in wanted)
-
-    def add_user_to_group(self, realm, user_id, group_id):
-        self._check(realm)
-        self.writes.append(("add_user_to_group", user_id, group_id))
-        if user_id not in self.members[group_id]:
-            self.members[group_id].append(user_id)
-
-    def remove_user_from_group(self, realm, user_id, group_id):
-        self._check(realm)
-        self.writes.append(("remove_user_from_group", user_id, group_id))
-        self.members[group_id].remove(user_id)
-
-    def server_version(self):
-        if self.fail is not None:
-            raise self.fail
-        return "26.0.0"
-
-    def admin_events_settings(self, realm):
-        self._check(realm)
-        return self.admin_events
+# ------------------------------------------------------------ a fake Keycloak (fakes.FakeKeycloak)
 
 
 @pytest.fixture
 def kc():
-    fake = FakeKeycloak()
-    root = fake.make_group("/rancher-prod")
-    fake.make_group("/rancher-prod/admins-a", group_id="kc-g1")
-    fake.make_user("alice", "alice@example.com", "Alice", "Liddell")
-    fake.make_user("bob", "bob@example.com", "Bob", "Builder")
-    fake.join("alice", "kc-g1")
-    fake.root_id = root
-    return fake
+    return example_keycloak()
 
 
 def service(kc, text=None):

@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError, RealmNotFound
 from ansible_collections.waldur.keycloak.plugins.module_utils._service import remote_group_view
 
-from test_client import TOKEN_PATH, FakeResponse, FakeSession, clock, password_client  # noqa: F401  # pylint: disable=unused-import
+from ansible_collections.waldur.keycloak.tests.unit.fakes import TOKEN_PATH, FakeResponse, FakeSession, password_client
 
 VERSIONS = ("24.0.5", "25.0.6", "26.0.8", "26.7.3")
 OLD = ("24.0.5", "25.0.6")  # the error bodies and group-by-path shape of 24 and 25
