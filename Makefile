@@ -168,7 +168,7 @@ STAGE := stage() { \
 
 ## every stage, each timed, then a verdict; starts and stops Keycloak; what CI runs (.ci/run):
 ## venv collection unit keycloak-up integration doc-plays recipes reliability stress molecule runner eda bench-smoke
-## install-test compat changelog-lint docs-lint docs lint ee keycloak-down, with sanity sanity-matrix alongside
+## install-test compat changelog-lint docs-lint docs lint ee de keycloak-down, with sanity sanity-matrix alongside
 test:
 	@failed=""; $(STAGE); \
 	total=$$(date +%s); \
@@ -178,7 +178,7 @@ test:
 			| sed -u 's/^/[sanity, alongside] /' & \
 		stage unit || true; \
 		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; stage reliability || true; stage stress || true; stage molecule || true; stage runner || true; stage eda || true; stage bench-smoke || true; stage install-test || true; stage compat || true; fi; \
-		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
+		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; stage de || true; \
 		echo "=== waiting for sanity and sanity-matrix (alongside since the start)"; wait; \
 		failed="$$failed$$(cat "$$background/failed" 2>/dev/null || echo " sanity-alongside")"; rm -rf "$$background"; \
 	fi; \
@@ -309,7 +309,8 @@ clean:
 #   make docs-lint       antsibull-docs lint-collection-docs --plugin-docs
 #   make lint            ansible-lint (production profile): playbooks, roles, molecule, examples
 #   make ee              ansible-builder create of the docs/awx.md definition, checked
-.PHONY: install-test changelog changelog-lint docs docs-lint lint ee
+#   make de              ansible-builder create of the docs/events.md decision environment, checked
+.PHONY: install-test changelog changelog-lint docs docs-lint lint ee de
 
 ## build the tarball, install it into an empty path, run waldur.keycloak.demo (Keycloak up)
 install-test: venv
@@ -340,3 +341,7 @@ lint: collection
 ## ansible-builder create of the docs/awx.md definition, checked
 ee: venv
 	VENV="$(VENV)" scripts/ee.sh
+
+## ansible-builder create of the docs/events.md decision environment (EDA controller), checked
+de: venv
+	VENV="$(VENV)" scripts/de.sh
