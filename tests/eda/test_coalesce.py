@@ -79,8 +79,8 @@ def test_the_syncs_own_changes_start_nothing_and_a_hand_change_among_them_does(
         # among the sync's own changes (the source holds the offering's changes back while the sync runs).
         started = time.time()
         record(events, alpha, started)
-        result = playbook.run_module("keycloak_offering_sync", {"store": offerings.store, "offering": alpha,
-                                                                 "relink": True})
+        result = playbook.run_module("keycloak_offering_sync",
+                                     {"store": offerings.store, "offering": alpha, "relink": True})
         assert not result.get("failed"), result
         assert [e["action"] for e in result["plan"] if e["action"] in ("create_group", "add_member")] == \
             ["create_group", "add_member", "add_member"]

@@ -49,9 +49,8 @@ def test_hand_made_drift_runs_the_report_of_exactly_that_offering(admin, offerin
 
     # Both changes reach the source within MAX_POLLS polls each.
     deleted_in = wait_for(lambda: proxy.polls_until_seen(changed, "groups/" + admins), 60, "the DELETE in a poll")
-    left_in = wait_for(lambda: proxy.polls_until_seen(changed, "users/%s/groups/%s" % (offerings.users["alice"],
-                                                                                      users)),
-                       60, "the membership removal in a poll")
+    membership = "users/%s/groups/%s" % (offerings.users["alice"], users)
+    left_in = wait_for(lambda: proxy.polls_until_seen(changed, membership), 60, "the membership removal in a poll")
     assert deleted_in <= MAX_POLLS and left_in <= MAX_POLLS
 
     def both_drifts():
