@@ -8,7 +8,7 @@ short_description: Follow the group changes of a Keycloak realm, as they happen
 description:
   - An event source plugin for ansible-rulebook (Event-Driven Ansible) that polls one realm's admin events
     (C(GET /admin/realms/{realm}/admin-events), resource types C(GROUP) and C(GROUP_MEMBERSHIP)) and puts one
-    event on the queue per change, oldest first.
+    event on the queue per change, oldest first; with O(coalesce), one per offering per poll.
   - Each event holds one key, C(keycloak), with only what nobody can write template syntax into, so that
     ansible-rulebook may pass it to a playbook as extra vars (which ansible-core renders as templates),
     C(id), C(time) (milliseconds) and C(time_iso), C(operation) (C(CREATE), C(UPDATE), C(DELETE), C(ACTION)),
