@@ -189,7 +189,7 @@ STAGE := stage() { \
 
 ## every stage, each timed, then a verdict; starts and stops Keycloak; what CI runs (.ci/run):
 ## venv collection unit tooling keycloak-up integration doc-plays recipes reliability stress molecule runner eda
-## bench-smoke install-test compat changelog-lint docs-lint docs lint ee keycloak-down,
+## bench-smoke install-test compat changelog-lint docs-lint docs lint ee de keycloak-down,
 ## with sanity ansible-units sanity-matrix alongside
 test:
 	@failed=""; $(STAGE); \
@@ -200,7 +200,7 @@ test:
 			echo "$$failed" >"$$background/failed" ) 2>&1 | sed -u 's/^/[sanity, alongside] /' & \
 		stage unit || true; stage tooling || true; \
 		if stage keycloak-up; then stage integration || true; stage doc-plays || true; stage recipes || true; stage reliability || true; stage stress || true; stage molecule || true; stage runner || true; stage eda || true; stage bench-smoke || true; stage install-test || true; stage compat || true; fi; \
-		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; \
+		stage changelog-lint || true; stage docs-lint || true; stage docs || true; stage lint || true; stage ee || true; stage de || true; \
 		echo "=== waiting for sanity, ansible-units and sanity-matrix (alongside since the start)"; wait; \
 		failed="$$failed$$(cat "$$background/failed" 2>/dev/null || echo " sanity-alongside")"; rm -rf "$$background"; \
 	fi; \
@@ -331,7 +331,8 @@ clean:
 #   make docs-lint       antsibull-docs lint-collection-docs --plugin-docs
 #   make lint            ansible-lint (production profile): playbooks, roles, molecule, examples
 #   make ee              ansible-builder create of the docs/awx.md definition, checked
-.PHONY: install-test changelog changelog-lint docs docs-lint lint ee
+#   make de              ansible-builder create of the docs/events.md decision environment, checked
+.PHONY: install-test changelog changelog-lint docs docs-lint lint ee de
 
 ## build the tarball, install it into an empty path, run waldur.keycloak.demo (Keycloak up)
 install-test: venv
@@ -362,3 +363,7 @@ lint: collection
 ## ansible-builder create of the docs/awx.md definition, checked
 ee: venv
 	VENV="$(VENV)" scripts/ee.sh
+
+## ansible-builder create of the docs/events.md decision environment (EDA controller), checked
+de: venv
+	VENV="$(VENV)" scripts/de.sh

@@ -66,6 +66,8 @@ echo "5. The rulebook catches it and runs the drift report of that offering only
 report="$DEMO_DIR/reports/9c2f4b6d-8e1a-4c3b-a5d7-2e9f0b1c3d02/drift-report.md"
 for _ in $(seq 180); do [[ -s $report ]] && break; sleep 1; done
 [[ -s $report ]] || { echo "no drift report after 3 minutes; see $DEMO_DIR/rulebook.log" >&2; exit 1; }
+# The run notes its changes right after the report.
+for _ in $(seq 60); do compgen -G "$DEMO_DIR/reports/events/*.json" >/dev/null && break; sleep 1; done
 note=$(ls "$DEMO_DIR"/reports/events/*.json)
 python - "$note" "$changed" <<'EOF'
 import json, sys

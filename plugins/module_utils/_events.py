@@ -19,8 +19,6 @@ import json
 import re
 import uuid
 
-from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups
-
 # The admin-event resource types that concern this collection's groups.
 RESOURCE_TYPES = ("GROUP", "GROUP_MEMBERSHIP")
 # Keycloak's OperationType.
@@ -189,6 +187,9 @@ class OfferingIndex(object):
     """
 
     def __init__(self, data, realm):
+        # Imported here: keycloak_admin_event_info (files only) then starts without the client and its requests.
+        from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups
+
         self.realm = realm
         self.offerings = [o for o in data.offerings if (o.get("keycloak") or {}).get("realm") == realm]
         self.roots = dict((o["uuid"], OfferingGroups.offering_path(o)) for o in self.offerings)
@@ -268,7 +269,7 @@ def valid_ref(ref):
     return isinstance(ref, str) and bool(_REF.match(ref))
 
 
-def slim_event(event, ref=None):
+def slim_event(event, ref=None, refs=None):
     """What the source puts on ansible-rulebook's queue for ``event`` (of parse_event): nothing Keycloak users wrote.
 
     ansible-rulebook hands the event to ansible-playbook as extra vars, and ansible-core renders templates in
@@ -277,6 +278,9 @@ def slim_event(event, ref=None):
     resource type from fixed lists, offering UUIDs, and ``ref``, the name of the file that holds the whole
     event. Names, paths, usernames, emails and the representation reach a playbook only through that file,
     read by a module (``waldur.keycloak.keycloak_admin_event_info``), whose results Ansible never renders.
+
+    ``refs``: the references of every change that this one event stands for (the source's ``coalesce``); the
+    event then also carries them, and ``count``.
     """
     when = event.get("time")
     when = when if isinstance(when, int) and not isinstance(when, bool) and when >= 0 else 0
@@ -295,6 +299,9 @@ def slim_event(event, ref=None):
     if "offerings" in event:
         uuids = [_uuid_or_none(o.get("uuid")) for o in event["offerings"] if isinstance(o, dict)]
         slim["offerings"] = [{"uuid": u} for u in uuids if u]
+    if refs is not None:
+        slim["refs"] = [r for r in refs if valid_ref(r)]
+        slim["count"] = len(slim["refs"])
     return slim
 
 
@@ -318,3 +325,51 @@ def describe_change(event):
     if event.get("username"):
         text += " (%s)" % event["username"]
     return text
+
+
+# The admin event each remote operation of keycloak_offering_sync's plan makes (its RETURN ``plan``).
+_OWN_EVENTS = {
+    "create_group": ("CREATE", "GROUP"),
+    "rename_group": ("UPDATE", "GROUP"),
+    "unmark_group": ("UPDATE", "GROUP"),
+    "delete_group": ("DELETE", "GROUP"),
+    "add_member": ("CREATE", "GROUP_MEMBERSHIP"),
+    "remove_member": ("DELETE", "GROUP_MEMBERSHIP"),
+}
+
+
+def own_changes(plan):
+    """The admin events that a sync whose result holds ``plan`` made in Keycloak, as items for ``is_own_change``.
+
+    Store-only operations (link, create_record, ...) make no admin event and are left out.
+    """
+    items = []
+    for entry in plan if isinstance(plan, list) else []:
+        if not isinstance(entry, dict) or entry.get("action") not in _OWN_EVENTS:
+            continue
+        operation, resource_type = _OWN_EVENTS[entry["action"]]
+        username = entry.get("username")
+        items.append({
+            "operation": operation,
+            "resource_type": resource_type,
+            "path": entry.get("target") if isinstance(entry.get("target"), str) else None,
+            "id": entry.get("id") if isinstance(entry.get("id"), str) else None,
+            "username": username.lower() if isinstance(username, str) else None,
+        })
+    return items
+
+
+def is_own_change(event, item):
+    """Whether ``event`` (of parse_event, path filled in) is the admin event of ``item`` (of own_changes).
+
+    A group is matched by its id where the plan knew it (rename, delete, unmark), else by its path (a group the sync
+    created); a membership by group and username. Each such change moves Keycloak to what the store declares, so a
+    hand change that happens to equal one changes nothing a report would show.
+    """
+    if (event.get("operation"), event.get("resource_type")) != (item["operation"], item["resource_type"]):
+        return False
+    same_group = bool(item["id"] and item["id"] == event.get("group_id")) or \
+        bool(item["path"] and item["path"] == event.get("group_path"))
+    if item["resource_type"] == "GROUP_MEMBERSHIP":
+        return same_group and bool(item["username"]) and item["username"] == str(event.get("username") or "").lower()
+    return same_group

@@ -32,8 +32,14 @@ options:
     description:
       - The event's C(ref), as the source emitted it (C(ansible_eda.event.keycloak.ref) in a rulebook's playbook).
       - Made of the event's time and id only; anything else is refused.
+      - One of O(ref) and O(refs) is required.
     type: str
-    required: true
+  refs:
+    description:
+      - The references of several events, oldest first (C(ansible_eda.event.keycloak.refs), which the source's
+        C(coalesce) option emits for every change of one poll that touches an offering); each as O(ref).
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""
@@ -42,6 +48,12 @@ EXAMPLES = r"""
     event_dir: /var/lib/eda/keycloak-hpc.json.events
     ref: "{{ ansible_eda.event.keycloak.ref }}"
   register: change
+
+- name: Read every change that one coalesced event stands for
+  waldur.keycloak.keycloak_admin_event_info:
+    event_dir: /var/lib/eda/keycloak-hpc.json.events
+    refs: "{{ ansible_eda.event.keycloak.refs }}"
+  register: changes
 
 - name: Say what changed
   ansible.builtin.debug:
@@ -66,9 +78,26 @@ change:
   description:
     - One line saying what changed. The group is named by its real path where the event, the source or the store
       knew it, else by the store record's name and the group's id; never by a path guessed from a naming rule.
+    - With several events, the first three lines joined by C(; ) and how many more there are.
   returned: success
   type: str
   sample: DELETE GROUP_MEMBERSHIP /hpc/hpc-alpha-pi (bob)
+events:
+  description: Every event read, in the order of O(refs) (one with O(ref)); C(event) is the first.
+  returned: success
+  type: list
+  elements: dict
+changes:
+  description: The one line of each event of RV(events).
+  returned: success
+  type: list
+  elements: str
+  sample: [DELETE GROUP /hpc/hpc-alpha-pi, DELETE GROUP_MEMBERSHIP /hpc/hpc-alpha-users (bob)]
+offerings:
+  description: The offerings the events touch, each once (C(uuid), C(name), C(slug), C(path)), in order of appearance.
+  returned: success
+  type: list
+  elements: dict
 """
 
 import json
@@ -96,15 +125,40 @@ def read_event(event_dir, ref):
     return event
 
 
+# Lines of `change` with several events; the rest is counted.
+CHANGE_LINES = 3
+
+
+def summary(changes):
+    """One line for several changes: the first few, and how many more."""
+    text = "; ".join(changes[:CHANGE_LINES])
+    if len(changes) > CHANGE_LINES:
+        text += " and %d more change%s" % (len(changes) - CHANGE_LINES, "s" if len(changes) > CHANGE_LINES + 1 else "")
+    return text
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(event_dir=dict(type="path", required=True),
-                                              ref=dict(type="str", required=True)),
+                                              ref=dict(type="str"),
+                                              refs=dict(type="list", elements="str")),
+                           required_one_of=[("ref", "refs")], mutually_exclusive=[("ref", "refs")],
                            supports_check_mode=True)
+    refs = module.params["refs"] if module.params["refs"] is not None else [module.params["ref"]]
+    if not refs:
+        module.fail_json(msg="refs is empty: name at least one event")
     try:
-        event = read_event(module.params["event_dir"], module.params["ref"])
+        events = [read_event(module.params["event_dir"], ref) for ref in refs]
     except ValueError as exc:
         module.fail_json(msg=" ".join(str(exc).split()))
-    module.exit_json(changed=False, event=event, change=_events.describe_change(event))
+    changes = [_events.describe_change(event) for event in events]
+    offerings, seen = [], set()
+    for event in events:
+        for offering in event.get("offerings") or []:
+            if isinstance(offering, dict) and offering.get("uuid") not in seen:
+                seen.add(offering.get("uuid"))
+                offerings.append(offering)
+    module.exit_json(changed=False, event=events[0], events=events, changes=changes, change=summary(changes),
+                     offerings=offerings)
 
 
 if __name__ == "__main__":

@@ -173,8 +173,22 @@ class Rulebook(object):
                 repeated = False
         return count
 
+    def settle(self, quiet, timeout=600):
+        """Wait until no run has started or ended for ``quiet`` seconds; then the number of runs that ended."""
+        deadline = time.monotonic() + timeout
+        last, seen = time.monotonic(), None
+        while time.monotonic() - last < quiet:
+            now = (self.runs_finished(), len(self.notes()))
+            if now != seen:
+                seen, last = now, time.monotonic()
+            if time.monotonic() > deadline:
+                raise AssertionError("the rulebook never became quiet")
+            time.sleep(0.5)
+        return seen[0]
+
     def notes(self):
-        """{event id: note} of every drift report run so far (events/<time>-<id>.json)."""
+        """{event id: note} of every drift report run so far (events/<time>-<id>.json); ``events`` holds every
+        change that the run stood for, ``event`` the first."""
         notes = {}
         for path in glob.glob(os.path.join(self.reports, "events", "*.json")):
             with open(path) as stream:

@@ -6,6 +6,7 @@ playbook writes (one note per run under events/, one report directory per offeri
 through a recording proxy, so that "caught within a bounded number of polls" is counted in polls, not seconds.
 """
 
+import os
 import time
 
 import pytest
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.timeout(600)
 MAX_POLLS = 2
 # Only stops a hung test (a drift report run takes a few seconds): never an assertion on speed.
 PATIENCE = 180
+# Seconds without a run starting or ending after which the rulebook is quiet (many polls at poll_interval 1).
+QUIET = 12
 
 
 @pytest.fixture
@@ -45,10 +48,10 @@ def test_hand_made_drift_runs_the_report_of_exactly_that_offering(admin, offerin
     admin.leave(realm, offerings.users["alice"], users)
 
     # Both changes reach the source within MAX_POLLS polls each.
-    assert wait_for(lambda: proxy.polls_until_seen(changed, "groups/" + admins), 60, "the DELETE in a poll") \
-        <= MAX_POLLS
-    assert wait_for(lambda: proxy.polls_until_seen(changed, "users/%s/groups/%s" % (offerings.users["alice"], users)),
-                    60, "the membership removal in a poll") <= MAX_POLLS
+    deleted_in = wait_for(lambda: proxy.polls_until_seen(changed, "groups/" + admins), 60, "the DELETE in a poll")
+    membership = "users/%s/groups/%s" % (offerings.users["alice"], users)
+    left_in = wait_for(lambda: proxy.polls_until_seen(changed, membership), 60, "the membership removal in a poll")
+    assert deleted_in <= MAX_POLLS and left_in <= MAX_POLLS
 
     def both_drifts():
         report = rulebook.report("Alpha")
@@ -62,10 +65,14 @@ def test_hand_made_drift_runs_the_report_of_exactly_that_offering(admin, offerin
     assert "alpha-admins" in markdown and "alice" in markdown
     # Exactly that offering: Beta, untouched, got no report; every run was for Alpha's events.
     assert rulebook.report_dirs() == [offerings.ids["Alpha"]]
-    notes = wait_for(lambda: len(rulebook.notes()) >= 2 and rulebook.notes(), PATIENCE, "a note per change")
-    assert sorted(n["event"]["operation"] + " " + n["event"]["resource_type"] for n in notes.values()) == \
+    notes = wait_for(lambda: sum(len(n["events"]) for n in rulebook.notes().values()) >= 2 and rulebook.notes(),
+                     PATIENCE, "a note naming each change")
+    assert sorted(e["operation"] + " " + e["resource_type"] for n in notes.values() for e in n["events"]) == \
         ["DELETE GROUP", "DELETE GROUP_MEMBERSHIP"]
-    assert all([o["name"] for o in n["event"]["offerings"]] == ["Alpha"] for n in notes.values())
+    assert all([o["name"] for o in e["offerings"]] == ["Alpha"] for n in notes.values() for e in n["events"])
+    # Changes that came in one poll start one run (the source's coalesce); else one run each.
+    assert len(notes) == (1 if deleted_in == left_in else 2), (deleted_in, left_in, notes)
+    assert rulebook.settle(QUIET) == len(notes)
 
 
 def test_changes_outside_every_offering_trigger_nothing_and_a_restart_replays_nothing(
@@ -116,25 +123,33 @@ def test_changes_outside_every_offering_trigger_nothing_and_a_restart_replays_no
     assert "Traceback" not in rulebook.output()
 
 
-def test_with_sync_opted_in_the_rulebook_repairs_the_drift(admin, offerings, proxy):
-    """sync: true - after the report, keycloak_offering_sync puts back the deleted group and the removed member."""
+def test_with_sync_opted_in_the_rulebook_repairs_the_drift_in_one_run_per_hand_change(admin, offerings, proxy):
+    """sync: true - the sync puts back the deleted group and the removed member; its own changes (admin events
+    too) start no other run: one run per hand change."""
     realm = offerings.realm
     rulebook = Rulebook(offerings, proxy.url, poll_interval=1, sync=True)
     try:
         rulebook.start()
         admins = offerings.group_id("/svc/alpha/alpha-admins")
         users = offerings.group_id("/svc/alpha/alpha-users")
+
         admin.delete_group(realm, admins)
+        wait_for(lambda: (admin.group_by_path(realm, "/svc/alpha/alpha-admins") or {}).get("id") not in (None, admins)
+                 and admin.member_names(realm, admin.group_by_path(realm, "/svc/alpha/alpha-admins")["id"])
+                 == ["alice", "bob"], PATIENCE, "the sync to re-create alpha-admins with its members")
+        after_delete = rulebook.settle(QUIET)
+
         admin.leave(realm, offerings.users["alice"], users)
-
-        def repaired():
-            group = admin.group_by_path(realm, "/svc/alpha/alpha-admins")
-            return group and admin.member_names(realm, group["id"]) == ["alice", "bob"] \
-                and admin.member_names(realm, users) == ["alice", "bob"]
-
-        wait_for(repaired, PATIENCE, "the sync to re-create alpha-admins and put alice back")
-        assert admin.group_by_path(realm, "/svc/alpha/alpha-admins")["id"] != admins
-        # Beta was never touched by the rulebook.
+        wait_for(lambda: admin.member_names(realm, users) == ["alice", "bob"], PATIENCE, "the sync to put alice back")
+        after_leave = rulebook.settle(QUIET)
+        print("sync: true - runs per hand change: %d, %d" % (after_delete, after_leave - after_delete))
+        assert (after_delete, after_leave) == (1, 2), rulebook.output()[-6000:]
+        # Each run stood for exactly its hand change; the sync's own changes ran nothing.
+        changes = sorted(c for n in rulebook.notes().values() for c in n["changes"])
+        assert len(changes) == 2 and changes[0].startswith("DELETE GROUP ") and admins in changes[0], changes
+        assert changes[1] == "DELETE GROUP_MEMBERSHIP /svc/alpha/alpha-users (alice)", changes
+        # Beta was never touched by the rulebook; every sync record was matched and removed.
         assert rulebook.report_dirs() == [offerings.ids["Alpha"]]
+        assert os.listdir(rulebook.state_file + ".events/own") == []
     finally:
         rulebook.stop()

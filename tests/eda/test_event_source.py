@@ -29,8 +29,9 @@ SOURCE_LOGGER = "waldur.keycloak.keycloak_admin_events"
 class Follower(object):
     """The source running as an asyncio task in a thread of its own event loop, its events on a real queue."""
 
-    def __init__(self, args):
+    def __init__(self, args, patch=None):
         self.args = args
+        self.patch = patch or {}
         self.loop = asyncio.new_event_loop()
         self.queue = None
         self.task = None
@@ -42,7 +43,9 @@ class Follower(object):
             asyncio.set_event_loop(self.loop)
             self.queue = asyncio.Queue()
             try:
-                self.task = self.loop.create_task(load_source()["main"](self.queue, self.args))
+                main = load_source()["main"]
+                main.__globals__.update(self.patch)  # the module's own constants, for a test that needs them small
+                self.task = self.loop.create_task(main(self.queue, self.args))
             finally:
                 ready.set()
             try:
@@ -62,11 +65,16 @@ class Follower(object):
         self.loop.call_soon_threadsafe(self.task.cancel)
         self.thread.join(30)
 
-    def next(self, timeout=60):
-        """The next event: the whole one, from the file the emitted one refers to (checked to hold no text)."""
+    def queue_get(self, timeout=60):
+        """The next event as emitted (checked to hold no text)."""
         future = asyncio.run_coroutine_threadsafe(asyncio.wait_for(self.queue.get(), timeout), self.loop)
         slim = future.result(timeout + 5)["keycloak"]
         assert_slim(slim)
+        return slim
+
+    def next(self, timeout=60):
+        """The next event: the whole one, from the file the emitted one refers to (checked to hold no text)."""
+        slim = self.queue_get(timeout)
         state_file = self.args.get("state_file")
         event_dir = self.args.get("event_dir") or (state_file + ".events" if state_file else None)
         if not event_dir:
@@ -92,12 +100,13 @@ class Follower(object):
 
 # What the emitted event may hold: ids, times and fixed words, nothing a template or YAML could read as syntax.
 SLIM_KEYS = {"id", "time", "time_iso", "operation", "resource_type", "group_id", "parent_group_id", "user_id",
-             "details", "ref", "offerings"}
+             "details", "ref", "offerings", "refs", "count"}
 
 
 def assert_slim(event):
     assert set(event) <= SLIM_KEYS, sorted(set(event) - SLIM_KEYS)
-    values = [v for k, v in event.items() if k != "offerings"] + [o["uuid"] for o in event.get("offerings", [])]
+    values = [v for k, v in event.items() if k not in ("offerings", "refs")] + \
+        [o["uuid"] for o in event.get("offerings", [])] + list(event.get("refs", []))
     for value in values:
         assert value is None or isinstance(value, (bool, int)) or re.match(r"^[A-Za-z0-9_.:-]+$", value), value
     assert all(set(o) == {"uuid"} for o in event.get("offerings", []))

@@ -125,6 +125,10 @@ SET_APART = {
                     "--container-runtime docker"): (
         "needs a container engine and a registry (CI has neither); `make ee` runs `ansible-builder create` "
         "over this page's definition and the introspection over the tarball"),
+    ("docs/events.md", "ansible-builder build -f decision-environment.yml -v3        # podman (default) or "
+                       "--container-runtime docker"): (
+        "needs a container engine and a registry (CI has neither); `make de` runs `ansible-builder create` "
+        "over this page's decision environment definition and checks the build context"),
     ("docs/events.md", "export KEYCLOAK_URL=https://sso.example.com KEYCLOAK_USERNAME=... KEYCLOAK_PASSWORD=..."): (
         "ansible-rulebook runs until it is stopped and needs Java and its own virtualenv (.venv-eda); `make eda` "
         "runs this very command line (tests/eda/edakit.py, `-r waldur.keycloak.drift --vars vars.yml -i "

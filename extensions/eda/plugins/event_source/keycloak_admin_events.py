@@ -8,7 +8,7 @@ short_description: Follow the group changes of a Keycloak realm, as they happen
 description:
   - An event source plugin for ansible-rulebook (Event-Driven Ansible) that polls one realm's admin events
     (C(GET /admin/realms/{realm}/admin-events), resource types C(GROUP) and C(GROUP_MEMBERSHIP)) and puts one
-    event on the queue per change, oldest first.
+    event on the queue per change, oldest first; with O(coalesce), one per offering per poll.
   - Each event holds one key, C(keycloak), with only what nobody can write template syntax into, so that
     ansible-rulebook may pass it to a playbook as extra vars (which ansible-core renders as templates),
     C(id), C(time) (milliseconds) and C(time_iso), C(operation) (C(CREATE), C(UPDATE), C(DELETE), C(ACTION)),
@@ -97,6 +97,20 @@ options:
       - The collection's store file; each event then names the offerings it touches (C(offerings)).
       - Read again when the file changes. Falls back to E(WALDUR_KEYCLOAK_STORE).
     type: str
+  coalesce:
+    description:
+      - Put one event on the queue per offering per poll, standing for every change of that poll that touches the
+        offering (C(refs), oldest first, and C(count); the other keys are the oldest change's, C(offerings) only
+        that offering), and one for the changes that touch none; so that changes that arrive together start one
+        run. Without it, one event per change.
+    type: bool
+    default: false
+notes:
+  - The collection's own changes are not emitted. Before and after it runs C(keycloak_offering_sync), the playbook
+    C(waldur.keycloak.eda_drift_report) leaves a record in C(<event_dir>/own/) (the offering, and when finished the
+    sync's C(plan)); while an offering's sync runs, the source holds back the changes that touch it, then drops for
+    that offering each change that is exactly one of the plan's (the same operation, group and member), once.
+    Every other change, one made by hand during the sync included, is emitted as usual.
 """
 
 EXAMPLES = r"""
@@ -151,6 +165,12 @@ CONNECTION = {
 EVENT_FILES_KEPT = 1000
 # Paths the source remembers (group id -> path); past this many it forgets them all and learns anew.
 KNOWN_PATHS_LIMIT = 10000
+# Where the drift playbook records the syncs it runs (event_dir/own/<offering>-<start>.json).
+OWN_DIR = "own"
+# A sync still running after this many seconds belongs to a run that died: its offering is no longer held back.
+OWN_RUNNING_LIMIT = 600
+# The changes of a finished sync that no poll has seen after this many seconds are forgotten (the file removed).
+OWN_KEPT = 600
 
 
 class SourceError(Exception):
@@ -212,6 +232,9 @@ class AdminEventSource(object):
         self._store_stamp = None
         self._roots_resolved = False
         self._date_from = True
+        self.coalesce = _boolean(args.get("coalesce", False))
+        # Items of the sync records already matched by a change: {file name: set of item indexes}.
+        self._own_seen = {}
 
     # ------------------------------------------------------------ state
 
@@ -341,11 +364,11 @@ class AdminEventSource(object):
         event["offerings"] = self.index.offerings_for(event, self.known_paths)
         return {"keycloak": event}
 
-    def emit(self, event):
-        """What goes on the queue for ``event`` (of describe): the slim event; the whole one into its file."""
+    def write(self, event):
+        """Write the whole ``event`` (of describe) to its file; its reference (None without event_dir)."""
         full = event["keycloak"]
         if not self.event_dir:
-            return {"keycloak": _events.slim_event(full)}
+            return None
         ref = _events.event_ref(full)
         full["ref"] = ref
         full["change"] = _events.describe_change(full)
@@ -356,7 +379,110 @@ class AdminEventSource(object):
             json.dump({"keycloak": full}, stream, sort_keys=True)
         os.replace(temporary, os.path.join(self.event_dir, ref + ".json"))
         self._prune_event_files()
-        return {"keycloak": _events.slim_event(full, ref)}
+        return ref
+
+    def emit(self, event):
+        """What goes on the queue for ``event`` (of describe): the slim event; the whole one into its file."""
+        ref = self.write(event)
+        return {"keycloak": _events.slim_event(event["keycloak"], ref)}
+
+    def emit_together(self, events):
+        """With ``coalesce``: what goes on the queue for ``events`` (of one poll, oldest first), one slim event per
+        offering they touch and one for those that touch none, each standing for its changes (``refs``)."""
+        refs = [self.write(event) for event in events]
+        groups = {}
+        order = []
+        for event, ref in zip(events, refs):
+            offerings = event["keycloak"].get("offerings")
+            for key in [o["uuid"] for o in offerings] if offerings else [None]:
+                if key not in groups:
+                    order.append(key)
+                    groups[key] = []
+                groups[key].append((event, ref))
+        emitted = []
+        for key in order:
+            first = dict(groups[key][0][0]["keycloak"])
+            if "offerings" in first:
+                first["offerings"] = [o for o in first["offerings"] if o["uuid"] == key]
+            group_refs = [ref for _event, ref in groups[key] if ref]
+            emitted.append({"keycloak": _events.slim_event(first, group_refs[0] if group_refs else None,
+                                                           group_refs)})
+        return emitted
+
+    # ------------------------------------------------------------ the collection's own changes
+
+    def _own_records(self):
+        """The sync records of the drift playbook in <event_dir>/own that still matter, each with its unmatched items."""
+        if not self.event_dir:
+            return []
+        folder = os.path.join(self.event_dir, OWN_DIR)
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith("."))
+        except OSError:
+            return []
+        now = time.time()
+        records = []
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                with open(path, encoding="utf-8") as stream:
+                    data = json.load(stream)
+                started, finished = float(data["started"]), data.get("finished")
+                finished = None if finished in (None, "") else float(finished)
+                offering = str(data["offering"])
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                continue  # not one of the playbook's records
+            seen = self._own_seen.setdefault(name, set())
+            items = [(index, item) for index, item in enumerate(_events.own_changes(data.get("plan")))
+                     if index not in seen]
+            stale = now - started > OWN_RUNNING_LIMIT if finished is None else now - finished > OWN_KEPT
+            if stale or (finished is not None and not items):
+                self._own_seen.pop(name, None)
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass
+                continue
+            records.append({"name": name, "offering": offering, "running": finished is None, "items": items})
+        return records
+
+    def settle(self, events):
+        """Of ``events`` (of describe, oldest first): how many are handled now, and those of them to emit.
+
+        While a sync of an offering runs, the changes from the first one that touches it on wait for the next poll
+        (its own changes are told apart only once the playbook recorded them). A change that is one of a finished
+        sync's items is dropped for that offering, once; a change left with no offering it touched is not emitted.
+        """
+        records = self._own_records()
+        running = set(r["offering"] for r in records if r["running"])
+        kept = []
+        for handled, event in enumerate(events):
+            full = event["keycloak"]
+            touched = full.get("offerings") or []
+            if running.intersection(o["uuid"] for o in touched):
+                return handled, kept
+            remaining = []
+            for offering in touched:
+                if not self._own_match(full, offering["uuid"], records):
+                    remaining.append(offering)
+            if touched and not remaining:
+                LOGGER.info("%s: the collection's own sync made it; nothing to run", _events.describe_change(full))
+                continue
+            if touched:
+                full["offerings"] = remaining
+            kept.append(event)
+        return len(events), kept
+
+    def _own_match(self, full, offering, records):
+        for record in records:
+            if record["running"] or record["offering"] != offering:
+                continue
+            for position, (index, item) in enumerate(record["items"]):
+                if _events.is_own_change(full, item):
+                    self._own_seen.setdefault(record["name"], set()).add(index)
+                    del record["items"][position]
+                    return True
+        return False
 
     def _prune_event_files(self):
         names = sorted((n for n in os.listdir(self.event_dir) if n.endswith(".json") and _events.valid_ref(n[:-5])),
@@ -379,10 +505,26 @@ async def main(queue, args):
             if not started:
                 await asyncio.to_thread(source.start)
                 started = True
-            for raw in await asyncio.to_thread(source.fetch):
+            raws = await asyncio.to_thread(source.fetch)
+            events = []
+            for index, raw in enumerate(raws):
                 event = await asyncio.to_thread(source.describe, raw)
-                await queue.put(await asyncio.to_thread(source.emit, event))
+                event["index"] = index
+                events.append(event)
+            handled, kept = await asyncio.to_thread(source.settle, events)
+            if source.coalesce:
+                for emitted in await asyncio.to_thread(source.emit_together, kept):
+                    await queue.put(emitted)
+            else:
+                for event in kept:
+                    await queue.put(await asyncio.to_thread(source.emit, event))
+                    # Position saved after every event: a restart emits none of them again.
+                    for raw in raws[:event["index"] + 1]:
+                        source.cursor.advance(raw)
+                    await asyncio.to_thread(source.save_state)
+            for raw in raws[:handled]:
                 source.cursor.advance(raw)
+            if handled:
                 await asyncio.to_thread(source.save_state)
             if down_since is not None:
                 LOGGER.warning("Keycloak at %s answers again after %.0f s; following realm '%s' from where it stopped",

@@ -19,7 +19,9 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._events import (
     describe_change,
     event_key,
     event_ref,
+    is_own_change,
     learn_path,
+    own_changes,
     parse_event,
     slim_event,
     valid_ref,
@@ -312,3 +314,55 @@ def test_describe_change_names_a_group_by_its_path_else_its_names_never_a_guess(
 
 def test_root_paths_are_what_the_source_resolves():
     assert OfferingIndex(store(), "hpc").root_paths() == ["/svc/alpha", "/svc/beta"]
+
+
+# What keycloak_offering_sync's result ``plan`` says it did (its RETURN), and a store-only step.
+SYNC_PLAN = [
+    {"action": "create_group", "target": "/svc/alpha/alpha-admins", "realm": "r", "name": "alpha-admins"},
+    {"action": "link", "target": "0b5e7c1e-8d4f-5a43-9d0e-6f1f5f9a2b11", "changes": {"backend_id": ["", "g2"]}},
+    {"action": "add_member", "target": "/svc/alpha/alpha-admins", "realm": "r", "username": "Alice"},
+    {"action": "remove_member", "target": "/svc/alpha/alpha-users", "realm": "r", "username": "carol"},
+    {"action": "rename_group", "target": "/svc/alpha/old", "realm": "r", "id": "g9", "name": ["old", "new"]},
+    {"action": "delete_group", "target": "/svc/alpha/gone", "realm": "r", "id": "g7", "members": []},
+    {"action": "unmark_group", "target": "/svc/alpha/kept", "realm": "r", "id": "g8", "attributes": ["a"]},
+]
+
+
+def _event(operation, resource_type, path=None, group_id=None, username=None):
+    return {"operation": operation, "resource_type": resource_type, "group_path": path, "group_id": group_id,
+            "username": username}
+
+
+def test_own_changes_are_the_admin_events_of_the_plans_remote_operations():
+    items = own_changes(SYNC_PLAN)
+    assert [(i["operation"], i["resource_type"]) for i in items] == [
+        ("CREATE", "GROUP"), ("CREATE", "GROUP_MEMBERSHIP"), ("DELETE", "GROUP_MEMBERSHIP"), ("UPDATE", "GROUP"),
+        ("DELETE", "GROUP"), ("UPDATE", "GROUP")]
+    assert own_changes(None) == [] and own_changes("x") == [] and own_changes([1, {"action": "link"}]) == []
+
+
+@pytest.mark.parametrize("event, own", [
+    (_event("CREATE", "GROUP", "/svc/alpha/alpha-admins", "g2"), True),
+    (_event("CREATE", "GROUP_MEMBERSHIP", "/svc/alpha/alpha-admins", "g2", "alice"), True),  # usernames: any case
+    (_event("DELETE", "GROUP_MEMBERSHIP", "/svc/alpha/alpha-users", "g3", "carol"), True),
+    (_event("UPDATE", "GROUP", "/svc/alpha/new", "g9"), True),  # renamed: by id, its path is the new one
+    (_event("DELETE", "GROUP", None, "g7"), True),  # a DELETE names only the id
+    (_event("UPDATE", "GROUP", None, "g8"), True),
+    # Hand changes beside them: other member, other group, other operation, the opposite of what the sync did.
+    (_event("CREATE", "GROUP_MEMBERSHIP", "/svc/alpha/alpha-admins", "g2", "bob"), False),
+    (_event("DELETE", "GROUP_MEMBERSHIP", "/svc/alpha/alpha-admins", "g2", "alice"), False),
+    (_event("CREATE", "GROUP_MEMBERSHIP", "/svc/alpha/alpha-users", "g3", "carol"), False),
+    (_event("DELETE", "GROUP", "/svc/alpha/alpha-admins", "g2"), False),
+    (_event("UPDATE", "GROUP", "/svc/alpha/alpha-admins", "g2"), False),
+    (_event("CREATE", "GROUP", "/svc/alpha/alpha-admins-2", "g5"), False),
+    (_event("CREATE", "GROUP_MEMBERSHIP", "/svc/alpha/alpha-admins", "g2", None), False),
+])
+def test_a_change_is_the_syncs_own_only_when_it_is_exactly_one_of_its_operations(event, own):
+    assert any(is_own_change(event, item) for item in own_changes(SYNC_PLAN)) is own
+
+
+def test_the_slim_event_of_several_changes_carries_their_valid_refs():
+    event = {"id": "e1", "time": 5, "operation": "DELETE", "resource_type": "GROUP"}
+    slim = slim_event(event, "5-e1", ["5-e1", "6-e2", "../etc/passwd", "{{ x }}"])
+    assert slim["ref"] == "5-e1" and slim["refs"] == ["5-e1", "6-e2"] and slim["count"] == 2
+    assert "refs" not in slim_event(event, "5-e1")
