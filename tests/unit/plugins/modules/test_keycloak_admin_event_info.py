@@ -16,9 +16,13 @@ def write_event(directory, ref=REF, **event):
     (directory / (ref + ".json")).write_text(json.dumps({"keycloak": event}))
 
 
-def test_event_dir_and_ref_are_required(run_module):
+def test_event_dir_and_ref_or_refs_are_required(run_module, tmp_path):
     result = run_module(main, {})
-    assert result["failed"] is True and result["msg"] == "missing required arguments: event_dir, ref"
+    assert result["failed"] is True and result["msg"] == "missing required arguments: event_dir"
+    result = run_module(main, {"event_dir": str(tmp_path)})
+    assert result["failed"] is True and result["msg"] == "one of the following is required: ref, refs"
+    result = run_module(main, {"event_dir": str(tmp_path), "ref": REF, "refs": [REF]})
+    assert result["failed"] is True and result["msg"] == "parameters are mutually exclusive: ref|refs"
 
 
 def test_reads_the_event_and_says_what_changed(run_module, tmp_path):
