@@ -325,8 +325,8 @@ clean:
 # --- ecosystem: the built tarball, changelog, docs, lint, execution environment -------------
 #   make install-test    build the tarball, check it holds only collection content, install it into an
 #                        empty collections path, run waldur.keycloak.demo from there (Keycloak up)
-#   make changelog       regenerate changelogs/changelog.yaml and CHANGELOG.md from the fragments
-#   make changelog-lint  antsibull-changelog lint + changelog.yaml/CHANGELOG.md up to date
+#   make changelog       at release time: the fragments join galaxy.yml's version in changelog.yaml, then go
+#   make changelog-lint  antsibull-changelog lint (fragments, changelog.yaml) + CHANGELOG.md written from it
 #   make docs            HTML docs of every module, plugin and role -> docs/build/html/index.html
 #   make docs-lint       antsibull-docs lint-collection-docs --plugin-docs
 #   make lint            ansible-lint (production profile): playbooks, roles, molecule, examples
@@ -340,7 +340,7 @@ install-test: venv
 	eval "$$($(KEYCLOAK) env)"; \
 	VENV="$(VENV)" scripts/install_test.sh
 
-## regenerate changelogs/changelog.yaml and CHANGELOG.md from the fragments
+## release time: the fragments join the release of galaxy.yml's version in changelog.yaml (then are removed); CHANGELOG.md
 changelog: venv
 	VENV="$(VENV)" scripts/changelog.sh release
 

@@ -3,12 +3,13 @@
 #
 # Usage: scripts/changelog.sh lint|release
 #
-#   lint     (make changelog-lint, part of make test) antsibull-changelog lint (fragments) and
-#            lint-changelog-yaml, then check that changelogs/changelog.yaml and CHANGELOG.md are
-#            what `release` would write now: every fragment is in a release, an edited fragment
-#            is reflected, CHANGELOG.md is not edited by hand.
+#   lint     (make changelog-lint, part of make test) antsibull-changelog lint (the fragments waiting
+#            for the next release) and lint-changelog-yaml, then check that CHANGELOG.md is what
+#            changelogs/changelog.yaml gives (it is not edited by hand).
 #   release  (make changelog) add or update the release of galaxy.yml's version in
-#            changelogs/changelog.yaml from the fragments and regenerate CHANGELOG.md.
+#            changelogs/changelog.yaml from the fragments, regenerate CHANGELOG.md, and remove the
+#            fragments it took in (keep_fragments: false, as community collections do): their text
+#            lives on in changelog.yaml, and the next release starts from an empty fragments directory.
 #            The release date of an existing release is kept (RELEASE_DATE=YYYY-MM-DD overrides).
 #
 # Both work on a copy laid out as ansible_collections/waldur/keycloak (antsibull-changelog lists the
@@ -34,7 +35,7 @@ if [[ $mode == lint ]]; then
     say "fragments and $changes are valid"
 fi
 
-# The release date: kept from an existing release of this version.
+# The release date (release only): kept from an existing release of this version.
 date=${RELEASE_DATE:-$(python - "$changes" "$version" <<'EOF'
 import os, sys, yaml
 path, version = sys.argv[1:]
@@ -43,10 +44,6 @@ print(((data or {}).get("releases") or {}).get(version, {}).get("release_date", 
 EOF
 )}
 if [[ -z $date ]]; then
-    if [[ $mode == lint ]]; then
-        say "FAILED: $changes has no release $version (galaxy.yml's version); run 'make changelog'"
-        exit 1
-    fi
     date=$(date -u +%Y-%m-%d)
 fi
 
@@ -62,21 +59,27 @@ rm -f "$COPY/changelogs/.plugin-cache.yaml"
 (
     cd "$COPY"
     export ANSIBLE_COLLECTIONS_PATH="$TMP" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
-    # New fragments join the release; then every entry is refreshed from its (kept) fragment.
-    antsibull-changelog release --version "$version" --date "$date" --update-existing 2>&1 \
-        | grep -v 'Found no release_summary' >&2 || true
-    antsibull-changelog generate --refresh-fragments
+    if [[ $mode == release ]]; then
+        # The fragments join the release (and leave the copy's fragments directory).
+        antsibull-changelog release --version "$version" --date "$date" --update-existing 2>&1 \
+            | grep -v 'Found no release_summary' >&2 || true
+    else
+        antsibull-changelog generate
+    fi
 )
 
 if [[ $mode == release ]]; then
     cp "$COPY/$changes" "$changes"
     cp "$COPY/CHANGELOG.md" CHANGELOG.md
+    for fragment in changelogs/fragments/*; do
+        [[ -e $fragment && ! -e $COPY/$fragment ]] && rm -- "$fragment" && say "took in $fragment"
+    done
     say "release $version ($date): wrote $changes and CHANGELOG.md"
     exit 0
 fi
 
 stale=0
-for f in "$changes" CHANGELOG.md; do
+for f in CHANGELOG.md; do
     if ! diff -u "$f" "$COPY/$f" >"$TMP/diff.txt" 2>&1; then
         say "FAILED: $f is not what the fragments give:"
         head -n 40 "$TMP/diff.txt" >&2
@@ -84,7 +87,7 @@ for f in "$changes" CHANGELOG.md; do
     fi
 done
 if [[ $stale == 1 ]]; then
-    say "run 'make changelog' (scripts/changelog.sh release) and commit $changes and CHANGELOG.md"
+    say "CHANGELOG.md is written from $changes (antsibull-changelog generate): do not edit it by hand"
     exit 1
 fi
-say "$changes and CHANGELOG.md are up to date with the fragments (release $version, $date)"
+say "CHANGELOG.md is up to date with $changes; $(ls changelogs/fragments/*.yml 2>/dev/null | wc -l) fragment(s) wait for the next release"

@@ -336,11 +336,12 @@ def _some_unit_tests_ran(session, output):
     assert re.search(r"^\d+ passed, \d+ deselected", output, re.M), output[-3000:]
 
 
-def _fragment_in_changelog(session, output):
-    with open(os.path.join(session.cwd, "changelogs", "changelog.yaml")) as stream:
+def _fragment_linted(session, output):
+    """The example fragment passed the lint and waits for the next release (CHANGELOG.md is release-time)."""
+    assert re.search(r"CHANGELOG\.md is up to date with changelogs/changelog\.yaml; [1-9]\d* fragment\(s\) wait",
+                     output), output[-3000:]
+    with open(os.path.join(session.cwd, "changelogs", "fragments", "my-branch.yml")) as stream:
         assert "an example entry: what changed, for whom" in stream.read(), output[-3000:]
-    with open(os.path.join(session.cwd, "CHANGELOG.md")) as stream:
-        assert "an example entry" in stream.read(), output[-3000:]
 
 
 def _introspected(session, output):
@@ -356,5 +357,5 @@ CHECKS = {
     SESSIONS["awx"][1]: _introspected,
     SESSIONS["contributing"][0]: _one_test_ran,
     SESSIONS["contributing"][1]: _some_unit_tests_ran,
-    SESSIONS["contributing"][2]: _fragment_in_changelog,
+    SESSIONS["contributing"][2]: _fragment_linted,
 }
