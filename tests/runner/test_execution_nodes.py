@@ -88,6 +88,16 @@ def test_check_and_run_jobs_on_an_execution_node(awx, admin, realm):
     assert_nothing_came_back_but_artifacts(awx, run)
     awx.assert_no_secrets(run)
 
+    # The next job gets a fresh node directory from the unchanged checkout: the link the last one wrote is lost
+    # with its node directory, and the job still has nothing to do in Keycloak (the group's marker says whose).
+    again = awx.launch("playbooks/keycloak-apply.yml", "Keycloak apply", execution_node=True)
+    assert (again.status, again.rc) == ("successful", 0), again.summary()
+    results = again.task_results(APPLY_TASK)
+    assert results[0]["changed"] is False and [op["action"] for op in results[0]["plan"]] == ["link"], results[0]
+    assert "changed=0" in again.stdout()
+    assert admin.group_by_path(realm, GROUP_PATH)["id"] == group["id"]
+    awx.assert_no_secrets(again)
+
 
 def test_drift_job_on_an_execution_node_fails_on_a_group_deleted_by_hand(awx, admin, realm):
     """Template "Keycloak drift report" on an execution node: failed, rc 2, its output names the deleted group; the
