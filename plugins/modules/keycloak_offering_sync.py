@@ -242,8 +242,6 @@ def main():
         result, _ctx = module.apply(plan, parallelism=max(1, params["parallelism"]), store_records_keycloak=True)
         result["offerings"] = reports
         result["drift"] = bool(plan.remote) or any(r["missing_remote"] for r in reports)
-        # Keycloak as declared, but links the store does not hold: "commit the store", not drift.
-        result["store_behind"] = sum(len(r["adopted"]) + len(r["linked_by_marker"]) for r in reports)
         return result
 
     module.run(action)
