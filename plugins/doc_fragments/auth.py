@@ -109,6 +109,19 @@ attributes:
     description: Nothing changes.
 """
 
+    # The attributes of a module that changes things (the store, Keycloak). A module's own description of an
+    # attribute, when it says more precisely what its check mode or diff shows, replaces the one here.
+    CHANGES = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: Nothing is written, locally or in Keycloak; RV(plan) and the diff say what would change.
+  diff_mode:
+    support: full
+    description: The store records before and after, and the Keycloak operations.
+"""
+
     # Added to DOCUMENTATION by a module of the action group that never contacts Keycloak.
     CONNECTION_IGNORED = r"""
 options: {}

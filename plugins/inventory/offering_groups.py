@@ -74,6 +74,13 @@ options:
         and the C(requests) Python library.
     type: bool
     default: false
+  parallelism:
+    description:
+      - How many requests O(live_paths) and O(live_members) send to Keycloak at a time (group reads, member
+        listings); a value below 1 means one at a time.
+      - The client setting of the same name of M(waldur.keycloak.keycloak_offering_sync).
+    type: int
+    default: 4
   auth_keycloak_url:
     env:
       - name: KEYCLOAK_URL
@@ -237,7 +244,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from ansible.errors import AnsibleParserError
 from ansible.inventory.group import to_safe_group_name
@@ -252,18 +259,11 @@ except ImportError:
     # Before 2.19 a variable's string is templated when it is used unless it is marked unsafe.
     from ansible.utils.unsafe_proxy import wrap_var as _mark_unsafe
 
-from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
-    HAS_REQUESTS,
-    KeycloakError,
-    client_from_params,
-)
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import HAS_REQUESTS, KeycloakError
+from ansible_collections.waldur.keycloak.plugins.module_utils._connection import ConnectionOptions
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError, shown
 
 CONFIG_SUFFIXES = ("offering_groups.yml", "offering_groups.yaml")
-AUTH_OPTIONS = ("auth_keycloak_url", "auth_realm", "auth_client_id", "auth_client_secret", "auth_username",
-                "auth_password", "token", "validate_certs", "ca_path", "connection_timeout")
-# Group reads and member listings run this many at a time over the one client (its pool keeps 10 connections).
-LIVE_WORKERS = 8
 CACHE_FORMAT = 2
 
 # A host name made from store text. Before 2.19 ansible-core templates a host's name (inventory_hostname, the
@@ -557,13 +557,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _read_keycloak(self, offerings, data, cache, path, members):
         """Group UUID -> what Keycloak says of each linked group: None when it does not exist, else ``{"path": ...}``
         and, with ``members``, ``"members"``: the usernames it lists."""
-        params = dict((name, self.get_option(name)) for name in AUTH_OPTIONS)
+        connection = ConnectionOptions.from_plugin(self)
         jobs, names = {}, {}
         for offering in offerings:
             realm = (offering.get("keycloak") or {}).get("realm")
             if not realm:
                 continue
-            url = params["auth_keycloak_url"] or (offering.get("keycloak") or {}).get("url") or None
+            url = connection.server((offering.get("keycloak") or {}).get("url"))
             for record in data.offering_groups(offering["uuid"]):
                 if record["backend_id"]:
                     jobs[record["uuid"]] = (url, realm, record["backend_id"])
@@ -591,7 +591,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         missing = sorted(set(job for job in jobs.values() if not usable(key_of(job))),
                          key=lambda job: tuple(part or "" for part in job))
-        fetched = self._fetch_groups(params, missing, members) if missing else {}
+        fetched = self._fetch_groups(connection, missing, members) if missing else {}
         results = {}
         for group_uuid, job in jobs.items():
             key = key_of(job)
@@ -607,40 +607,66 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._cache[cache_key] = entry
         return results
 
-    def _fetch_groups(self, params, jobs, members):
+    def _fetch_groups(self, connection, jobs, members):
         """(url, realm, group_id) -> {"path", "members"?}, or None for a group that does not exist; one client per
-        server."""
+        server, which reads the groups, then lists their members, ``parallelism`` requests at a time."""
         if not HAS_REQUESTS:
             raise AnsibleParserError("live_members and live_paths need the requests Python library")
         clients = {}
         try:
             for url in sorted(set(job[0] for job in jobs), key=lambda u: u or ""):
-                clients[url] = client_from_params(params, url=url).login()
+                clients[url] = connection.client(url).login()
         except KeycloakError as exc:
             raise AnsibleParserError("Unable to connect to Keycloak. %s" % exc.message)
         failure = "Unable to list remote group members." if members else "Unable to list remote Keycloak groups."
+        wanted = {}
+        for url, realm, group_id in jobs:
+            wanted.setdefault((url, realm), []).append(group_id)
+        found = {}
+        try:
+            for (url, realm), group_ids in sorted(wanted.items(), key=lambda item: (item[0][0] or "", item[0][1])):
+                client = clients[url]
+                existing = []
+                # A missing group is None (reported per group); a missing realm (RealmNotFound) fails the source.
+                for group_id, group in zip(group_ids, client.concurrently(partial(client.get_group, realm), group_ids)):
+                    if group is None:
+                        found[(url, realm, group_id)] = None
+                        continue
+                    path = group.get("path")
+                    found[(url, realm, group_id)] = {"path": path if isinstance(path, str) and path.startswith("/")
+                                                     else None}
+                    existing.append(group_id)
+                if members and existing:
+                    for group_id, listed in self._members_of(client, realm, existing).items():
+                        if listed is None:
+                            found[(url, realm, group_id)] = None
+                        else:
+                            found[(url, realm, group_id)]["members"] = [u.get("username") for u in listed
+                                                                        if u.get("username")]
+        except KeycloakError as exc:
+            raise AnsibleParserError("%s %s" % (failure, exc.message))
+        return found
 
-        def fetch(job):
-            url, realm, group_id = job
+    @staticmethod
+    def _members_of(client, realm, group_ids):
+        """Group id -> its members (the client's members_of_groups), or None for a group deleted since it was read.
+
+        The listing of a group deleted meanwhile answers 404 and ends the whole listing: the groups are read again,
+        those gone are None, and the others listed again.
+        """
+        vanished = {}
+        while True:
             try:
-                group = clients[url].get_group(realm, group_id)
-                if group is None:
-                    return job, None
-                path = group.get("path")
-                found = {"path": path if isinstance(path, str) and path.startswith("/") else None}
-                if members:
-                    found["members"] = [u.get("username") for u in clients[url].group_members(realm, group_id)
-                                        if u.get("username")]
+                listed = client.members_of_groups(realm, group_ids)
             except KeycloakError as exc:
-                # A vanished group (also between the two calls) is reported per group; a missing realm
-                # (RealmNotFound) fails the source.
-                if exc.is_not_found:
-                    return job, None
-                raise AnsibleParserError("%s %s" % (failure, exc.message))
-            return job, found
-
-        workers = max(1, min(LIVE_WORKERS, len(jobs)))
-        if workers == 1:
-            return dict(fetch(job) for job in jobs)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return dict(pool.map(fetch, jobs))
+                if not exc.is_not_found:
+                    raise
+                gone = [group_id for group_id, group in zip(
+                    group_ids, client.concurrently(partial(client.get_group, realm), group_ids)) if group is None]
+                if not gone:
+                    raise
+                vanished.update((group_id, None) for group_id in gone)
+                group_ids = [group_id for group_id in group_ids if group_id not in vanished]
+                continue
+            listed.update(vanished)
+            return listed

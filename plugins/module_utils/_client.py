@@ -750,23 +750,3 @@ class KeycloakClient(object):
 
     def remove_user_from_group(self, realm, user_id, group_id):
         self.request("DELETE", self.membership_path(realm, user_id, group_id))
-
-
-def client_from_params(params, **overrides):
-    """A client from the shared auth options (see the ``auth`` doc fragment)."""
-    options = dict(
-        url=params.get("auth_keycloak_url"),
-        auth_realm=params.get("auth_realm"),
-        client_id=params.get("auth_client_id"),
-        client_secret=params.get("auth_client_secret"),
-        username=params.get("auth_username"),
-        password=params.get("auth_password"),
-        token=params.get("token"),
-        validate_certs=params.get("validate_certs", True),
-        ca_path=params.get("ca_path"),
-        timeout=params.get("connection_timeout") or 10,
-        # keycloak_offering_sync's parallelism bounds its reads as well as its writes.
-        parallelism=params.get("parallelism") or DEFAULT_PARALLELISM,
-    )
-    options.update(overrides)
-    return KeycloakClient(**options)

@@ -20,12 +20,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    KeycloakError,
-    client_from_params,
-)
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, KeycloakError
+from ansible_collections.waldur.keycloak.plugins.module_utils._connection import ConnectionOptions
+from ansible_collections.waldur.keycloak.plugins.module_utils._connection import argument_spec as connection_argument_spec
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
     HAS_PYYAML,
     PYYAML_IMPORT_ERROR,
@@ -39,19 +36,7 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._service import Of
 
 
 def auth_argument_spec():
-    return dict(
-        auth_keycloak_url=dict(type="str", aliases=["url"], no_log=False, fallback=(env_fallback, ["KEYCLOAK_URL"])),
-        auth_realm=dict(type="str", default="master", fallback=(env_fallback, ["KEYCLOAK_AUTH_REALM"])),
-        auth_client_id=dict(type="str", default="admin-cli", fallback=(env_fallback, ["KEYCLOAK_CLIENT_ID"])),
-        auth_client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["KEYCLOAK_CLIENT_SECRET"])),
-        auth_username=dict(type="str", aliases=["username"], fallback=(env_fallback, ["KEYCLOAK_USERNAME"])),
-        auth_password=dict(type="str", no_log=True, aliases=["password"],
-                           fallback=(env_fallback, ["KEYCLOAK_PASSWORD"])),
-        token=dict(type="str", no_log=True, fallback=(env_fallback, ["KEYCLOAK_TOKEN"])),
-        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["KEYCLOAK_VALIDATE_CERTS"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["KEYCLOAK_CA_PATH"])),
-        connection_timeout=dict(type="int", default=10, fallback=(env_fallback, ["KEYCLOAK_TIMEOUT"])),
-    )
+    return connection_argument_spec()
 
 
 def store_argument_spec():
@@ -110,6 +95,7 @@ class KeycloakModule(object):
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         if not HAS_PYYAML:
             self.module.fail_json(msg=missing_required_lib("PyYAML"), exception=PYYAML_IMPORT_ERROR)
+        self.connection = ConnectionOptions.from_module_params(self.params)
         self._clients = {}
         self._store = None
 
@@ -118,10 +104,10 @@ class KeycloakModule(object):
 
     def client(self, url=None):
         """A logged-in client; ``url`` is the offering's, used when no auth_keycloak_url is given."""
-        url = self.params.get("auth_keycloak_url") or url
-        if url not in self._clients:
-            self._clients[url] = client_from_params(self.params, url=url).login()
-        return self._clients[url]
+        server = self.connection.server(url)
+        if server not in self._clients:
+            self._clients[server] = self.connection.client(url).login()
+        return self._clients[server]
 
     @property
     def store(self):

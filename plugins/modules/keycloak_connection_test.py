@@ -22,12 +22,11 @@ extends_documentation_fragment:
   - waldur.keycloak.auth
   - waldur.keycloak.auth.STORE
   - waldur.keycloak.auth.OFFERING
+  - waldur.keycloak.auth.READ_ONLY
 attributes:
   check_mode:
-    support: full
     description: The test runs in check mode too; it only reads.
   diff_mode:
-    support: none
     description: Nothing changes, so there is nothing to diff.
 options:
   realm:

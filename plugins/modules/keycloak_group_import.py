@@ -25,12 +25,11 @@ extends_documentation_fragment:
   - waldur.keycloak.auth
   - waldur.keycloak.auth.STORE
   - waldur.keycloak.auth.OFFERING
+  - waldur.keycloak.auth.CHANGES
 attributes:
   check_mode:
-    support: full
     description: Nothing is written; RV(plan) and the diff show the record that would be created.
   diff_mode:
-    support: full
     description: The store record before and after.
 options:
   role:

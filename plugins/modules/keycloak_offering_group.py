@@ -24,12 +24,10 @@ extends_documentation_fragment:
   - waldur.keycloak.auth
   - waldur.keycloak.auth.STORE
   - waldur.keycloak.auth.OFFERING
+  - waldur.keycloak.auth.CHANGES
 attributes:
-  check_mode:
-    support: full
-    description: Nothing is written, locally or in Keycloak; RV(plan) and the diff say what would change.
+  check_mode: {}  # as the fragment says; listed so that ansible-doc shows it first
   diff_mode:
-    support: full
     description: The store record before and after, and the Keycloak operations.
 options:
   state:

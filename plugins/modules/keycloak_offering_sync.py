@@ -45,13 +45,10 @@ extends_documentation_fragment:
   - waldur.keycloak.auth
   - waldur.keycloak.auth.STORE
   - waldur.keycloak.auth.OFFERING
+  - waldur.keycloak.auth.CHANGES
 attributes:
   check_mode:
-    support: full
     description: Nothing is written, locally or in Keycloak; RV(plan) and the diff are the drift report.
-  diff_mode:
-    support: full
-    description: The store records before and after, and the Keycloak operations.
 options:
   offering:
     description: The offering, by UUID or name. When omitted, every offering of the store with C(keycloak.realm).

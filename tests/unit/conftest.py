@@ -159,9 +159,10 @@ def run_module(monkeypatch):
 def keycloak(monkeypatch):
     """fakes.example_keycloak(), the client of every module run in the test: no network.
 
-    ``keycloak.connections``: the options each client was built from (the module's params and overrides).
+    ``keycloak.connections``: the settings each client was built from (KeycloakClient's arguments, with the
+    URL it talks to).
     """
-    from ansible_collections.waldur.keycloak.plugins.module_utils import _module
+    from ansible_collections.waldur.keycloak.plugins.module_utils._connection import ConnectionOptions
     from ansible_collections.waldur.keycloak.tests.unit.fakes import example_keycloak
 
     fake = example_keycloak()
@@ -171,11 +172,11 @@ def keycloak(monkeypatch):
         def login(self):
             return fake
 
-    def client_from_params(params, **overrides):
-        fake.connections.append(dict(params, **overrides))
+    def client(options, default_url=None):
+        fake.connections.append(dict(options.settings, url=options.server(default_url)))
         return LoggedIn()
 
-    monkeypatch.setattr(_module, "client_from_params", client_from_params)
+    monkeypatch.setattr(ConnectionOptions, "client", client)
     return fake
 
 

@@ -21,6 +21,7 @@ import contextlib
 import copy
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 from urllib.parse import parse_qs, urlparse
@@ -479,6 +480,9 @@ class FakeKeycloakServer(FakeKeycloak):
         self.requests = []           # (method, path, query)
         self.reject_login = False
         self.lock = threading.Lock()
+        self.delay = 0               # seconds each GET takes, so that concurrent ones overlap
+        self.in_flight = 0
+        self.most_in_flight = 0      # the most GETs served at the same time
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -513,6 +517,16 @@ class FakeKeycloakServer(FakeKeycloak):
                 query = dict((k, v[0]) for k, v in parse_qs(url.query).items())
                 with fake.lock:
                     fake.requests.append(("GET", url.path, query))
+                    fake.in_flight += 1
+                    fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+                try:
+                    time.sleep(fake.delay)
+                    self._get(url, query)
+                finally:
+                    with fake.lock:
+                        fake.in_flight -= 1
+
+            def _get(self, url, query):
                 parts = url.path.strip("/").split("/")
                 # admin/realms/<realm>/groups/<id>, admin/realms/<realm>/groups/<id>/members
                 if len(parts) in (5, 6) and parts[:2] == ["admin", "realms"] and parts[3] == "groups" \

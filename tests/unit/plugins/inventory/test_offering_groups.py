@@ -17,6 +17,7 @@ import sys
 import pytest
 import yaml
 
+from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
 from ansible_collections.waldur.keycloak.tests.unit.fakes import (
     G1, G2, G3, G4, KC1, KC3, O1, O2, O3, R1, R2, R3, R4, R5, R6, X1, X2, X3, X4, FakeKeycloakServer,
 )
@@ -685,3 +686,80 @@ def test_a_group_name_that_is_a_host_name_fails_in_one_line(tmp_path):
     assert inventory.returncode != 0
     assert 'waldur.keycloak.offering_groups: the host name "later" is also the name of a group in the inventory' in (
         one_line(inventory.stderr)), inventory.stderr
+
+
+# ------------------------------------------------------- the client's parallelism
+
+
+def many_linked_groups(tmp_path, fake, count):
+    """The known store plus ``count`` linked offering-wide groups of O1 that exist in Keycloak, one member each."""
+    store = known_store()
+    for i in range(count):
+        uuid, backend_id = "2a000000-0000-4000-8000-%012d" % i, "2b000000-0000-4000-8000-%012d" % i
+        store["groups"].append(group(uuid, "extra-%d" % i, O1, R3, None, backend_id=backend_id, scope_id="s%d" % i,
+                                     members=[member("user%d" % i)]))
+        fake.make_group("/extra-%d" % i, group_id=backend_id)
+        fake.make_user("user%d" % i)
+        fake.join("user%d" % i, backend_id)
+    return write_yaml(tmp_path / "offerings.yml", store)
+
+
+@pytest.mark.parametrize("parallelism, most", [(None, 4), (2, 2), (0, 1)])
+def test_live_members_are_read_with_the_client_parallelism(tmp_path, fake_keycloak, parallelism, most):
+    """Group reads and member listings go out ``parallelism`` at a time (the client's setting, default 4)."""
+    many_linked_groups(tmp_path, fake_keycloak, 12)
+    fake_keycloak.delay = 0.05
+    config = {"plugin": PLUGIN, "store": "offerings.yml", "live_members": True}
+    if parallelism is not None:
+        config["parallelism"] = parallelism
+    inventory = run_inventory(write_yaml(tmp_path / "live.offering_groups.yml", config), env=fake_env(fake_keycloak))
+    assert inventory.returncode == 0, inventory.stderr
+    assert inventory.members("rancher-prod", "extra-11")["members"] == ["user11"]
+    assert fake_keycloak.most_in_flight == most
+    # One read per linked group (the 12, and KC1 and KC3, which are missing) and one listing per existing one.
+    assert fake_keycloak.logins == 1 and fake_keycloak.group_reads() == 14 and fake_keycloak.listings() == 12
+
+
+class VanishingKeycloak(object):
+    """A client whose groups in ``gone`` were deleted after they were read: their listing answers 404."""
+
+    def __init__(self, groups, gone, error=None):
+        self.groups, self.gone, self.error = groups, set(gone), error
+        self.calls = []
+
+    def concurrently(self, call, items):
+        return [call(item) for item in items]
+
+    def get_group(self, realm, group_id):
+        self.calls.append(("get_group", group_id))
+        return None if group_id in self.gone else {"id": group_id}
+
+    def members_of_groups(self, realm, group_ids):
+        self.calls.append(("members_of_groups", list(group_ids)))
+        if self.error is not None:
+            raise self.error
+        if self.gone & set(group_ids):
+            raise KeycloakError("Keycloak answered 404 to GET ...: Could not find group by id", status=404)
+        return dict((group_id, [{"username": "u-" + group_id}]) for group_id in group_ids)
+
+
+def test_a_group_deleted_between_its_read_and_its_listing_is_missing_not_a_failure():
+    from ansible_collections.waldur.keycloak.plugins.inventory.offering_groups import InventoryModule
+
+    client = VanishingKeycloak(["a", "b", "c"], gone=["b"])
+    assert InventoryModule._members_of(client, "hpc", ["a", "b", "c"]) == {
+        "a": [{"username": "u-a"}], "b": None, "c": [{"username": "u-c"}]}
+    assert client.calls == [("members_of_groups", ["a", "b", "c"]), ("get_group", "a"), ("get_group", "b"),
+                            ("get_group", "c"), ("members_of_groups", ["a", "c"])]
+
+
+@pytest.mark.parametrize("error", [
+    KeycloakError("Keycloak answered 404 to GET ...: Could not find group by id", status=404),  # none is gone
+    KeycloakError("Keycloak answered 403 to GET ...", status=403),
+])
+def test_other_listing_failures_fail_the_source(error):
+    from ansible_collections.waldur.keycloak.plugins.inventory.offering_groups import InventoryModule
+
+    with pytest.raises(KeycloakError) as caught:
+        InventoryModule._members_of(VanishingKeycloak(["a"], gone=[], error=error), "hpc", ["a"])
+    assert caught.value is error

@@ -101,13 +101,13 @@ def test_an_unexpected_exception_is_one_line_naming_its_type_with_the_traceback_
 
 
 def test_a_login_failure_while_the_action_runs_is_a_keycloak_error(run_module, store_path, keycloak, monkeypatch):
-    from ansible_collections.waldur.keycloak.plugins.module_utils import _module
+    from ansible_collections.waldur.keycloak.plugins.module_utils._connection import ConnectionOptions
 
     class Refused(object):
         def login(self):
             raise KeycloakError("authentication failed for user 'admin' at https://kc: Invalid user credentials")
 
-    monkeypatch.setattr(_module, "client_from_params", lambda params, **overrides: Refused())
+    monkeypatch.setattr(ConnectionOptions, "client", lambda options, default_url=None: Refused())
     result = run_module(main_running(lambda m: m.service().test_connection(offering_ref=O1)),
                         {"store": store_path, "auth_password": "pw-S3cr3t"})
     assert result["failed"] is True

@@ -26,7 +26,7 @@ def test_an_offering_connects_to_its_realm(run_module, keycloak, store_path):
                                "auth_password": "pw"})
     assert result["changed"] is False
     assert (result["status"], result["realm"], result["groups"]) == ("ok", "hpc", ["rancher-prod"])
-    assert keycloak.connections[0]["auth_username"] == "admin"
+    assert keycloak.connections[0]["username"] == "admin"
 
 
 def test_a_realm_without_a_store(run_module, keycloak):
