@@ -140,27 +140,14 @@ import tempfile
 import time
 
 try:
-    from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _events, _store
+    from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _connection, _events, _store
 except ImportError:
     # ansible-rulebook runs this file by path: make the collections tree that holds it importable.
     sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 7)))
-    from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _events, _store
+    from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _connection, _events, _store
 
 LOGGER = logging.getLogger("waldur.keycloak.keycloak_admin_events")
 
-# option -> (other names, environment variable)
-CONNECTION = {
-    "url": (("auth_keycloak_url",), "KEYCLOAK_URL"),
-    "auth_realm": ((), "KEYCLOAK_AUTH_REALM"),
-    "username": (("auth_username",), "KEYCLOAK_USERNAME"),
-    "password": (("auth_password",), "KEYCLOAK_PASSWORD"),
-    "client_id": (("auth_client_id",), "KEYCLOAK_CLIENT_ID"),
-    "client_secret": (("secret", "auth_client_secret"), "KEYCLOAK_CLIENT_SECRET"),
-    "token": ((), "KEYCLOAK_TOKEN"),
-    "validate_certs": ((), "KEYCLOAK_VALIDATE_CERTS"),
-    "ca_path": ((), "KEYCLOAK_CA_PATH"),
-    "connection_timeout": ((), "KEYCLOAK_TIMEOUT"),
-}
 # Event files kept in event_dir (the newest; older ones are removed as new ones come).
 EVENT_FILES_KEPT = 1000
 # Paths the source remembers (group id -> path); past this many it forgets them all and learns anew.
@@ -175,14 +162,6 @@ OWN_KEPT = 600
 
 class SourceError(Exception):
     """A configuration the source cannot run with: one line that says what and where."""
-
-
-def _option(args, name):
-    names, variable = CONNECTION[name]
-    for key in (name,) + names:
-        if args.get(key) not in (None, ""):
-            return args[key]
-    return os.environ.get(variable) or None
 
 
 def _number(args, name, default, kind=float, minimum=0):
@@ -216,14 +195,9 @@ class AdminEventSource(object):
         self.event_dir = args.get("event_dir") or (self.state_file + ".events" if self.state_file else None)
         store = args.get("store") or os.environ.get("WALDUR_KEYCLOAK_STORE") or None
         self.store = _store.Store(store) if store else None
-        validate = _option(args, "validate_certs")
         try:
-            self.client = _client.KeycloakClient(
-                url=_option(args, "url"), auth_realm=_option(args, "auth_realm"),
-                client_id=_option(args, "client_id"), client_secret=_option(args, "client_secret"),
-                username=_option(args, "username"), password=_option(args, "password"),
-                token=_option(args, "token"), validate_certs=True if validate is None else _boolean(validate),
-                ca_path=_option(args, "ca_path"), timeout=int(_option(args, "connection_timeout") or 10))
+            # The connection options, their names and KEYCLOAK_* fallbacks: one adapter for modules, plugins and this.
+            self.client = _connection.ConnectionOptions.from_mapping(args).client()
         except _client.KeycloakError as exc:
             raise SourceError("keycloak_admin_events: %s" % exc.message)
         self.cursor = self._load_state()
