@@ -131,12 +131,13 @@ class Collection(object):
     """The collection's module code path, in this process (imported once, as a module would)."""
 
     def __init__(self, ctx):
-        from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _plan, _service, _store
+        from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _plan, _service, _store, _store_yaml
         self.ctx = ctx
         self.client_module = _client
         self.plan_module = _plan
         self.service_module = _service
         self.store_module = _store
+        self.store_yaml_module = _store_yaml
 
     def _service(self, store):
         clients = {}
@@ -155,7 +156,7 @@ class Collection(object):
 
         With the cyclic garbage collector paused, as ``KeycloakModule.run`` pauses it for the task.
         """
-        with self.store_module.gc_paused():
+        with self.store_yaml_module.gc_paused():
             return self._sync(store_path, parallelism)
 
     def _sync(self, store_path, parallelism):
@@ -170,7 +171,7 @@ class Collection(object):
         return result, sum(c.request_count for c in clients.values()), len(plan.remote)
 
     def sync_info(self, store_path, offering):
-        with self.store_module.gc_paused():
+        with self.store_yaml_module.gc_paused():
             return self._sync_info(store_path, offering)
 
     def _sync_info(self, store_path, offering):

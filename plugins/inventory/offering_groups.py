@@ -257,7 +257,8 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
     KeycloakError,
     client_from_params,
 )
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError, shown
+from ansible_collections.waldur.keycloak.plugins.module_utils._message_text import shown
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
 
 CONFIG_SUFFIXES = ("offering_groups.yml", "offering_groups.yaml")
 AUTH_OPTIONS = ("auth_keycloak_url", "auth_realm", "auth_client_id", "auth_client_secret", "auth_username",

@@ -26,14 +26,9 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
     KeycloakError,
     client_from_params,
 )
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
-    HAS_PYYAML,
-    PYYAML_IMPORT_ERROR,
-    Store,
-    StoreError,
-    gc_paused,
-    one_line,
-)
+from ansible_collections.waldur.keycloak.plugins.module_utils._message_text import one_line
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_yaml import HAS_PYYAML, PYYAML_IMPORT_ERROR, gc_paused
 from ansible_collections.waldur.keycloak.plugins.module_utils._plan import PlanError, execute
 from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups, ServiceError
 

@@ -20,7 +20,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError, RealmNotFound
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import StoreWriteError, copy_record, one_line
+from ansible_collections.waldur.keycloak.plugins.module_utils._message_text import one_line
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import StoreWriteError, copy_record
 
 try:
     import yaml

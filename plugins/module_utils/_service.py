@@ -33,14 +33,14 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._plan import (
     RenameGroup,
     UnmarkGroup,
 )
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
+from ansible_collections.waldur.keycloak.plugins.module_utils._message_text import shown
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import copy_record
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_schema import (
     NAME_MAX_LENGTH,
-    copy_record,
     group_key,
     instant,
     normalize_uuid,
     now_iso,
-    shown,
     slugify,
     username_problem,
 )
@@ -102,7 +102,7 @@ def check_group_name(name, argument, detail=""):
 
 
 def check_usernames(usernames):
-    """The ``members`` argument, checked by the store's rule (_store.username_problem): one way everywhere."""
+    """The ``members`` argument, checked by the store's rule (_store_schema.username_problem): one way everywhere."""
     if not all(u.strip() for u in usernames):
         raise ServiceError("members: a username must not be empty.",
                            "Got %s." % ", ".join(repr(u) for u in usernames))

@@ -4,6 +4,8 @@
 
 """The domain service over a store and an in-memory Keycloak: names, paths, matching, plans, messages."""
 
+import os
+import tempfile
 import uuid
 
 import pytest
@@ -26,7 +28,12 @@ from ansible_collections.waldur.keycloak.tests.unit.fakes import (
 
 
 def parse(text=None):
-    return Store("/nowhere/store.yml").parse(text if text is not None else store_text())
+    """The store's data from ``text``, read as a module reads it (Store.load)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "store.yml")
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text if text is not None else store_text())
+        return Store(path).load()
 
 
 def hexed(value):
