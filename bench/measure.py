@@ -131,10 +131,11 @@ class Collection(object):
     """The collection's module code path, in this process (imported once, as a module would)."""
 
     def __init__(self, ctx):
-        from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _plan, _service, _store, _store_yaml
+        from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _diff, _plan, _service, _store, _store_yaml
         self.ctx = ctx
         self.client_module = _client
         self.plan_module = _plan
+        self.diff_module = _diff
         self.service_module = _service
         self.store_module = _store
         self.store_yaml_module = _store_yaml
@@ -165,7 +166,8 @@ class Collection(object):
         plan, reports = service.plan_sync(service.sync_offerings(None), prune=False, relink=False,
                                           members_mode="additive")
         ctx, _changed = self.plan_module.execute(plan, store, False, parallelism=parallelism)
-        result = {"changed": plan.changed, "plan": plan.describe(ctx), "diff": plan.diff(ctx, store.display_path),
+        result = {"changed": plan.changed, "plan": plan.describe(ctx),
+                  "diff": self.diff_module.plan_diff(plan, ctx, store.display_path),
                   "offerings": reports, "drift": plan.changed}
         json.dumps(result)   # exit_json serializes the result
         return result, sum(c.request_count for c in clients.values()), len(plan.remote)

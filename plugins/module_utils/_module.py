@@ -26,6 +26,7 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
     KeycloakError,
     client_from_params,
 )
+from ansible_collections.waldur.keycloak.plugins.module_utils._diff import plan_diff
 from ansible_collections.waldur.keycloak.plugins.module_utils._message_text import one_line
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
 from ansible_collections.waldur.keycloak.plugins.module_utils._store_yaml import HAS_PYYAML, PYYAML_IMPORT_ERROR, gc_paused
@@ -144,7 +145,7 @@ class KeycloakModule(object):
         result = {
             "changed": bool(plan.remote) if store_records_keycloak else plan.changed,
             "plan": plan.describe(ctx),
-            "diff": plan.diff(ctx, self.store.display_path),
+            "diff": plan_diff(plan, ctx, self.store.display_path),
         }
         if store_records_keycloak:
             result["store_updated"] = len(plan.records)
