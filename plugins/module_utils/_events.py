@@ -19,7 +19,7 @@ import json
 import re
 import uuid
 
-from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups
+from ansible_collections.waldur.keycloak.plugins.module_utils._naming import offering_group_path
 
 # The admin-event resource types that concern this collection's groups.
 RESOURCE_TYPES = ("GROUP", "GROUP_MEMBERSHIP")
@@ -191,7 +191,7 @@ class OfferingIndex(object):
     def __init__(self, data, realm):
         self.realm = realm
         self.offerings = [o for o in data.offerings if (o.get("keycloak") or {}).get("realm") == realm]
-        self.roots = dict((o["uuid"], OfferingGroups.offering_path(o)) for o in self.offerings)
+        self.roots = dict((o["uuid"], offering_group_path(o)) for o in self.offerings)
         self.by_backend_id = {}
         self.records = {}
         wanted = set(self.roots)

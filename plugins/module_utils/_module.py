@@ -31,7 +31,8 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._message_text impo
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
 from ansible_collections.waldur.keycloak.plugins.module_utils._store_yaml import HAS_PYYAML, PYYAML_IMPORT_ERROR, gc_paused
 from ansible_collections.waldur.keycloak.plugins.module_utils._plan import PlanError, execute
-from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups, ServiceError
+from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups
+from ansible_collections.waldur.keycloak.plugins.module_utils._service_error import ServiceError
 
 
 def auth_argument_spec():

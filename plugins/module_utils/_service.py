@@ -2,7 +2,7 @@
 # Copyright (c) 2026, waldur.keycloak contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The domain: offerings, their Keycloak groups, naming, hierarchy, matching, planning.
+"""The domain: offerings, their Keycloak groups, hierarchy, matching, planning (naming: _naming.py).
 
 It reads the store's data and asks a Keycloak client questions; it never
 speaks HTTP nor touches a file itself. Every change it wants is returned as a
@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import string
 import uuid as uuidlib
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
@@ -34,14 +33,21 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._plan import (
     UnmarkGroup,
 )
 from ansible_collections.waldur.keycloak.plugins.module_utils._message_text import shown
+from ansible_collections.waldur.keycloak.plugins.module_utils._naming import (
+    check_group_name,
+    group_name,
+    group_path,
+    hex_uuid,
+    offering_group_path,
+    slugify,
+)
+from ansible_collections.waldur.keycloak.plugins.module_utils._service_error import ServiceError
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import copy_record
 from ansible_collections.waldur.keycloak.plugins.module_utils._store_schema import (
-    NAME_MAX_LENGTH,
     group_key,
     instant,
     normalize_uuid,
     now_iso,
-    slugify,
     username_problem,
 )
 
@@ -53,19 +59,6 @@ GROUP_ATTRIBUTE = "waldur_group_uuid"
 # Deterministic UUIDs for new records: a check-mode run announces the same
 # uuid that the real run then writes, and a rerun finds it again.
 RECORD_NAMESPACE = uuidlib.UUID("5b0a1c6e-3f47-4c55-9e4a-7d1f2a0c9b31")
-
-TEMPLATE_VARIABLES = ("offering_uuid", "offering_name", "offering_slug", "resource_uuid", "resource_name",
-                      "resource_slug", "role_name", "scope_id")
-
-
-class ServiceError(Exception):
-    """A failure to report to the user: the original's message, then detail; plus result fields."""
-
-    def __init__(self, message, detail=None, **result):
-        text = message if not detail else "%s %s" % (message, " ".join(str(detail).split()))
-        super(ServiceError, self).__init__(text)
-        self.message = text
-        self.result = result
 
 
 def checked_id_argument(argument, value, path=False):
@@ -86,21 +79,6 @@ def checked_id_argument(argument, value, path=False):
                            % (" per name" if path else ""))
 
 
-def check_group_name(name, argument, detail=""):
-    """``name`` if the store and Keycloak can hold it as a group name; else an error naming ``argument``.
-
-    Checked before planning, so that the message names the module argument the
-    name came from, not a line of a store file that was never written.
-    """
-    rule = "A group name is 1 to %d characters without '/'." % NAME_MAX_LENGTH
-    if not name.strip():
-        raise ServiceError("%s: This field may not be blank." % argument, (rule + " " + detail).strip())
-    if "/" in name or len(name) > NAME_MAX_LENGTH:
-        raise ServiceError("%s: '%s' is not a valid group name." % (argument, shown(name)),
-                           (rule + " " + detail).strip())
-    return name
-
-
 def check_usernames(usernames):
     """The ``members`` argument, checked by the store's rule (_store_schema.username_problem): one way everywhere."""
     if not all(u.strip() for u in usernames):
@@ -119,10 +97,6 @@ def checked_uuid_argument(argument, value):
     if key is None:
         raise ServiceError("%s: Must be a valid UUID." % argument, "Got '%s'." % shown(value))
     return key
-
-
-def hex_uuid(value):
-    return uuidlib.UUID(value).hex if value else ""
 
 
 def user_view(user):
@@ -207,43 +181,6 @@ class OfferingGroups(object):
         if group is None:
             raise ServiceError("Not found.", "No offering group with UUID '%s' in %s." % (group_uuid, self.data.path))
         return group
-
-    # ------------------------------------------------------- naming, paths
-
-    def group_name(self, offering, role, resource, scope_id):
-        template = (offering.get("keycloak") or {}).get("group_name_template")
-        if template:
-            values = {
-                "offering_uuid": hex_uuid(offering["uuid"]),
-                "offering_name": offering["name"],
-                "offering_slug": offering["slug"],
-                "resource_uuid": hex_uuid(resource["uuid"]) if resource else "",
-                "resource_name": resource["name"] if resource else "",
-                "resource_slug": resource["slug"] if resource else "",
-                "role_name": role["name"],
-                "scope_id": scope_id or "",
-            }
-            try:
-                name = string.Template(template).substitute(values)
-            except KeyError as exc:
-                raise ServiceError("group_name_template: unknown variable $%s in '%s'." % (exc.args[0], template),
-                                   "Known variables: %s." % ", ".join("$" + v for v in TEMPLATE_VARIABLES))
-            except ValueError as exc:
-                raise ServiceError("group_name_template: invalid template '%s'." % template, str(exc))
-        else:
-            parts = [hex_uuid(offering["uuid"]), scope_id or (hex_uuid(resource["uuid"]) if resource else ""),
-                     role["name"]]
-            name = "_".join(p for p in parts if p)
-        return check_group_name(name, "name")
-
-    @staticmethod
-    def offering_path(offering):
-        """``/{base_group}/{slug}``: the parent of every group of the offering."""
-        base = (offering.get("keycloak") or {}).get("base_group") or ""
-        return "/" + "/".join(p for p in base.split("/") + [offering["slug"]] if p)
-
-    def group_path(self, offering, name):
-        return "%s/%s" % (self.offering_path(offering), name)
 
     # ------------------------------------------------------------- views
 
@@ -342,7 +279,7 @@ class OfferingGroups(object):
                 "server_version": version, "admin_events_enabled": events, "admin_events_details_enabled": details}
 
     def _offering_root(self, client, realm, offering):
-        return client.group_by_path(realm, self.offering_path(offering))
+        return client.group_by_path(realm, offering_group_path(offering))
 
     def _name_derived_root(self, client, realm, offering):
         """Where earlier versions put the groups of an offering without ``slug`` (named after its name), when
@@ -351,12 +288,12 @@ class OfferingGroups(object):
         if offering["slug"] != hex_uuid(offering["uuid"]):
             return None
         old = dict(offering, slug=slugify(offering["name"]))
-        group = client.group_by_path(realm, self.offering_path(old))
+        group = client.group_by_path(realm, offering_group_path(old))
         if group is None or offering["uuid"] not in ((group.get("attributes") or {}).get(OFFERING_ATTRIBUTE) or []):
             return None
         return ServiceError("slug: Offering '%s' has its Keycloak groups under %s, which earlier versions named "
                             "after it; without a slug its group is now %s (its UUID, which a rename never changes)."
-                            % (offering["name"], self.offering_path(old), self.offering_path(offering)),
+                            % (offering["name"], offering_group_path(old), offering_group_path(offering)),
                             "Add 'slug: %s' to the offering in %s to keep them where they are."
                             % (old["slug"], self.data.path))
 
@@ -367,15 +304,15 @@ class OfferingGroups(object):
             root = self._offering_root(client, realm, offering)
             if root is None:
                 moved = self._name_derived_root(client, realm, offering)
-                return {"groups": [], "offering_path": self.offering_path(offering),
+                return {"groups": [], "offering_path": offering_group_path(offering),
                         "message": moved.message if moved is not None else
                         "The offering's group %s does not exist in realm '%s' yet."
-                        % (self.offering_path(offering), realm)}
+                        % (offering_group_path(offering), realm)}
             children = client.group_children(realm, root["id"], expected=root.get("subGroupCount"))
         except KeycloakError as exc:
             raise ServiceError("Unable to list remote Keycloak groups.", exc.message)
         groups = sorted((remote_group_view(g) for g in children), key=lambda g: g["name"])
-        return {"groups": groups, "offering_path": self.offering_path(offering)}
+        return {"groups": groups, "offering_path": offering_group_path(offering)}
 
     def remote_group_members(self, offering_ref, group_id):
         offering = self.keycloak_offering(offering_ref)
@@ -575,7 +512,7 @@ class OfferingGroups(object):
         for offering in self.data.offerings:
             if (offering.get("keycloak") or {}).get("realm") != realm or not path:
                 continue
-            root = self.offering_path(offering)
+            root = offering_group_path(offering)
             if root == path or root.startswith(path + "/"):
                 raise ServiceError(
                     "%s: Keycloak group %s holds the groups of offering '%s' and cannot be linked to one record."
@@ -739,7 +676,7 @@ class OfferingGroups(object):
             after = {
                 "uuid": normalize_uuid(params["uuid"]) if params.get("uuid")
                 else self.new_record_uuid(offering, role, resource, scope_id),
-                "name": params.get("name") or self.group_name(offering, role, resource, scope_id),
+                "name": params.get("name") or group_name(offering, role, resource, scope_id),
                 "backend_id": "", "offering": offering["uuid"], "role": role["uuid"],
                 "resource": resource["uuid"] if resource else None, "scope_id": scope_id,
                 "created": stamp, "modified": stamp, "unlinked": False, "members": [],
@@ -855,7 +792,7 @@ class OfferingGroups(object):
     def _plan_offering_root(self, plan, client, realm, offering, needs):
         """Ensure ``/<base_group>/<slug>``: return its id (or the Ref of the create that will make it) and
         the subGroupCount Keycloak reported for it (None when unknown or not created yet)."""
-        segments = [s for s in self.offering_path(offering).split("/") if s]
+        segments = [s for s in offering_group_path(offering).split("/") if s]
         parent_id, current, count = None, "", None
         for depth, segment in enumerate(segments):
             current += "/" + segment
@@ -880,7 +817,7 @@ class OfferingGroups(object):
         if existing is not None:
             return existing["id"], existing
         attributes = {OFFERING_ATTRIBUTE: [offering["uuid"]], GROUP_ATTRIBUTE: [record["uuid"]]}
-        operation = plan.add(CreateGroup(client, realm, self.group_path(offering, record["name"]), record["name"],
+        operation = plan.add(CreateGroup(client, realm, group_path(offering, record["name"]), record["name"],
                                          root_id, attributes), lane=lane)
         needs.append(operation)
         return operation.ref, None
@@ -893,7 +830,7 @@ class OfferingGroups(object):
         ``{lower-case username: user or None}`` already resolved (a username not in it is looked up here).
         """
         group_id = after["backend_id"]
-        path = (remote_group or {}).get("path") or self.group_path(
+        path = (remote_group or {}).get("path") or group_path(
             self.data.offerings_by_uuid[after["offering"]], after["name"])
         if isinstance(group_id, Ref):
             remote_members = []
@@ -1023,7 +960,7 @@ class OfferingGroups(object):
     def _plan_offering_sync(self, plan, offering, prune, relink, members_mode, relink_unlinked=False):
         client, realm = self.connect(offering)
         report = {"offering": offering["name"], "offering_uuid": offering["uuid"], "realm": realm,
-                  "path": self.offering_path(offering), "created": [], "adopted": [], "linked_by_marker": [],
+                  "path": offering_group_path(offering), "created": [], "adopted": [], "linked_by_marker": [],
                   "renamed": [],
                   "missing_remote": [], "relinked": [], "unlinked": [], "pruned": [], "members_added": [],
                   "members_removed": [], "pending": []}
@@ -1057,7 +994,7 @@ class OfferingGroups(object):
                                        % (offering["name"], record["name"]),
                                        "Groups %s and %s would be the same Keycloak group %s; rename one in %s."
                                        % (in_tree[record["name"]], record["uuid"],
-                                          self.group_path(offering, record["name"]), self.data.path))
+                                          group_path(offering, record["name"]), self.data.path))
                 in_tree[record["name"]] = record["uuid"]
         # The group each record's members are planned on (None: gone and left so, or still to be created).
         targets = {}

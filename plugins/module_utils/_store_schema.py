@@ -63,12 +63,6 @@ def now_iso():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def slugify(text):
-    """The slug earlier versions derived from any name (non-ASCII letters dropped): only to recognise their groups."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug or "offering"
-
-
 def name_slug(name, record_uuid):
     """A resource's default slug: its name in lower-case ASCII letters and digits, ``-`` between.
 

@@ -13,14 +13,14 @@ import pytest
 from ansible_collections.waldur.keycloak.plugins.module_utils import _plan
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
 from ansible_collections.waldur.keycloak.plugins.module_utils._plan import Ref
+from ansible_collections.waldur.keycloak.plugins.module_utils._naming import check_group_name, group_name, group_path, offering_group_path
 from ansible_collections.waldur.keycloak.plugins.module_utils._service import (
     GROUP_ATTRIBUTE,
     OFFERING_ATTRIBUTE,
     OfferingGroups,
-    ServiceError,
-    check_group_name,
     check_usernames,
 )
+from ansible_collections.waldur.keycloak.plugins.module_utils._service_error import ServiceError
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
 from ansible_collections.waldur.keycloak.tests.unit.fakes import (
     G1, G2, G3, O1, O2, O3, R1, R2, R3, R4, REALM, UNKNOWN, X1, X2, X3, example_keycloak, store_text,
@@ -69,17 +69,17 @@ def test_default_group_names(kc):
     o1 = data.find_offering(O1)
     admin, member = data.roles_by_uuid[R1], data.roles_by_uuid[R2]
     cluster_a = data.resources_by_uuid[X1]
-    assert svc.group_name(o1, admin, cluster_a, "") == "%s_%s_cluster-admin" % (hexed(O1), hexed(X1))
-    assert svc.group_name(o1, member, cluster_a, "p1") == "%s_p1_project-member" % hexed(O1)   # scope_id wins
-    assert svc.group_name(o1, admin, None, "") == "%s_cluster-admin" % hexed(O1)
-    assert svc.group_name(o1, admin, None, "p7") == "%s_p7_cluster-admin" % hexed(O1)
+    assert group_name(o1, admin, cluster_a, "") == "%s_%s_cluster-admin" % (hexed(O1), hexed(X1))
+    assert group_name(o1, member, cluster_a, "p1") == "%s_p1_project-member" % hexed(O1)   # scope_id wins
+    assert group_name(o1, admin, None, "") == "%s_cluster-admin" % hexed(O1)
+    assert group_name(o1, admin, None, "p7") == "%s_p7_cluster-admin" % hexed(O1)
 
 
 def test_template_group_names(kc):
     svc = service(kc)
     o2 = svc.data.find_offering(O2)
-    assert svc.group_name(o2, svc.data.roles_by_uuid[R3], svc.data.resources_by_uuid[X3], "s1") == "hpc-alloc-one-pi"
-    assert svc.group_name(o2, svc.data.roles_by_uuid[R3], None, "") == "hpc--pi"
+    assert group_name(o2, svc.data.roles_by_uuid[R3], svc.data.resources_by_uuid[X3], "s1") == "hpc-alloc-one-pi"
+    assert group_name(o2, svc.data.roles_by_uuid[R3], None, "") == "hpc--pi"
 
 
 def test_every_template_variable(kc):
@@ -87,14 +87,14 @@ def test_every_template_variable(kc):
                "${resource_slug}|${role_name}|${scope_id}"
     svc = service(kc, store_text(template))
     o2 = svc.data.find_offering(O2)
-    name = svc.group_name(o2, svc.data.roles_by_uuid[R3], svc.data.resources_by_uuid[X3], "s1")
+    name = group_name(o2, svc.data.roles_by_uuid[R3], svc.data.resources_by_uuid[X3], "s1")
     assert name.split("|") == [hexed(O2), "HPC allocations", "hpc", hexed(X3), "Alloc One", "alloc-one", "pi", "s1"]
 
 
 def test_unknown_template_variable_is_a_clear_error(kc):
     svc = service(kc, store_text("$offering_slug-$project_name"))
     o2 = svc.data.find_offering(O2)
-    message = error_of(svc.group_name, o2, svc.data.roles_by_uuid[R3], None, "")
+    message = error_of(group_name, o2, svc.data.roles_by_uuid[R3], None, "")
     assert message.startswith("group_name_template: unknown variable $project_name")
     assert "$role_name" in message and "$scope_id" in message    # the known ones are listed
 
@@ -103,16 +103,16 @@ def test_unknown_template_variable_is_a_clear_error(kc):
                                              ("pi-$", "invalid template")])
 def test_template_that_cannot_make_a_group_name(kc, template, words):
     svc = service(kc, store_text(template))
-    message = error_of(svc.group_name, svc.data.find_offering(O2), svc.data.roles_by_uuid[R3], None, "")
+    message = error_of(group_name, svc.data.find_offering(O2), svc.data.roles_by_uuid[R3], None, "")
     assert words in message
 
 
 def test_offering_path_with_and_without_base_group(kc):
     svc = service(kc)
-    assert svc.offering_path(svc.data.find_offering(O1)) == "/rancher-prod"
-    assert svc.offering_path(svc.data.find_offering(O2)) == "/waldur/sites/hpc"
-    assert svc.offering_path(svc.data.find_offering(O3)) == "/" + uuid.UUID(O3).hex   # no slug: the UUID
-    assert svc.group_path(svc.data.find_offering(O2), "hpc-x-pi") == "/waldur/sites/hpc/hpc-x-pi"
+    assert offering_group_path(svc.data.find_offering(O1)) == "/rancher-prod"
+    assert offering_group_path(svc.data.find_offering(O2)) == "/waldur/sites/hpc"
+    assert offering_group_path(svc.data.find_offering(O3)) == "/" + uuid.UUID(O3).hex   # no slug: the UUID
+    assert group_path(svc.data.find_offering(O2), "hpc-x-pi") == "/waldur/sites/hpc/hpc-x-pi"
 
 
 # ---------------------------------------------------------------- messages
