@@ -447,7 +447,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             offering = data.find_offering(to_text(ref))
             if offering is None:
                 raise AnsibleParserError("offerings: store %s declares no offering with name or UUID '%s'"
-                                         % (data.path, ref))
+                                         % (data.store_file, ref))
             chosen.add(offering["uuid"])
         return [o for o in data.offerings if o["uuid"] in chosen]
 

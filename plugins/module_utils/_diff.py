@@ -116,8 +116,8 @@ def _yaml_text(data, sort_keys=True):
     return json.dumps(data, indent=2, ensure_ascii=False, default=str, sort_keys=sort_keys) + "\n"
 
 
-def _parent_path(path):
-    return path.rsplit("/", 1)[0] if "/" in path else ""
+def _parent_path(group_path):
+    return group_path.rsplit("/", 1)[0] if "/" in group_path else ""
 
 
 def _remote_groups(operations, ctx):
@@ -128,10 +128,10 @@ def _remote_groups(operations, ctx):
     """
     groups, order = {}, []
 
-    def group_for(key, operation, path):
+    def group_for(key, operation, group_path):
         if key not in groups:
-            groups[key] = {"realm": operation.realm, "before_path": path, "after_path": path,
-                           "before_name": path.rsplit("/", 1)[-1], "after_name": path.rsplit("/", 1)[-1],
+            groups[key] = {"realm": operation.realm, "before_path": group_path, "after_path": group_path,
+                           "before_name": group_path.rsplit("/", 1)[-1], "after_name": group_path.rsplit("/", 1)[-1],
                            "before_members": None, "added": [], "removed": [], "deleted": False}
             order.append(key)
         return groups[key]

@@ -83,6 +83,8 @@ class RunContext(object):
 # ---------------------------------------------------------- remote operations
 
 class RemoteOperation(object):
+    """One change in Keycloak; ``target`` is the group's Keycloak path (its id when the path is unknown)."""
+
     action = None
 
     def __init__(self, client, realm, target, **details):
@@ -105,11 +107,11 @@ class CreateGroup(RemoteOperation):
 
     action = "create_group"
 
-    def __init__(self, client, realm, path, name, parent_id, attributes=None):
-        super(CreateGroup, self).__init__(client, realm, path, name=name)
+    def __init__(self, client, realm, group_path, name, parent_id, attributes=None):
+        super(CreateGroup, self).__init__(client, realm, group_path, name=name)
         self.parent_id = parent_id
         self.attributes = attributes
-        self.ref = Ref("create_group %s" % path)
+        self.ref = Ref("create_group %s" % group_path)
 
     def run(self, ctx):
         group_id, _created = self.client.create_group(
@@ -121,8 +123,8 @@ class CreateGroup(RemoteOperation):
 class RenameGroup(RemoteOperation):
     action = "rename_group"
 
-    def __init__(self, client, realm, path, group_id, old_name, new_name):
-        super(RenameGroup, self).__init__(client, realm, path, id=group_id, name=[old_name, new_name])
+    def __init__(self, client, realm, group_path, group_id, old_name, new_name):
+        super(RenameGroup, self).__init__(client, realm, group_path, id=group_id, name=[old_name, new_name])
 
     def run(self, ctx):
         self.client.update_group(self.realm, self.details["id"], {"name": self.details["name"][1]})
@@ -131,8 +133,8 @@ class RenameGroup(RemoteOperation):
 class DeleteGroup(RemoteOperation):
     action = "delete_group"
 
-    def __init__(self, client, realm, path, group_id, members=None):
-        super(DeleteGroup, self).__init__(client, realm, path, id=group_id, members=sorted(members or []))
+    def __init__(self, client, realm, group_path, group_id, members=None):
+        super(DeleteGroup, self).__init__(client, realm, group_path, id=group_id, members=sorted(members or []))
 
     def run(self, ctx):
         # Deleting the group ends every membership in it in the same call.
@@ -145,8 +147,8 @@ class UnmarkGroup(RemoteOperation):
 
     action = "unmark_group"
 
-    def __init__(self, client, realm, path, group_id, attributes):
-        super(UnmarkGroup, self).__init__(client, realm, path, id=group_id, attributes=sorted(attributes))
+    def __init__(self, client, realm, group_path, group_id, attributes):
+        super(UnmarkGroup, self).__init__(client, realm, group_path, id=group_id, attributes=sorted(attributes))
 
     def run(self, ctx):
         markers = self.details["attributes"]
@@ -166,8 +168,8 @@ class UnmarkGroup(RemoteOperation):
 class MembershipOperation(RemoteOperation):
     """One user joins or leaves one group."""
 
-    def __init__(self, client, realm, path, group_id, username, user_id, current=None):
-        super(MembershipOperation, self).__init__(client, realm, path, username=username)
+    def __init__(self, client, realm, group_path, group_id, username, user_id, current=None):
+        super(MembershipOperation, self).__init__(client, realm, group_path, username=username)
         self.group_id = group_id
         self.user_id = user_id
         # The group's members before the plan (for the diff), when the planner read them.

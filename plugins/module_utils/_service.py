@@ -61,22 +61,22 @@ GROUP_ATTRIBUTE = "waldur_group_uuid"
 RECORD_NAMESPACE = uuidlib.UUID("5b0a1c6e-3f47-4c55-9e4a-7d1f2a0c9b31")
 
 
-def checked_id_argument(argument, value, path=False):
-    """A Keycloak group id (or, with ``path``, a group path) given as ``argument``, refused before any call.
+def checked_id_argument(argument, value, is_group_path=False):
+    """A Keycloak group id (or, with ``is_group_path``, a group path) given as ``argument``, refused before any call.
 
     ``..`` would address the realm itself, ``/`` another resource (see _client.checked_segment).
     """
     if not str(value).strip():
         raise ServiceError("%s: This field is required." % argument)
     try:
-        if path:
+        if is_group_path:
             group_path_segments(value)
         else:
             checked_segment(value, "group id")
     except InvalidId as exc:
         raise ServiceError("%s: '%s' is not a valid Keycloak %s." % (argument, shown(value), exc.what),
                            "It must be one URL path segment%s: not empty, '.' or '..', and without '/'."
-                           % (" per name" if path else ""))
+                           % (" per name" if is_group_path else ""))
 
 
 def check_usernames(usernames):
@@ -137,14 +137,14 @@ class OfferingGroups(object):
         offering = self.data.find_offering(ref)
         if offering is None:
             raise ServiceError("offering_uuid: Offering not found.",
-                               "No offering with UUID or name '%s' in %s." % (ref, self.data.path))
+                               "No offering with UUID or name '%s' in %s." % (ref, self.data.store_file))
         return offering
 
     def keycloak_offering(self, ref):
         offering = self.offering(ref)
         if not (offering.get("keycloak") or {}).get("realm"):
             raise ServiceError("Keycloak integration is not enabled for this offering.",
-                               "Offering '%s' has no keycloak.realm in %s." % (offering["name"], self.data.path))
+                               "Offering '%s' has no keycloak.realm in %s." % (offering["name"], self.data.store_file))
         return offering
 
     def connect(self, offering):
@@ -163,7 +163,7 @@ class OfferingGroups(object):
                 raise ServiceError("role_uuid: Role is not available for this offering.",
                                    "Role '%s' is declared by another offering, not by '%s'." % (ref, offering["name"]))
             raise ServiceError("role_uuid: Role not found.", "No role with UUID or name '%s' in %s."
-                               % (ref, self.data.path))
+                               % (ref, self.data.store_file))
         return role
 
     def resource(self, offering, ref):
@@ -179,7 +179,7 @@ class OfferingGroups(object):
         key = normalize_uuid(group_uuid)
         group = self.data.groups_by_uuid.get(key) if key else None
         if group is None:
-            raise ServiceError("Not found.", "No offering group with UUID '%s' in %s." % (group_uuid, self.data.path))
+            raise ServiceError("Not found.", "No offering group with UUID '%s' in %s." % (group_uuid, self.data.store_file))
         return group
 
     # ------------------------------------------------------------- views
@@ -251,7 +251,7 @@ class OfferingGroups(object):
                  if (key and item["uuid"] == key) or item["name"] == ref]
         message = "role_uuid: Role not found." if kind == "role" else "resource_uuid: Resource not found."
         if not found:
-            raise ServiceError(message, "No %s with UUID or name '%s' in %s." % (kind, ref, self.data.path))
+            raise ServiceError(message, "No %s with UUID or name '%s' in %s." % (kind, ref, self.data.store_file))
         if len(found) > 1:
             raise ServiceError("%s_uuid: '%s' names a %s of several offerings (%s); give offering or the %s's UUID."
                                % (kind, ref, kind, ", ".join("'%s'" % o["name"] for o, _item in found), kind))
@@ -295,7 +295,7 @@ class OfferingGroups(object):
                             "after it; without a slug its group is now %s (its UUID, which a rename never changes)."
                             % (offering["name"], offering_group_path(old), offering_group_path(offering)),
                             "Add 'slug: %s' to the offering in %s to keep them where they are."
-                            % (old["slug"], self.data.path))
+                            % (old["slug"], self.data.store_file))
 
     def remote_groups(self, offering_ref):
         offering = self.keycloak_offering(offering_ref)
@@ -508,15 +508,15 @@ class OfferingGroups(object):
     def _check_not_a_container(self, remote, realm, argument):
         """Refuse to link an offering's own group or a base group above it: the record's delete would take
         the whole subtree, every other record's group with it."""
-        path = remote.get("path") or ""
+        remote_path = remote.get("path") or ""
         for offering in self.data.offerings:
-            if (offering.get("keycloak") or {}).get("realm") != realm or not path:
+            if (offering.get("keycloak") or {}).get("realm") != realm or not remote_path:
                 continue
             root = offering_group_path(offering)
-            if root == path or root.startswith(path + "/"):
+            if root == remote_path or root.startswith(remote_path + "/"):
                 raise ServiceError(
                     "%s: Keycloak group %s holds the groups of offering '%s' and cannot be linked to one record."
-                    % (argument, path, offering["name"]),
+                    % (argument, remote_path, offering["name"]),
                     "Link or import a group inside %s instead." % root)
 
     def _check_shared_agree(self, after, members_mode=None):
@@ -526,7 +526,7 @@ class OfferingGroups(object):
                 raise ServiceError(
                     "name: Groups %s and %s both link Keycloak group %s under different names."
                     % (self._describe_record(after), self._describe_record(other), after["backend_id"]),
-                    "Each run would rename it back; give both records one name in %s." % self.data.path)
+                    "Each run would rename it back; give both records one name in %s." % self.data.store_file)
             if members_mode == "exact":
                 mine = set(m["username"].strip().lower() for m in after["members"])
                 theirs = set(m["username"].strip().lower() for m in other["members"])
@@ -536,22 +536,22 @@ class OfferingGroups(object):
                         "members_mode=exact would remove each one's members on the other's run."
                         % (self._describe_record(after), self._describe_record(other), after["backend_id"]),
                         "Declare the same members in both records of %s, or sync with members_mode=additive."
-                        % self.data.path)
+                        % self.data.store_file)
 
     @staticmethod
     def _check_rename_free(client, realm, remote, new_name, siblings_by_name=None):
         """A rename into a name a sibling has would fail on Keycloak's 409: say so while planning."""
-        path = remote.get("path") or ""
+        remote_path = remote.get("path") or ""
         if siblings_by_name is not None:
             sibling = siblings_by_name.get(new_name)
-        elif path.startswith("/"):
-            sibling = client.group_by_path(realm, "%s/%s" % (path.rsplit("/", 1)[0], new_name))
+        elif remote_path.startswith("/"):
+            sibling = client.group_by_path(realm, "%s/%s" % (remote_path.rsplit("/", 1)[0], new_name))
         else:
             sibling = None
         if sibling is not None and sibling["id"] != remote["id"]:
             raise ServiceError(
                 "name: Keycloak group %s cannot be renamed to '%s': its sibling %s has that name."
-                % (path or remote["id"], new_name, sibling.get("path") or sibling["id"]),
+                % (remote_path or remote["id"], new_name, sibling.get("path") or sibling["id"]),
                 "Rename or delete that sibling in Keycloak, or choose another name.")
 
     def _linked_elsewhere(self, offering, backend_id, except_uuid=None):
@@ -580,7 +580,7 @@ class OfferingGroups(object):
         if remote_group_id:
             checked_id_argument("remote_group_id", remote_group_id)
         else:
-            checked_id_argument("remote_group_path", remote_group_path, path=True)
+            checked_id_argument("remote_group_path", remote_group_path, is_group_path=True)
         try:
             client, realm = self.connect(offering)
             remote = (client.get_group(realm, remote_group_id) if remote_group_id
@@ -655,7 +655,7 @@ class OfferingGroups(object):
         if group_uuid and record is not None:
             raise ServiceError("Not found.", "No offering group with UUID %s in %s; group '%s' (%s) has this "
                                "offering, role, resource and scope_id, and is left alone."
-                               % (group_uuid, self.data.path, record["name"], record["uuid"]))
+                               % (group_uuid, self.data.store_file, record["name"], record["uuid"]))
         return record, found_offering, found_role, found_resource
 
     def plan_group_present(self, group_uuid=None, offering=None, role=None, resource=None, scope_id=None, name=None,
@@ -677,7 +677,7 @@ class OfferingGroups(object):
                                                                              scope_id)
         if found_offering is None:
             raise ServiceError("Not found.", "No offering group with UUID %s in %s; give offering and role to "
-                               "create it." % (group_uuid, self.data.path))
+                               "create it." % (group_uuid, self.data.store_file))
         after = self._record_after(record, found_offering, found_role, found_resource, group_uuid, scope_id, name,
                                    resource)
         backend_id = backend_id.strip() if backend_id is not None else None
@@ -863,7 +863,7 @@ class OfferingGroups(object):
         ``{lower-case username: user or None}`` already resolved (a username not in it is looked up here).
         """
         group_id = after["backend_id"]
-        path = (remote_group or {}).get("path") or group_path(
+        remote_path = (remote_group or {}).get("path") or group_path(
             self.data.offerings_by_uuid[after["offering"]], after["name"])
         if isinstance(group_id, Ref):
             remote_members = []
@@ -884,7 +884,7 @@ class OfferingGroups(object):
             user = users[lower] if lower in users else client.user_by_username(realm, username)
             if user is None:
                 continue
-            needs.append(plan.add(AddMember(client, realm, path, group_id, user["username"], user["id"], current),
+            needs.append(plan.add(AddMember(client, realm, remote_path, group_id, user["username"], user["id"], current),
                                   lane=lane))
             result_members.append(user)
             known_users[lower] = user
@@ -901,7 +901,7 @@ class OfferingGroups(object):
                 keep = set(w.lower() for w in wanted)
                 for lower, user in sorted(remote_by_name.items()):
                     if lower and lower not in keep:
-                        needs.append(plan.add(RemoveMember(client, realm, path, group_id, user["username"],
+                        needs.append(plan.add(RemoveMember(client, realm, remote_path, group_id, user["username"],
                                                            user["id"], current), lane=lane))
                         result_members = [u for u in result_members if u is not user]
         else:
@@ -1026,7 +1026,7 @@ class OfferingGroups(object):
                                        % (offering["name"], record["name"]),
                                        "Groups %s and %s would be the same Keycloak group %s; rename one in %s."
                                        % (in_tree[record["name"]], record["uuid"],
-                                          group_path(offering, record["name"]), self.data.path))
+                                          group_path(offering, record["name"]), self.data.store_file))
                 in_tree[record["name"]] = record["uuid"]
         # The group each record's members are planned on (None: gone and left so, or still to be created).
         targets = {}

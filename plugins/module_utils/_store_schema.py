@@ -214,8 +214,8 @@ def _list(record, key, where):
 class StoreData(object):
     """A validated, read-only view of a store, with indexes for lookups."""
 
-    def __init__(self, path, offerings, groups):
-        self.path = path
+    def __init__(self, store_file, offerings, groups):
+        self.store_file = store_file   # the file's path, for messages
         self.offerings = offerings
         self.groups = groups
         self.offerings_by_uuid = dict((o["uuid"], o) for o in offerings)
@@ -271,7 +271,7 @@ def group_key(group):
     return (group["offering"], group["role"], group["resource"], group["scope_id"])
 
 
-def validate(document, path):
+def validate(document, store_file):
     """Check a parsed document; return a StoreData or raise Invalid."""
     if document is None:
         raise Invalid([], "the store is empty; it needs at least 'version: 1'")
@@ -435,4 +435,4 @@ def validate(document, path):
                 "state": state,
             })
         groups.append(group)
-    return StoreData(path, offerings, groups)
+    return StoreData(store_file, offerings, groups)

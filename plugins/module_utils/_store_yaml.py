@@ -104,13 +104,13 @@ def _json_pairs(pairs):
     return result
 
 
-def store_format(path):
-    lower = path.lower()
+def store_format(store_file):
+    lower = store_file.lower()
     if lower.endswith(YAML_EXTENSIONS):
         return "yaml"
     if lower.endswith(JSON_EXTENSIONS):
         return "json"
-    raise ParseError("store %s: the file name must end in .yml, .yaml or .json" % path)
+    raise ParseError("store %s: the file name must end in .yml, .yaml or .json" % store_file)
 
 
 @contextmanager
@@ -204,16 +204,17 @@ def document_of(root):
     return None if root is None else _Constructor().build(root)
 
 
-def _yaml_error(path, exc):
+def _yaml_error(store_file, exc):
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = ", line %d, column %d" % (mark.line + 1, mark.column + 1) if mark else ""
     problem = getattr(exc, "problem", None) or str(exc)
-    return ParseError("store %s%s: not valid YAML: %s" % (path, where, problem))
+    return ParseError("store %s%s: not valid YAML: %s" % (store_file, where, problem))
 
 
-def parse_text(path, text, fmt):
+def parse_text(store_file, text, fmt):
     """The plain document and, for YAML, its node tree (positions for the text writer): one parse.
 
+    ``store_file`` names the file in messages; ``fmt`` is "yaml" or "json" (``store_format``).
     A byte-order mark is not part of the document (positions count from after it).
     """
     if text.startswith(BOM):
@@ -225,15 +226,15 @@ def parse_text(path, text, fmt):
             # json reports no position for a duplicate key (it comes from our hook): find its line.
             line = _duplicate_key_line(text) if str(exc).startswith("duplicate key") else None
             at = ", line %s" % line if line else ""
-            raise ParseError("store %s%s: not valid JSON: %s" % (path, at, exc))
+            raise ParseError("store %s%s: not valid JSON: %s" % (store_file, at, exc))
     if not HAS_PYYAML:
-        raise ParseError("store %s: reading YAML needs the PyYAML Python library" % path)
+        raise ParseError("store %s: reading YAML needs the PyYAML Python library" % store_file)
     try:
         with gc_paused():
             root = yaml.compose(text, Loader=_StoreLoader)
             return document_of(root), root
     except yaml.YAMLError as exc:
-        raise _yaml_error(path, exc)
+        raise _yaml_error(store_file, exc)
 
 
 def _duplicate_key_line(text):
