@@ -131,12 +131,16 @@ class Collection(object):
     """The collection's module code path, in this process (imported once, as a module would)."""
 
     def __init__(self, ctx):
-        from ansible_collections.waldur.keycloak.plugins.module_utils import _client, _plan, _service, _store
+        from ansible_collections.waldur.keycloak.plugins.module_utils import (
+            _client, _connection, _diff, _plan, _service, _store, _store_yaml)
         self.ctx = ctx
         self.client_module = _client
+        self.connection_module = _connection
         self.plan_module = _plan
+        self.diff_module = _diff
         self.service_module = _service
         self.store_module = _store
+        self.store_yaml_module = _store_yaml
 
     def _service(self, store):
         clients = {}
@@ -145,7 +149,8 @@ class Collection(object):
         def client_for(url=None):
             # KeycloakModule.client: one logged-in client per server, built on first use.
             if url not in clients:
-                clients[url] = self.client_module.client_from_params(params, url=self.ctx.url).login()
+                options = self.connection_module.ConnectionOptions.from_module_params(params)
+                clients[url] = options.client(self.ctx.url).login()
             return clients[url]
 
         return self.service_module.OfferingGroups(store.load(), client_for=client_for), clients
@@ -155,7 +160,7 @@ class Collection(object):
 
         With the cyclic garbage collector paused, as ``KeycloakModule.run`` pauses it for the task.
         """
-        with self.store_module.gc_paused():
+        with self.store_yaml_module.gc_paused():
             return self._sync(store_path, parallelism)
 
     def _sync(self, store_path, parallelism):
@@ -164,13 +169,14 @@ class Collection(object):
         plan, reports = service.plan_sync(service.sync_offerings(None), prune=False, relink=False,
                                           members_mode="additive")
         ctx, _changed = self.plan_module.execute(plan, store, False, parallelism=parallelism)
-        result = {"changed": plan.changed, "plan": plan.describe(ctx), "diff": plan.diff(ctx, store.display_path),
+        result = {"changed": plan.changed, "plan": plan.describe(ctx),
+                  "diff": self.diff_module.plan_diff(plan, ctx, store.display_path),
                   "offerings": reports, "drift": plan.changed}
         json.dumps(result)   # exit_json serializes the result
         return result, sum(c.request_count for c in clients.values()), len(plan.remote)
 
     def sync_info(self, store_path, offering):
-        with self.store_module.gc_paused():
+        with self.store_yaml_module.gc_paused():
             return self._sync_info(store_path, offering)
 
     def _sync_info(self, store_path, offering):

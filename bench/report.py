@@ -394,7 +394,7 @@ def _markdown(summary, meta, profiles):
         lines += [
             "",
             "Rows 5 and 6 are judged against `CSafeLoader` with Python's cyclic garbage collector paused, as "
-            "the store's own parse pauses it (`_store.gc_paused`): at 10,000 groups the collector takes most "
+            "the store's own parse pauses it (`_store_yaml.gc_paused`): at 10,000 groups the collector takes most "
             "of a plain load's time, so a floor that leaves it running flatters the collection. The same rows "
             "against the plain load (not judged):",
             "",

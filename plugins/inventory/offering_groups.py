@@ -261,7 +261,8 @@ except ImportError:
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import HAS_REQUESTS, KeycloakError
 from ansible_collections.waldur.keycloak.plugins.module_utils._connection import ConnectionOptions
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError, shown
+from ansible_collections.waldur.keycloak.plugins.module_utils._message_text import shown
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
 
 CONFIG_SUFFIXES = ("offering_groups.yml", "offering_groups.yaml")
 CACHE_FORMAT = 2
@@ -446,7 +447,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             offering = data.find_offering(to_text(ref))
             if offering is None:
                 raise AnsibleParserError("offerings: store %s declares no offering with name or UUID '%s'"
-                                         % (data.path, ref))
+                                         % (data.store_file, ref))
             chosen.add(offering["uuid"])
         return [o for o in data.offerings if o["uuid"] in chosen]
 

@@ -19,6 +19,8 @@ import json
 import re
 import uuid
 
+from ansible_collections.waldur.keycloak.plugins.module_utils._naming import offering_group_path
+
 # The admin-event resource types that concern this collection's groups.
 RESOURCE_TYPES = ("GROUP", "GROUP_MEMBERSHIP")
 # Keycloak's OperationType.
@@ -187,12 +189,9 @@ class OfferingIndex(object):
     """
 
     def __init__(self, data, realm):
-        # Imported here: keycloak_admin_event_info (files only) then starts without the client and its requests.
-        from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups
-
         self.realm = realm
         self.offerings = [o for o in data.offerings if (o.get("keycloak") or {}).get("realm") == realm]
-        self.roots = dict((o["uuid"], OfferingGroups.offering_path(o)) for o in self.offerings)
+        self.roots = dict((o["uuid"], offering_group_path(o)) for o in self.offerings)
         self.by_backend_id = {}
         self.records = {}
         wanted = set(self.roots)

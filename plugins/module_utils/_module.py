@@ -23,16 +23,13 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, KeycloakError
 from ansible_collections.waldur.keycloak.plugins.module_utils._connection import ConnectionOptions
 from ansible_collections.waldur.keycloak.plugins.module_utils._connection import argument_spec as connection_argument_spec
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
-    HAS_PYYAML,
-    PYYAML_IMPORT_ERROR,
-    Store,
-    StoreError,
-    gc_paused,
-    one_line,
-)
+from ansible_collections.waldur.keycloak.plugins.module_utils._diff import plan_diff
+from ansible_collections.waldur.keycloak.plugins.module_utils._message_text import one_line
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_yaml import HAS_PYYAML, PYYAML_IMPORT_ERROR, gc_paused
 from ansible_collections.waldur.keycloak.plugins.module_utils._plan import PlanError, execute
-from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups, ServiceError
+from ansible_collections.waldur.keycloak.plugins.module_utils._service import OfferingGroups
+from ansible_collections.waldur.keycloak.plugins.module_utils._service_error import ServiceError
 
 
 def auth_argument_spec():
@@ -135,7 +132,7 @@ class KeycloakModule(object):
         result = {
             "changed": bool(plan.remote) if store_records_keycloak else plan.changed,
             "plan": plan.describe(ctx),
-            "diff": plan.diff(ctx, self.store.display_path),
+            "diff": plan_diff(plan, ctx, self.store.display_path),
         }
         if store_records_keycloak:
             result["store_updated"] = len(plan.records)

@@ -9,44 +9,17 @@ Keycloak) in order, then record changes (on the store). Check mode returns
 the plan; apply mode executes the very same plan, so the two cannot
 disagree. A value that only exists once an operation ran (the id of a group
 created in this run) is a Ref, shown as "(known after apply)" until then.
+_diff.py shows a plan as Ansible diffs.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError, RealmNotFound
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import StoreWriteError, copy_record, one_line
-
-try:
-    import yaml
-except ImportError:
-    HAS_PYYAML = False
-else:
-    HAS_PYYAML = True
-    # Text with a line break (LF, CR, NEL, LS, PS) is written double-quoted, the breaks as escapes: one
-    # value stays one line of the diff, and reads back as itself (a plain or single-quoted NEL folds into
-    # a space, and a terminal may show it as a new line).
-    _LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
-
-    def _represent_text(dumper, text):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", text,
-                                       style='"' if _LINE_BREAKS.search(text) else None)
-
-    class _SlowDiffDumper(yaml.SafeDumper):
-        pass
-
-    # libyaml's emitter writes the same text as PyYAML's own, about 4x faster: a first apply of
-    # 10,000 groups shows 20,000 records and groups in its diff.
-    class _DiffDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
-        pass
-
-    for _dumper in (_SlowDiffDumper, _DiffDumper):
-        _dumper.add_representer(str, _represent_text)
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import StoreWriteError, copy_record
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 
@@ -110,6 +83,8 @@ class RunContext(object):
 # ---------------------------------------------------------- remote operations
 
 class RemoteOperation(object):
+    """One change in Keycloak; ``target`` is the group's Keycloak path (its id when the path is unknown)."""
+
     action = None
 
     def __init__(self, client, realm, target, **details):
@@ -132,11 +107,11 @@ class CreateGroup(RemoteOperation):
 
     action = "create_group"
 
-    def __init__(self, client, realm, path, name, parent_id, attributes=None):
-        super(CreateGroup, self).__init__(client, realm, path, name=name)
+    def __init__(self, client, realm, group_path, name, parent_id, attributes=None):
+        super(CreateGroup, self).__init__(client, realm, group_path, name=name)
         self.parent_id = parent_id
         self.attributes = attributes
-        self.ref = Ref("create_group %s" % path)
+        self.ref = Ref("create_group %s" % group_path)
 
     def run(self, ctx):
         group_id, _created = self.client.create_group(
@@ -148,8 +123,8 @@ class CreateGroup(RemoteOperation):
 class RenameGroup(RemoteOperation):
     action = "rename_group"
 
-    def __init__(self, client, realm, path, group_id, old_name, new_name):
-        super(RenameGroup, self).__init__(client, realm, path, id=group_id, name=[old_name, new_name])
+    def __init__(self, client, realm, group_path, group_id, old_name, new_name):
+        super(RenameGroup, self).__init__(client, realm, group_path, id=group_id, name=[old_name, new_name])
 
     def run(self, ctx):
         self.client.update_group(self.realm, self.details["id"], {"name": self.details["name"][1]})
@@ -158,8 +133,8 @@ class RenameGroup(RemoteOperation):
 class DeleteGroup(RemoteOperation):
     action = "delete_group"
 
-    def __init__(self, client, realm, path, group_id, members=None):
-        super(DeleteGroup, self).__init__(client, realm, path, id=group_id, members=sorted(members or []))
+    def __init__(self, client, realm, group_path, group_id, members=None):
+        super(DeleteGroup, self).__init__(client, realm, group_path, id=group_id, members=sorted(members or []))
 
     def run(self, ctx):
         # Deleting the group ends every membership in it in the same call.
@@ -172,8 +147,8 @@ class UnmarkGroup(RemoteOperation):
 
     action = "unmark_group"
 
-    def __init__(self, client, realm, path, group_id, attributes):
-        super(UnmarkGroup, self).__init__(client, realm, path, id=group_id, attributes=sorted(attributes))
+    def __init__(self, client, realm, group_path, group_id, attributes):
+        super(UnmarkGroup, self).__init__(client, realm, group_path, id=group_id, attributes=sorted(attributes))
 
     def run(self, ctx):
         markers = self.details["attributes"]
@@ -190,25 +165,25 @@ class UnmarkGroup(RemoteOperation):
                 raise
 
 
-class _MembershipOperation(RemoteOperation):
+class MembershipOperation(RemoteOperation):
     """One user joins or leaves one group."""
 
-    def __init__(self, client, realm, path, group_id, username, user_id, current=None):
-        super(_MembershipOperation, self).__init__(client, realm, path, username=username)
+    def __init__(self, client, realm, group_path, group_id, username, user_id, current=None):
+        super(MembershipOperation, self).__init__(client, realm, group_path, username=username)
         self.group_id = group_id
         self.user_id = user_id
         # The group's members before the plan (for the diff), when the planner read them.
         self.current = current
 
 
-class AddMember(_MembershipOperation):
+class AddMember(MembershipOperation):
     action = "add_member"
 
     def run(self, ctx):
         self.client.add_user_to_group(self.realm, self.user_id, ctx.resolve(self.group_id))
 
 
-class RemoveMember(_MembershipOperation):
+class RemoveMember(MembershipOperation):
     action = "remove_member"
 
     def run(self, ctx):
@@ -337,140 +312,6 @@ class Plan(object):
 
     def describe(self, ctx):
         return [op.describe(ctx) for op in self.remote] + [rc.describe(ctx) for rc in self.records]
-
-    def diff(self, ctx, store_path):
-        """Ansible diffs: each store record, then each touched Keycloak group, before and after as YAML."""
-        diffs = []
-        for change in self.records:
-            after = ctx.resolve(change.after, for_display=True) if change.after else None
-            # Headers are one line each: names from the store or Keycloak carry no control character there.
-            diffs.append({
-                "before_header": one_line("%s: group %s" % (store_path, _record_label(change.before or after))),
-                "after_header": one_line("%s: group %s" % (store_path, _record_label(after or change.before))),
-                "before": _diff_text(change.before),
-                "after": _diff_text(after),
-            })
-        for group in _remote_groups(self.remote, ctx):
-            diffs.append({
-                "before_header": one_line("keycloak realm %s: group %s" % (group["realm"],
-                                                                           group["before_path"] or "(absent)")),
-                "after_header": one_line("keycloak realm %s: group %s" % (group["realm"],
-                                                                          group["after_path"] or "(absent)")),
-                # Path, name, members: in the order a reader looks for them.
-                "before": _yaml_text(group["before"], sort_keys=False),
-                "after": _yaml_text(group["after"], sort_keys=False),
-            })
-        return diffs
-
-
-# Written on every update: showing it would make each diff look like a change of its own.
-_DIFF_HIDDEN = ("modified",)
-
-
-def _record_label(record):
-    if record.get("name"):
-        return "%s (%s)" % (record["name"], record["uuid"])
-    return record["uuid"]
-
-
-def _diff_text(record):
-    if not record:
-        return ""
-    shown = dict((k, v) for k, v in record.items() if k not in _DIFF_HIDDEN)
-    if shown.get("members"):
-        shown["members"] = sorted(shown["members"], key=lambda m: m["username"].lower())
-    return _yaml_text(shown)
-
-
-def _yaml_text(data, sort_keys=True):
-    """``data`` as block YAML, or "" for an absent group or record."""
-    if not data:
-        return ""
-    if HAS_PYYAML:
-        try:
-            text = yaml.dump(data, Dumper=_DiffDumper, default_flow_style=False, sort_keys=sort_keys,
-                             allow_unicode=True, width=1000)
-            if "\\" in text:
-                # An escape: libyaml escapes some characters that PyYAML's own emitter writes as they
-                # are (beyond the BMP: an emoji in a name; NEL), so such rare text takes the slow path.
-                text = yaml.dump(data, Dumper=_SlowDiffDumper, default_flow_style=False, sort_keys=sort_keys,
-                                 allow_unicode=True, width=1000)
-            return text
-        except yaml.YAMLError:
-            pass   # a value safe_dump does not know (a str subclass): JSON below
-    # JSON is YAML too; without PyYAML on the target the diff stays readable.
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str, sort_keys=sort_keys) + "\n"
-
-
-def _parent_path(path):
-    return path.rsplit("/", 1)[0] if "/" in path else ""
-
-
-def _remote_groups(operations, ctx):
-    """The Keycloak groups the operations touch, each with its state before and after the plan.
-
-    Members are the group's members before the plan where the planner read them (``current``), otherwise
-    only those the plan adds or removes; a rename changes the name and the path, not the members.
-    """
-    groups, order = {}, []
-
-    def group_for(key, operation, path):
-        if key not in groups:
-            groups[key] = {"realm": operation.realm, "before_path": path, "after_path": path,
-                           "before_name": path.rsplit("/", 1)[-1], "after_name": path.rsplit("/", 1)[-1],
-                           "before_members": None, "added": [], "removed": [], "deleted": False}
-            order.append(key)
-        return groups[key]
-
-    for operation in operations:
-        if isinstance(operation, CreateGroup):
-            group = group_for(operation.ref, operation, operation.target)
-            group["before_path"] = None
-            group["before_members"] = []
-        elif isinstance(operation, RenameGroup):
-            group = group_for(operation.details["id"], operation, operation.target)
-            old_name, new_name = operation.details["name"]
-            group["before_name"], group["after_name"] = old_name, new_name
-            parent = _parent_path(group["before_path"])
-            group["after_path"] = "%s/%s" % (parent, new_name) if group["before_path"].startswith("/") else new_name
-        elif isinstance(operation, DeleteGroup):
-            group = group_for(operation.details["id"], operation, operation.target)
-            group["before_members"] = list(operation.details.get("members") or [])
-            group["deleted"] = True
-        elif isinstance(operation, UnmarkGroup):
-            group = group_for(operation.details["id"], operation, operation.target)
-            group["unmarked"] = list(operation.details["attributes"])
-        elif isinstance(operation, _MembershipOperation):
-            key = operation.group_id
-            group = group_for(key, operation, operation.target)
-            if group["before_members"] is None and operation.current is not None:
-                group["before_members"] = list(operation.current)
-            group["added" if isinstance(operation, AddMember) else "removed"].append(operation.details["username"])
-
-    result = []
-    for key in order:
-        group = groups[key]
-        before_members = group["before_members"]
-        if before_members is None:
-            before_members = list(group["removed"])
-        removed = set(u.lower() for u in group["removed"])
-        after_members = [u for u in before_members if u.lower() not in removed]
-        after_members += [u for u in group["added"] if u.lower() not in set(m.lower() for m in after_members)]
-        before = after = None
-        if group["before_path"] is not None:
-            before = {"path": group["before_path"], "name": group["before_name"]}
-            if before_members or group["added"] or group["removed"]:
-                before["members"] = sorted(before_members, key=str.lower)
-            if group.get("unmarked"):
-                before["attributes"] = group["unmarked"]
-        if not group["deleted"]:
-            after = {"path": group["after_path"], "name": group["after_name"]}
-            if after_members or group["added"] or group["removed"]:
-                after["members"] = sorted(after_members, key=str.lower)
-        result.append({"realm": group["realm"], "before": before, "after": after,
-                       "before_path": group["before_path"], "after_path": None if group["deleted"] else
-                       group["after_path"]})
-    return result
 
 
 def _run_lane(operations, ctx, done, unreachable=None):

@@ -2,7 +2,7 @@
 # Copyright (c) 2026, waldur.keycloak contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The domain: offerings, their Keycloak groups, naming, hierarchy, matching, planning.
+"""The domain: offerings, their Keycloak groups, hierarchy, matching, planning (naming: _naming.py).
 
 It reads the store's data and asks a Keycloak client questions; it never
 speaks HTTP nor touches a file itself. Every change it wants is returned as a
@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import string
 import uuid as uuidlib
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import (
@@ -33,15 +32,22 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._plan import (
     RenameGroup,
     UnmarkGroup,
 )
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
-    NAME_MAX_LENGTH,
-    copy_record,
+from ansible_collections.waldur.keycloak.plugins.module_utils._message_text import shown
+from ansible_collections.waldur.keycloak.plugins.module_utils._naming import (
+    check_group_name,
+    group_name,
+    group_path,
+    hex_uuid,
+    offering_group_path,
+    slugify,
+)
+from ansible_collections.waldur.keycloak.plugins.module_utils._service_error import ServiceError
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import copy_record
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_schema import (
     group_key,
     instant,
     normalize_uuid,
     now_iso,
-    shown,
-    slugify,
     username_problem,
 )
 
@@ -54,55 +60,27 @@ GROUP_ATTRIBUTE = "waldur_group_uuid"
 # uuid that the real run then writes, and a rerun finds it again.
 RECORD_NAMESPACE = uuidlib.UUID("5b0a1c6e-3f47-4c55-9e4a-7d1f2a0c9b31")
 
-TEMPLATE_VARIABLES = ("offering_uuid", "offering_name", "offering_slug", "resource_uuid", "resource_name",
-                      "resource_slug", "role_name", "scope_id")
 
-
-class ServiceError(Exception):
-    """A failure to report to the user: the original's message, then detail; plus result fields."""
-
-    def __init__(self, message, detail=None, **result):
-        text = message if not detail else "%s %s" % (message, " ".join(str(detail).split()))
-        super(ServiceError, self).__init__(text)
-        self.message = text
-        self.result = result
-
-
-def checked_id_argument(argument, value, path=False):
-    """A Keycloak group id (or, with ``path``, a group path) given as ``argument``, refused before any call.
+def checked_id_argument(argument, value, is_group_path=False):
+    """A Keycloak group id (or, with ``is_group_path``, a group path) given as ``argument``, refused before any call.
 
     ``..`` would address the realm itself, ``/`` another resource (see _client.checked_segment).
     """
     if not str(value).strip():
         raise ServiceError("%s: This field is required." % argument)
     try:
-        if path:
+        if is_group_path:
             group_path_segments(value)
         else:
             checked_segment(value, "group id")
     except InvalidId as exc:
         raise ServiceError("%s: '%s' is not a valid Keycloak %s." % (argument, shown(value), exc.what),
                            "It must be one URL path segment%s: not empty, '.' or '..', and without '/'."
-                           % (" per name" if path else ""))
-
-
-def check_group_name(name, argument, detail=""):
-    """``name`` if the store and Keycloak can hold it as a group name; else an error naming ``argument``.
-
-    Checked before planning, so that the message names the module argument the
-    name came from, not a line of a store file that was never written.
-    """
-    rule = "A group name is 1 to %d characters without '/'." % NAME_MAX_LENGTH
-    if not name.strip():
-        raise ServiceError("%s: This field may not be blank." % argument, (rule + " " + detail).strip())
-    if "/" in name or len(name) > NAME_MAX_LENGTH:
-        raise ServiceError("%s: '%s' is not a valid group name." % (argument, shown(name)),
-                           (rule + " " + detail).strip())
-    return name
+                           % (" per name" if is_group_path else ""))
 
 
 def check_usernames(usernames):
-    """The ``members`` argument, checked by the store's rule (_store.username_problem): one way everywhere."""
+    """The ``members`` argument, checked by the store's rule (_store_schema.username_problem): one way everywhere."""
     if not all(u.strip() for u in usernames):
         raise ServiceError("members: a username must not be empty.",
                            "Got %s." % ", ".join(repr(u) for u in usernames))
@@ -119,10 +97,6 @@ def checked_uuid_argument(argument, value):
     if key is None:
         raise ServiceError("%s: Must be a valid UUID." % argument, "Got '%s'." % shown(value))
     return key
-
-
-def hex_uuid(value):
-    return uuidlib.UUID(value).hex if value else ""
 
 
 def user_view(user):
@@ -163,14 +137,14 @@ class OfferingGroups(object):
         offering = self.data.find_offering(ref)
         if offering is None:
             raise ServiceError("offering_uuid: Offering not found.",
-                               "No offering with UUID or name '%s' in %s." % (ref, self.data.path))
+                               "No offering with UUID or name '%s' in %s." % (ref, self.data.store_file))
         return offering
 
     def keycloak_offering(self, ref):
         offering = self.offering(ref)
         if not (offering.get("keycloak") or {}).get("realm"):
             raise ServiceError("Keycloak integration is not enabled for this offering.",
-                               "Offering '%s' has no keycloak.realm in %s." % (offering["name"], self.data.path))
+                               "Offering '%s' has no keycloak.realm in %s." % (offering["name"], self.data.store_file))
         return offering
 
     def connect(self, offering):
@@ -189,7 +163,7 @@ class OfferingGroups(object):
                 raise ServiceError("role_uuid: Role is not available for this offering.",
                                    "Role '%s' is declared by another offering, not by '%s'." % (ref, offering["name"]))
             raise ServiceError("role_uuid: Role not found.", "No role with UUID or name '%s' in %s."
-                               % (ref, self.data.path))
+                               % (ref, self.data.store_file))
         return role
 
     def resource(self, offering, ref):
@@ -205,45 +179,8 @@ class OfferingGroups(object):
         key = normalize_uuid(group_uuid)
         group = self.data.groups_by_uuid.get(key) if key else None
         if group is None:
-            raise ServiceError("Not found.", "No offering group with UUID '%s' in %s." % (group_uuid, self.data.path))
+            raise ServiceError("Not found.", "No offering group with UUID '%s' in %s." % (group_uuid, self.data.store_file))
         return group
-
-    # ------------------------------------------------------- naming, paths
-
-    def group_name(self, offering, role, resource, scope_id):
-        template = (offering.get("keycloak") or {}).get("group_name_template")
-        if template:
-            values = {
-                "offering_uuid": hex_uuid(offering["uuid"]),
-                "offering_name": offering["name"],
-                "offering_slug": offering["slug"],
-                "resource_uuid": hex_uuid(resource["uuid"]) if resource else "",
-                "resource_name": resource["name"] if resource else "",
-                "resource_slug": resource["slug"] if resource else "",
-                "role_name": role["name"],
-                "scope_id": scope_id or "",
-            }
-            try:
-                name = string.Template(template).substitute(values)
-            except KeyError as exc:
-                raise ServiceError("group_name_template: unknown variable $%s in '%s'." % (exc.args[0], template),
-                                   "Known variables: %s." % ", ".join("$" + v for v in TEMPLATE_VARIABLES))
-            except ValueError as exc:
-                raise ServiceError("group_name_template: invalid template '%s'." % template, str(exc))
-        else:
-            parts = [hex_uuid(offering["uuid"]), scope_id or (hex_uuid(resource["uuid"]) if resource else ""),
-                     role["name"]]
-            name = "_".join(p for p in parts if p)
-        return check_group_name(name, "name")
-
-    @staticmethod
-    def offering_path(offering):
-        """``/{base_group}/{slug}``: the parent of every group of the offering."""
-        base = (offering.get("keycloak") or {}).get("base_group") or ""
-        return "/" + "/".join(p for p in base.split("/") + [offering["slug"]] if p)
-
-    def group_path(self, offering, name):
-        return "%s/%s" % (self.offering_path(offering), name)
 
     # ------------------------------------------------------------- views
 
@@ -314,7 +251,7 @@ class OfferingGroups(object):
                  if (key and item["uuid"] == key) or item["name"] == ref]
         message = "role_uuid: Role not found." if kind == "role" else "resource_uuid: Resource not found."
         if not found:
-            raise ServiceError(message, "No %s with UUID or name '%s' in %s." % (kind, ref, self.data.path))
+            raise ServiceError(message, "No %s with UUID or name '%s' in %s." % (kind, ref, self.data.store_file))
         if len(found) > 1:
             raise ServiceError("%s_uuid: '%s' names a %s of several offerings (%s); give offering or the %s's UUID."
                                % (kind, ref, kind, ", ".join("'%s'" % o["name"] for o, _item in found), kind))
@@ -342,7 +279,7 @@ class OfferingGroups(object):
                 "server_version": version, "admin_events_enabled": events, "admin_events_details_enabled": details}
 
     def _offering_root(self, client, realm, offering):
-        return client.group_by_path(realm, self.offering_path(offering))
+        return client.group_by_path(realm, offering_group_path(offering))
 
     def _name_derived_root(self, client, realm, offering):
         """Where earlier versions put the groups of an offering without ``slug`` (named after its name), when
@@ -351,14 +288,14 @@ class OfferingGroups(object):
         if offering["slug"] != hex_uuid(offering["uuid"]):
             return None
         old = dict(offering, slug=slugify(offering["name"]))
-        group = client.group_by_path(realm, self.offering_path(old))
+        group = client.group_by_path(realm, offering_group_path(old))
         if group is None or offering["uuid"] not in ((group.get("attributes") or {}).get(OFFERING_ATTRIBUTE) or []):
             return None
         return ServiceError("slug: Offering '%s' has its Keycloak groups under %s, which earlier versions named "
                             "after it; without a slug its group is now %s (its UUID, which a rename never changes)."
-                            % (offering["name"], self.offering_path(old), self.offering_path(offering)),
+                            % (offering["name"], offering_group_path(old), offering_group_path(offering)),
                             "Add 'slug: %s' to the offering in %s to keep them where they are."
-                            % (old["slug"], self.data.path))
+                            % (old["slug"], self.data.store_file))
 
     def remote_groups(self, offering_ref):
         offering = self.keycloak_offering(offering_ref)
@@ -367,15 +304,15 @@ class OfferingGroups(object):
             root = self._offering_root(client, realm, offering)
             if root is None:
                 moved = self._name_derived_root(client, realm, offering)
-                return {"groups": [], "offering_path": self.offering_path(offering),
+                return {"groups": [], "offering_path": offering_group_path(offering),
                         "message": moved.message if moved is not None else
                         "The offering's group %s does not exist in realm '%s' yet."
-                        % (self.offering_path(offering), realm)}
+                        % (offering_group_path(offering), realm)}
             children = client.group_children(realm, root["id"], expected=root.get("subGroupCount"))
         except KeycloakError as exc:
             raise ServiceError("Unable to list remote Keycloak groups.", exc.message)
         groups = sorted((remote_group_view(g) for g in children), key=lambda g: g["name"])
-        return {"groups": groups, "offering_path": self.offering_path(offering)}
+        return {"groups": groups, "offering_path": offering_group_path(offering)}
 
     def remote_group_members(self, offering_ref, group_id):
         offering = self.keycloak_offering(offering_ref)
@@ -571,15 +508,15 @@ class OfferingGroups(object):
     def _check_not_a_container(self, remote, realm, argument):
         """Refuse to link an offering's own group or a base group above it: the record's delete would take
         the whole subtree, every other record's group with it."""
-        path = remote.get("path") or ""
+        remote_path = remote.get("path") or ""
         for offering in self.data.offerings:
-            if (offering.get("keycloak") or {}).get("realm") != realm or not path:
+            if (offering.get("keycloak") or {}).get("realm") != realm or not remote_path:
                 continue
-            root = self.offering_path(offering)
-            if root == path or root.startswith(path + "/"):
+            root = offering_group_path(offering)
+            if root == remote_path or root.startswith(remote_path + "/"):
                 raise ServiceError(
                     "%s: Keycloak group %s holds the groups of offering '%s' and cannot be linked to one record."
-                    % (argument, path, offering["name"]),
+                    % (argument, remote_path, offering["name"]),
                     "Link or import a group inside %s instead." % root)
 
     def _check_shared_agree(self, after, members_mode=None):
@@ -589,7 +526,7 @@ class OfferingGroups(object):
                 raise ServiceError(
                     "name: Groups %s and %s both link Keycloak group %s under different names."
                     % (self._describe_record(after), self._describe_record(other), after["backend_id"]),
-                    "Each run would rename it back; give both records one name in %s." % self.data.path)
+                    "Each run would rename it back; give both records one name in %s." % self.data.store_file)
             if members_mode == "exact":
                 mine = set(m["username"].strip().lower() for m in after["members"])
                 theirs = set(m["username"].strip().lower() for m in other["members"])
@@ -599,22 +536,22 @@ class OfferingGroups(object):
                         "members_mode=exact would remove each one's members on the other's run."
                         % (self._describe_record(after), self._describe_record(other), after["backend_id"]),
                         "Declare the same members in both records of %s, or sync with members_mode=additive."
-                        % self.data.path)
+                        % self.data.store_file)
 
     @staticmethod
     def _check_rename_free(client, realm, remote, new_name, siblings_by_name=None):
         """A rename into a name a sibling has would fail on Keycloak's 409: say so while planning."""
-        path = remote.get("path") or ""
+        remote_path = remote.get("path") or ""
         if siblings_by_name is not None:
             sibling = siblings_by_name.get(new_name)
-        elif path.startswith("/"):
-            sibling = client.group_by_path(realm, "%s/%s" % (path.rsplit("/", 1)[0], new_name))
+        elif remote_path.startswith("/"):
+            sibling = client.group_by_path(realm, "%s/%s" % (remote_path.rsplit("/", 1)[0], new_name))
         else:
             sibling = None
         if sibling is not None and sibling["id"] != remote["id"]:
             raise ServiceError(
                 "name: Keycloak group %s cannot be renamed to '%s': its sibling %s has that name."
-                % (path or remote["id"], new_name, sibling.get("path") or sibling["id"]),
+                % (remote_path or remote["id"], new_name, sibling.get("path") or sibling["id"]),
                 "Rename or delete that sibling in Keycloak, or choose another name.")
 
     def _linked_elsewhere(self, offering, backend_id, except_uuid=None):
@@ -643,7 +580,7 @@ class OfferingGroups(object):
         if remote_group_id:
             checked_id_argument("remote_group_id", remote_group_id)
         else:
-            checked_id_argument("remote_group_path", remote_group_path, path=True)
+            checked_id_argument("remote_group_path", remote_group_path, is_group_path=True)
         try:
             client, realm = self.connect(offering)
             remote = (client.get_group(realm, remote_group_id) if remote_group_id
@@ -682,64 +619,112 @@ class OfferingGroups(object):
         plan.record(None, record)
         return plan, record
 
-    def find_group(self, params):
-        """The record addressed by ``uuid`` or by its natural key, or None; with its offering, role, resource.
+    def find_group(self, group_uuid=None, offering=None, role=None, resource=None, scope_id=None):
+        """The record addressed by ``group_uuid`` or by its natural key, or None; with its offering, role, resource.
 
-        A ``uuid`` is the address when given: an unknown one never falls back to the
-        natural key, as that would act on another record. With an unknown ``uuid``,
+        A ``group_uuid`` is the address when given: an unknown one never falls back to the
+        natural key, as that would act on another record. With an unknown ``group_uuid``,
         the offering, role and resource are returned (when ``role`` is given) for a
         create, provided no other record holds the natural key; otherwise all None.
+        ``offering``, ``role`` and ``resource`` are references (UUID or name).
         """
-        if params.get("uuid"):
-            key = checked_uuid_argument("uuid", params["uuid"])
+        if group_uuid:
+            key = checked_uuid_argument("uuid", group_uuid)
             record = self.data.groups_by_uuid.get(key)
             if record is not None:
-                offering = self.data.offerings_by_uuid[record["offering"]]
-                if params.get("offering") and self.offering(params["offering"]) is not offering:
-                    raise ServiceError("offering_uuid: Group %s belongs to offering '%s'." % (key, offering["name"]))
-                role = self.data.roles_by_uuid[record["role"]]
-                if params.get("role") and self.role(offering, params["role"]) is not role:
+                record_offering = self.data.offerings_by_uuid[record["offering"]]
+                if offering and self.offering(offering) is not record_offering:
+                    raise ServiceError("offering_uuid: Group %s belongs to offering '%s'."
+                                       % (key, record_offering["name"]))
+                record_role = self.data.roles_by_uuid[record["role"]]
+                if role and self.role(record_offering, role) is not record_role:
                     raise ServiceError("role_uuid: Group %s has role '%s'; a group's role cannot change."
-                                       % (key, role["name"]))
-                resource = self.data.resources_by_uuid.get(record["resource"]) if record["resource"] else None
-                return record, offering, role, resource
-            if not (params.get("offering") and params.get("role")):
+                                       % (key, record_role["name"]))
+                record_resource = self.data.resources_by_uuid.get(record["resource"]) if record["resource"] else None
+                return record, record_offering, record_role, record_resource
+            if not (offering and role):
                 # An unknown uuid and no natural key to create it with: nothing to find
                 # (absent is then a no-op, present says Not found.).
                 return None, None, None, None
-        offering = self.offering(params.get("offering"))
-        role = self.role(offering, params.get("role"))
-        resource = self.resource(offering, params.get("resource"))
-        scope_id = params.get("scope_id") or ""
-        key = (offering["uuid"], role["uuid"], resource["uuid"] if resource else None, scope_id)
+        found_offering = self.offering(offering)
+        found_role = self.role(found_offering, role)
+        found_resource = self.resource(found_offering, resource)
+        key = (found_offering["uuid"], found_role["uuid"], found_resource["uuid"] if found_resource else None,
+               scope_id or "")
         record = self.data.groups_by_key.get(key)
-        if params.get("uuid") and record is not None:
+        if group_uuid and record is not None:
             raise ServiceError("Not found.", "No offering group with UUID %s in %s; group '%s' (%s) has this "
                                "offering, role, resource and scope_id, and is left alone."
-                               % (params["uuid"], self.data.path, record["name"], record["uuid"]))
-        return record, offering, role, resource
+                               % (group_uuid, self.data.store_file, record["name"], record["uuid"]))
+        return record, found_offering, found_role, found_resource
 
-    def plan_group_present(self, params):
+    def plan_group_present(self, group_uuid=None, offering=None, role=None, resource=None, scope_id=None, name=None,
+                           backend_id=None, members=None, members_mode="additive", pull_members=False,
+                           create_remote=True, relink_unlinked=False):
         """keycloak_offering_group state=present: record, remote group, link, members, pull.
 
-        Returns the plan, the record as it will be, and the pull_members counts (or None).
+        The group is addressed as find_group says. ``backend_id``: link that Keycloak group ("" unlinks);
+        ``members``: usernames (None: leave the members as they are); ``pull_members``: Keycloak's members
+        into the record, nothing out; ``create_remote``: ensure the remote group (not for a record unlinked
+        on purpose, unless ``relink_unlinked``). Returns the plan, the record as it will be, and the
+        pull_members counts (or None).
         """
-        if params.get("name") is not None:
-            check_group_name(params["name"], "name")
-        if params.get("members") is not None:
-            check_usernames(params["members"])
-        record, offering, role, resource = self.find_group(params)
-        plan = Plan()
-        stamp = now_iso()
-        if offering is None:
+        if name is not None:
+            check_group_name(name, "name")
+        if members is not None:
+            check_usernames(members)
+        record, found_offering, found_role, found_resource = self.find_group(group_uuid, offering, role, resource,
+                                                                             scope_id)
+        if found_offering is None:
             raise ServiceError("Not found.", "No offering group with UUID %s in %s; give offering and role to "
-                               "create it." % (params.get("uuid"), self.data.path))
+                               "create it." % (group_uuid, self.data.store_file))
+        after = self._record_after(record, found_offering, found_role, found_resource, group_uuid, scope_id, name,
+                                   resource)
+        backend_id = backend_id.strip() if backend_id is not None else None
+        if pull_members and members is not None:
+            raise ServiceError("pull_members: cannot be combined with members.",
+                               "A pull changes nothing in Keycloak; set the members in another task.")
+        if pull_members and not (backend_id if backend_id is not None else after["backend_id"]):
+            # A pull reads the linked group; it never creates nor adopts one.
+            raise ServiceError("Group is not linked to a remote Keycloak group. Remap it first to set a backend ID.")
+        # create_remote ensures the remote group, except in a pull (it pulls only) and for a record
+        # unlinked on purpose (it stays unlinked unless relink_unlinked says otherwise).
+        ensure = bool(create_remote and backend_id is None and not pull_members
+                      and not (after.get("unlinked") and not after["backend_id"] and not relink_unlinked))
+        plan = Plan()
+        needs = []
+        client = realm = remote_group = None
+        if backend_id or members is not None or pull_members or ensure:
+            found_offering = self.keycloak_offering(found_offering["uuid"])
+            client, realm = self.connect(found_offering)
+        if backend_id is not None:
+            remote_group = self._link(client, realm, found_offering, record, after, backend_id)
+        elif ensure:
+            remote_group = self._plan_ensure(plan, client, realm, found_offering, record, after, needs)
+        pull_counts = None
+        if pull_members:
+            pull_counts = self._pull(client, realm, record, after, remote_group)
+        elif client is not None and after["backend_id"] and (
+                members is not None or any(m["state"] == "pending" for m in after["members"])):
+            remote_group = self._linked_group_for_members(client, realm, after, remote_group)
+            self._plan_members(plan, client, realm, after, remote_group, members, members_mode, needs)
+        elif members is not None:
+            # Not linked: the members wait as pending until the group exists.
+            self._set_local_members(after, [u.strip() for u in members], members_mode, set())
+        self._check_shared_agree(after, members_mode)
+        self._stamp(plan.record(record, after, needs=needs), record, after)
+        return plan, after, pull_counts
+
+    def _record_after(self, record, offering, role, resource, group_uuid, scope_id, name, resource_ref):
+        """The record as keycloak_offering_group state=present leaves it, before any Keycloak step: a new one,
+        or a copy of ``record`` with the given name (and, when addressed by uuid, resource and scope_id)."""
+        stamp = now_iso()
         if record is None:
-            scope_id = params.get("scope_id") or ""
+            scope_id = scope_id or ""
             after = {
-                "uuid": normalize_uuid(params["uuid"]) if params.get("uuid")
+                "uuid": normalize_uuid(group_uuid) if group_uuid
                 else self.new_record_uuid(offering, role, resource, scope_id),
-                "name": params.get("name") or self.group_name(offering, role, resource, scope_id),
+                "name": name or group_name(offering, role, resource, scope_id),
                 "backend_id": "", "offering": offering["uuid"], "role": role["uuid"],
                 "resource": resource["uuid"] if resource else None, "scope_id": scope_id,
                 "created": stamp, "modified": stamp, "unlinked": False, "members": [],
@@ -747,115 +732,98 @@ class OfferingGroups(object):
         else:
             after = copy_record(record)
             after["modified"] = stamp
-            if params.get("name"):
-                after["name"] = params["name"]
-            if params.get("uuid"):
+            if name:
+                after["name"] = name
+            if group_uuid:
                 # Addressed by uuid: resource and scope_id given here are changes.
-                if params.get("resource") is not None:
-                    changed_resource = self.resource(offering, params["resource"]) if params["resource"] else None
+                if resource_ref is not None:
+                    changed_resource = self.resource(offering, resource_ref) if resource_ref else None
                     after["resource"] = changed_resource["uuid"] if changed_resource else None
-                if params.get("scope_id") is not None:
-                    after["scope_id"] = params["scope_id"]
+                if scope_id is not None:
+                    after["scope_id"] = scope_id
         taken = self._key_taken(group_key(after), after["uuid"])
         if taken is not None:
             raise ServiceError("A local group with this offering, role, resource and scope_id already exists.",
                                "Group '%s' (%s)." % (taken["name"], taken["uuid"]))
+        return after
 
-        backend_id = params.get("backend_id")
-        backend_id = backend_id.strip() if backend_id is not None else None
-        pull = params.get("pull_members")
-        if pull and params.get("members") is not None:
-            raise ServiceError("pull_members: cannot be combined with members.",
-                               "A pull changes nothing in Keycloak; set the members in another task.")
-        if pull and not (backend_id if backend_id is not None else after["backend_id"]):
-            # A pull reads the linked group; it never creates nor adopts one.
-            raise ServiceError("Group is not linked to a remote Keycloak group. Remap it first to set a backend ID.")
-        # create_remote ensures the remote group, except in a pull (it pulls only) and for a record
-        # unlinked on purpose (it stays unlinked unless relink_unlinked says otherwise).
-        ensure = bool(params.get("create_remote") and backend_id is None and not pull
-                      and not (after.get("unlinked") and not after["backend_id"]
-                               and not params.get("relink_unlinked")))
-        needs_remote = bool(backend_id or params.get("members") is not None or pull or ensure)
-        client = realm = None
-        if needs_remote:
-            offering = self.keycloak_offering(offering["uuid"])
-            client, realm = self.connect(offering)
-        needs = []
+    def _link(self, client, realm, offering, record, after, backend_id):
+        """Link ``after`` to Keycloak group ``backend_id`` ("": unlink on purpose); return that group when read."""
         remote_group = None
-        if backend_id is not None:
-            if backend_id and backend_id != (record or {}).get("backend_id"):
-                checked_id_argument("backend_id", backend_id)
-                remote_group = client.get_group(realm, backend_id)
-                if remote_group is None:
-                    raise ServiceError("backend_id: Remote group not found in Keycloak.",
-                                       "No group %s in realm '%s'." % (backend_id, realm))
-                self._check_not_a_container(remote_group, realm, "backend_id")
-                other = self._linked_elsewhere(offering, backend_id, after["uuid"])
-                if other is not None:
-                    raise ServiceError("A local group already exists for this remote Keycloak group.",
-                                       "Group '%s' (%s) is linked to %s." % (other["name"], other["uuid"], backend_id))
-            after["backend_id"] = backend_id
-            # backend_id "" unlinks on purpose: later runs leave it so; a link ends that.
-            after["unlinked"] = not backend_id
-        elif ensure:
-            if after["backend_id"]:
-                remote_group = client.get_group(realm, after["backend_id"])
+        if backend_id and backend_id != (record or {}).get("backend_id"):
+            checked_id_argument("backend_id", backend_id)
+            remote_group = client.get_group(realm, backend_id)
             if remote_group is None:
-                # Not linked, or its remote group vanished: ensure it where the offering keeps its groups.
-                root_id, _count = self._plan_offering_root(plan, client, realm, offering, needs)
-                existing = None if isinstance(root_id, Ref) else client.find_child_group(realm, root_id, after["name"])
-                other = self._linked_elsewhere(offering, existing["id"], after["uuid"]) if existing else None
-                if other is not None:
-                    raise ServiceError("A local group already exists for this remote Keycloak group.",
-                                       "Group '%s' (%s) is linked to %s, the group named '%s'; choose another name."
-                                       % (other["name"], other["uuid"], existing["path"], after["name"]))
-                group_id, remote_group = self._plan_leaf(plan, client, realm, offering, after, root_id, existing,
-                                                         needs)
-                after["backend_id"] = group_id
-                after["unlinked"] = False
-            elif remote_group["name"] != after["name"] and record is not None and record["name"] != after["name"]:
-                # The declared name changed: the remote group follows it.
-                self._check_rename_free(client, realm, remote_group, after["name"])
-                needs.append(plan.add(RenameGroup(client, realm, remote_group.get("path") or remote_group["id"],
-                                                  remote_group["id"], remote_group["name"], after["name"])))
+                raise ServiceError("backend_id: Remote group not found in Keycloak.",
+                                   "No group %s in realm '%s'." % (backend_id, realm))
+            self._check_not_a_container(remote_group, realm, "backend_id")
+            other = self._linked_elsewhere(offering, backend_id, after["uuid"])
+            if other is not None:
+                raise ServiceError("A local group already exists for this remote Keycloak group.",
+                                   "Group '%s' (%s) is linked to %s." % (other["name"], other["uuid"], backend_id))
+        after["backend_id"] = backend_id
+        # backend_id "" unlinks on purpose: later runs leave it so; a link ends that.
+        after["unlinked"] = not backend_id
+        return remote_group
 
+    def _plan_ensure(self, plan, client, realm, offering, record, after, needs):
+        """create_remote: the linked group, renamed when the declared name changed; or, when not linked or
+        gone, the group of that name under the offering's group, adopted or created. Return the group (None:
+        to be created)."""
+        remote_group = client.get_group(realm, after["backend_id"]) if after["backend_id"] else None
+        if remote_group is None:
+            # Not linked, or its remote group vanished: ensure it where the offering keeps its groups.
+            root_id, _count = self._plan_offering_root(plan, client, realm, offering, needs)
+            existing = None if isinstance(root_id, Ref) else client.find_child_group(realm, root_id, after["name"])
+            other = self._linked_elsewhere(offering, existing["id"], after["uuid"]) if existing else None
+            if other is not None:
+                raise ServiceError("A local group already exists for this remote Keycloak group.",
+                                   "Group '%s' (%s) is linked to %s, the group named '%s'; choose another name."
+                                   % (other["name"], other["uuid"], existing["path"], after["name"]))
+            after["backend_id"], remote_group = self._plan_leaf(plan, client, realm, offering, after, root_id,
+                                                                existing, needs)
+            after["unlinked"] = False
+        elif remote_group["name"] != after["name"] and record is not None and record["name"] != after["name"]:
+            # The declared name changed: the remote group follows it.
+            self._check_rename_free(client, realm, remote_group, after["name"])
+            needs.append(plan.add(RenameGroup(client, realm, remote_group.get("path") or remote_group["id"],
+                                              remote_group["id"], remote_group["name"], after["name"])))
+        return remote_group
+
+    def _pull(self, client, realm, record, after, remote_group):
+        """pull_members: what Keycloak holds comes into the store; nothing (not even a pending member) goes out."""
         group_id = after["backend_id"]
-        pull_counts = None
-        if pull:
-            # Pull only: what Keycloak holds comes into the store; nothing (not even a pending member) goes out.
-            try:
-                if remote_group is None:
-                    remote_group = client.get_group(realm, group_id)
-                if remote_group is None:
-                    raise ServiceError("Unable to fetch members from Keycloak.",
-                                       "Group '%s' is linked to %s, which does not exist in realm '%s'; link it "
-                                       "again (backend_id) or recreate it (keycloak_offering_sync relink=true)."
-                                       % (after["name"], group_id, realm))
-                remote_members = client.group_members(realm, group_id)
-            except KeycloakError as exc:
-                raise ServiceError("Unable to fetch members from Keycloak.", exc.message)
-            pull_counts = self.pull_into(after, remote_members, before=record or {"members": []})
-        elif client is not None and group_id and (params.get("members") is not None
-                                                  or any(m["state"] == "pending" for m in after["members"])):
-            if remote_group is None and not isinstance(group_id, Ref):
+        try:
+            if remote_group is None:
                 remote_group = client.get_group(realm, group_id)
-                if remote_group is None:
-                    raise ServiceError("members: Group '%s' is linked to Keycloak group %s, which does not exist "
-                                       "in realm '%s'." % (after["name"], group_id, realm),
-                                       "Recreate it (create_remote=true, or keycloak_offering_sync relink=true) or "
-                                       "link another group (backend_id).")
-            self._plan_members(plan, client, realm, after, remote_group, params, needs)
-        elif params.get("members") is not None:
-            # Not linked: the members wait as pending until the group exists.
-            self._set_local_members(after, [u.strip() for u in params["members"]], params.get("members_mode"), set())
-        self._check_shared_agree(after, params.get("members_mode"))
-        self._stamp(plan.record(record, after, needs=needs), record, after)
-        return plan, after, pull_counts
+            if remote_group is None:
+                raise ServiceError("Unable to fetch members from Keycloak.",
+                                   "Group '%s' is linked to %s, which does not exist in realm '%s'; link it "
+                                   "again (backend_id) or recreate it (keycloak_offering_sync relink=true)."
+                                   % (after["name"], group_id, realm))
+            remote_members = client.group_members(realm, group_id)
+        except KeycloakError as exc:
+            raise ServiceError("Unable to fetch members from Keycloak.", exc.message)
+        return self.pull_into(after, remote_members, before=record or {"members": []})
+
+    @staticmethod
+    def _linked_group_for_members(client, realm, after, remote_group):
+        """The linked group whose members are planned: ``remote_group`` when already read; a link to a group
+        gone from Keycloak is an error (a group still to be created, a Ref, has no members yet)."""
+        group_id = after["backend_id"]
+        if remote_group is None and not isinstance(group_id, Ref):
+            remote_group = client.get_group(realm, group_id)
+            if remote_group is None:
+                raise ServiceError("members: Group '%s' is linked to Keycloak group %s, which does not exist "
+                                   "in realm '%s'." % (after["name"], group_id, realm),
+                                   "Recreate it (create_remote=true, or keycloak_offering_sync relink=true) or "
+                                   "link another group (backend_id).")
+        return remote_group
 
     def _plan_offering_root(self, plan, client, realm, offering, needs):
         """Ensure ``/<base_group>/<slug>``: return its id (or the Ref of the create that will make it) and
         the subGroupCount Keycloak reported for it (None when unknown or not created yet)."""
-        segments = [s for s in self.offering_path(offering).split("/") if s]
+        segments = [s for s in offering_group_path(offering).split("/") if s]
         parent_id, current, count = None, "", None
         for depth, segment in enumerate(segments):
             current += "/" + segment
@@ -880,20 +848,22 @@ class OfferingGroups(object):
         if existing is not None:
             return existing["id"], existing
         attributes = {OFFERING_ATTRIBUTE: [offering["uuid"]], GROUP_ATTRIBUTE: [record["uuid"]]}
-        operation = plan.add(CreateGroup(client, realm, self.group_path(offering, record["name"]), record["name"],
+        operation = plan.add(CreateGroup(client, realm, group_path(offering, record["name"]), record["name"],
                                          root_id, attributes), lane=lane)
         needs.append(operation)
         return operation.ref, None
 
-    def _plan_members(self, plan, client, realm, after, remote_group, params, needs, lane=None, members=None,
-                      users=None):
+    def _plan_members(self, plan, client, realm, after, remote_group, desired, members_mode, needs, lane=None,
+                      members=None, users=None):
         """Membership operations for ``after``; return the remote members as they will be after the plan.
 
+        ``desired``: the usernames the group must have (None: only the pending members are added);
+        ``members_mode == "exact"`` removes every other member.
         ``members``: the group's members as already read (None: read them here); ``users``:
         ``{lower-case username: user or None}`` already resolved (a username not in it is looked up here).
         """
         group_id = after["backend_id"]
-        path = (remote_group or {}).get("path") or self.group_path(
+        remote_path = (remote_group or {}).get("path") or group_path(
             self.data.offerings_by_uuid[after["offering"]], after["name"])
         if isinstance(group_id, Ref):
             remote_members = []
@@ -902,7 +872,6 @@ class OfferingGroups(object):
         users = users or {}
         remote_by_name = dict(((u.get("username") or "").lower(), u) for u in remote_members)
         current = [u.get("username") for u in remote_members]  # what the check-mode diff shows as "before"
-        desired = params.get("members")
         wanted = [u.strip() for u in desired] if desired is not None else []
         pending = [m["username"] for m in after["members"] if m["state"] == "pending"]
         result_members = list(remote_members)
@@ -915,7 +884,7 @@ class OfferingGroups(object):
             user = users[lower] if lower in users else client.user_by_username(realm, username)
             if user is None:
                 continue
-            needs.append(plan.add(AddMember(client, realm, path, group_id, user["username"], user["id"], current),
+            needs.append(plan.add(AddMember(client, realm, remote_path, group_id, user["username"], user["id"], current),
                                   lane=lane))
             result_members.append(user)
             known_users[lower] = user
@@ -927,12 +896,12 @@ class OfferingGroups(object):
             if member["state"] == "active" and member["username"].strip().lower() not in active:
                 member["state"] = "pending"
         if desired is not None:
-            self._set_local_members(after, wanted, params.get("members_mode"), active, known_users)
-            if params.get("members_mode") == "exact":
+            self._set_local_members(after, wanted, members_mode, active, known_users)
+            if members_mode == "exact":
                 keep = set(w.lower() for w in wanted)
                 for lower, user in sorted(remote_by_name.items()):
                     if lower and lower not in keep:
-                        needs.append(plan.add(RemoveMember(client, realm, path, group_id, user["username"],
+                        needs.append(plan.add(RemoveMember(client, realm, remote_path, group_id, user["username"],
                                                            user["id"], current), lane=lane))
                         result_members = [u for u in result_members if u is not user]
         else:
@@ -1023,7 +992,7 @@ class OfferingGroups(object):
     def _plan_offering_sync(self, plan, offering, prune, relink, members_mode, relink_unlinked=False):
         client, realm = self.connect(offering)
         report = {"offering": offering["name"], "offering_uuid": offering["uuid"], "realm": realm,
-                  "path": self.offering_path(offering), "created": [], "adopted": [], "linked_by_marker": [],
+                  "path": offering_group_path(offering), "created": [], "adopted": [], "linked_by_marker": [],
                   "renamed": [],
                   "missing_remote": [], "relinked": [], "unlinked": [], "pruned": [], "members_added": [],
                   "members_removed": [], "pending": []}
@@ -1057,7 +1026,7 @@ class OfferingGroups(object):
                                        % (offering["name"], record["name"]),
                                        "Groups %s and %s would be the same Keycloak group %s; rename one in %s."
                                        % (in_tree[record["name"]], record["uuid"],
-                                          self.group_path(offering, record["name"]), self.data.path))
+                                          group_path(offering, record["name"]), self.data.store_file))
                 in_tree[record["name"]] = record["uuid"]
         # The group each record's members are planned on (None: gone and left so, or still to be created).
         targets = {}
@@ -1119,9 +1088,8 @@ class OfferingGroups(object):
             if after["members"] or members_mode == "exact":
                 before_ops = len(plan.remote)
                 group_id = after["backend_id"]
-                self._plan_members(plan, client, realm, after, remote,
-                                   {"members": [m["username"] for m in after["members"]],
-                                    "members_mode": members_mode}, needs, lane=lane,
+                self._plan_members(plan, client, realm, after, remote, [m["username"] for m in after["members"]],
+                                   members_mode, needs, lane=lane,
                                    members=None if isinstance(group_id, Ref) else members_of.get(group_id),
                                    users=users)
                 for operation in plan.remote[before_ops:]:
@@ -1172,18 +1140,19 @@ class OfferingGroups(object):
         found = client.users_by_username(realm, sorted(lacking)) if lacking else {}
         return members_of, dict((name, found.get(name)) for name in lacking)
 
-    def plan_group_absent(self, params):
-        """keycloak_offering_group state=absent: the record, and its remote group when linked.
+    def plan_group_absent(self, group_uuid=None, offering=None, role=None, resource=None, scope_id=None,
+                          delete_remote=True, force=False):
+        """keycloak_offering_group state=absent: the record (addressed as find_group says), and its remote
+        group when linked; ``force`` drops the record even when its remote group cannot be reached.
 
         A group another record links is never deleted with this one (refused, naming that record); a group
         kept (delete_remote=false) loses the markers that name this record, so no later prune takes it.
         """
-        record, offering, _role, _resource = self.find_group(params)
+        record, offering, _role, _resource = self.find_group(group_uuid, offering, role, resource, scope_id)
         plan = Plan()
         if record is None:
             return plan, None
         needs = []
-        delete_remote = params.get("delete_remote", True)
         others = self._linkers(record["backend_id"], record["uuid"]) if record["backend_id"] else []
         if delete_remote and others:
             raise ServiceError(
@@ -1200,7 +1169,7 @@ class OfferingGroups(object):
                     plan.record(record, None)
                     return plan, record
                 # Without Keycloak settings the remote group cannot be reached: only force drops the record.
-                if not params.get("force"):
+                if not force:
                     raise ServiceError(exc.message, "The local record is linked to Keycloak group %s and is kept; "
                                        "use force=true to delete it anyway, or delete_remote=false to keep the "
                                        "remote group." % record["backend_id"])
@@ -1219,12 +1188,12 @@ class OfferingGroups(object):
                         needs.append(plan.add(UnmarkGroup(client, realm, remote.get("path") or remote["id"],
                                                           remote["id"], markers)))
             except KeycloakError as exc:
-                if not params.get("force"):
+                if not force:
                     raise ServiceError("Unable to %s the remote Keycloak group."
                                        % ("delete" if delete_remote else "unmark"),
                                        "%s The local record is kept; use force=true to delete it anyway."
                                        % exc.message)
-        plan.record(record, None, needs=[] if params.get("force") else needs)
+        plan.record(record, None, needs=[] if force else needs)
         return plan, record
 
     @staticmethod

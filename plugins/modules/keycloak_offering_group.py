@@ -262,13 +262,20 @@ def main():
 
     def action():
         service = module.service()
-        if module.params["state"] == "absent":
-            plan, before = service.plan_group_absent(module.params)
+        params = module.params
+        address = dict(group_uuid=params["uuid"], offering=params["offering"], role=params["role"],
+                       resource=params["resource"], scope_id=params["scope_id"])
+        if params["state"] == "absent":
+            plan, before = service.plan_group_absent(delete_remote=params["delete_remote"], force=params["force"],
+                                                     **address)
             result, _ctx = module.apply(plan)
             if before is not None:
                 result["group"] = service.group_view(before)
             return result
-        plan, after, pull_counts = service.plan_group_present(module.params)
+        plan, after, pull_counts = service.plan_group_present(
+            name=params["name"], backend_id=params["backend_id"], members=params["members"],
+            members_mode=params["members_mode"], pull_members=params["pull_members"],
+            create_remote=params["create_remote"], relink_unlinked=params["relink_unlinked"], **address)
         result, ctx = module.apply(plan)
         result["group"] = service.group_view(ctx.resolve(after, for_display=True))
         if pull_counts is not None:

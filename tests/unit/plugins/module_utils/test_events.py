@@ -26,7 +26,7 @@ from ansible_collections.waldur.keycloak.plugins.module_utils._events import (
     slim_event,
     valid_ref,
 )
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import validate
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_schema import validate
 
 ALPHA, BETA, GAMMA = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
                       "33333333-3333-4333-8333-333333333333")

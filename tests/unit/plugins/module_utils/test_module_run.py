@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
 from ansible_collections.waldur.keycloak.plugins.module_utils._module import KeycloakModule
 from ansible_collections.waldur.keycloak.plugins.module_utils._plan import PlanError
-from ansible_collections.waldur.keycloak.plugins.module_utils._service import ServiceError
+from ansible_collections.waldur.keycloak.plugins.module_utils._service_error import ServiceError
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import StoreError
 from ansible_collections.waldur.keycloak.tests.unit.fakes import O1
 

@@ -4,6 +4,8 @@
 
 """The domain service over a store and an in-memory Keycloak: names, paths, matching, plans, messages."""
 
+import os
+import tempfile
 import uuid
 
 import pytest
@@ -11,14 +13,14 @@ import pytest
 from ansible_collections.waldur.keycloak.plugins.module_utils import _plan
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
 from ansible_collections.waldur.keycloak.plugins.module_utils._plan import Ref
+from ansible_collections.waldur.keycloak.plugins.module_utils._naming import check_group_name, group_name, group_path, offering_group_path
 from ansible_collections.waldur.keycloak.plugins.module_utils._service import (
     GROUP_ATTRIBUTE,
     OFFERING_ATTRIBUTE,
     OfferingGroups,
-    ServiceError,
-    check_group_name,
     check_usernames,
 )
+from ansible_collections.waldur.keycloak.plugins.module_utils._service_error import ServiceError
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
 from ansible_collections.waldur.keycloak.tests.unit.fakes import (
     G1, G2, G3, O1, O2, O3, R1, R2, R3, R4, REALM, UNKNOWN, X1, X2, X3, example_keycloak, store_text,
@@ -26,7 +28,12 @@ from ansible_collections.waldur.keycloak.tests.unit.fakes import (
 
 
 def parse(text=None):
-    return Store("/nowhere/store.yml").parse(text if text is not None else store_text())
+    """The store's data from ``text``, read as a module reads it (Store.load)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "store.yml")
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text if text is not None else store_text())
+        return Store(path).load()
 
 
 def hexed(value):
@@ -62,17 +69,17 @@ def test_default_group_names(kc):
     o1 = data.find_offering(O1)
     admin, member = data.roles_by_uuid[R1], data.roles_by_uuid[R2]
     cluster_a = data.resources_by_uuid[X1]
-    assert svc.group_name(o1, admin, cluster_a, "") == "%s_%s_cluster-admin" % (hexed(O1), hexed(X1))
-    assert svc.group_name(o1, member, cluster_a, "p1") == "%s_p1_project-member" % hexed(O1)   # scope_id wins
-    assert svc.group_name(o1, admin, None, "") == "%s_cluster-admin" % hexed(O1)
-    assert svc.group_name(o1, admin, None, "p7") == "%s_p7_cluster-admin" % hexed(O1)
+    assert group_name(o1, admin, cluster_a, "") == "%s_%s_cluster-admin" % (hexed(O1), hexed(X1))
+    assert group_name(o1, member, cluster_a, "p1") == "%s_p1_project-member" % hexed(O1)   # scope_id wins
+    assert group_name(o1, admin, None, "") == "%s_cluster-admin" % hexed(O1)
+    assert group_name(o1, admin, None, "p7") == "%s_p7_cluster-admin" % hexed(O1)
 
 
 def test_template_group_names(kc):
     svc = service(kc)
     o2 = svc.data.find_offering(O2)
-    assert svc.group_name(o2, svc.data.roles_by_uuid[R3], svc.data.resources_by_uuid[X3], "s1") == "hpc-alloc-one-pi"
-    assert svc.group_name(o2, svc.data.roles_by_uuid[R3], None, "") == "hpc--pi"
+    assert group_name(o2, svc.data.roles_by_uuid[R3], svc.data.resources_by_uuid[X3], "s1") == "hpc-alloc-one-pi"
+    assert group_name(o2, svc.data.roles_by_uuid[R3], None, "") == "hpc--pi"
 
 
 def test_every_template_variable(kc):
@@ -80,14 +87,14 @@ def test_every_template_variable(kc):
                "${resource_slug}|${role_name}|${scope_id}"
     svc = service(kc, store_text(template))
     o2 = svc.data.find_offering(O2)
-    name = svc.group_name(o2, svc.data.roles_by_uuid[R3], svc.data.resources_by_uuid[X3], "s1")
+    name = group_name(o2, svc.data.roles_by_uuid[R3], svc.data.resources_by_uuid[X3], "s1")
     assert name.split("|") == [hexed(O2), "HPC allocations", "hpc", hexed(X3), "Alloc One", "alloc-one", "pi", "s1"]
 
 
 def test_unknown_template_variable_is_a_clear_error(kc):
     svc = service(kc, store_text("$offering_slug-$project_name"))
     o2 = svc.data.find_offering(O2)
-    message = error_of(svc.group_name, o2, svc.data.roles_by_uuid[R3], None, "")
+    message = error_of(group_name, o2, svc.data.roles_by_uuid[R3], None, "")
     assert message.startswith("group_name_template: unknown variable $project_name")
     assert "$role_name" in message and "$scope_id" in message    # the known ones are listed
 
@@ -96,16 +103,16 @@ def test_unknown_template_variable_is_a_clear_error(kc):
                                              ("pi-$", "invalid template")])
 def test_template_that_cannot_make_a_group_name(kc, template, words):
     svc = service(kc, store_text(template))
-    message = error_of(svc.group_name, svc.data.find_offering(O2), svc.data.roles_by_uuid[R3], None, "")
+    message = error_of(group_name, svc.data.find_offering(O2), svc.data.roles_by_uuid[R3], None, "")
     assert words in message
 
 
 def test_offering_path_with_and_without_base_group(kc):
     svc = service(kc)
-    assert svc.offering_path(svc.data.find_offering(O1)) == "/rancher-prod"
-    assert svc.offering_path(svc.data.find_offering(O2)) == "/waldur/sites/hpc"
-    assert svc.offering_path(svc.data.find_offering(O3)) == "/" + uuid.UUID(O3).hex   # no slug: the UUID
-    assert svc.group_path(svc.data.find_offering(O2), "hpc-x-pi") == "/waldur/sites/hpc/hpc-x-pi"
+    assert offering_group_path(svc.data.find_offering(O1)) == "/rancher-prod"
+    assert offering_group_path(svc.data.find_offering(O2)) == "/waldur/sites/hpc"
+    assert offering_group_path(svc.data.find_offering(O3)) == "/" + uuid.UUID(O3).hex   # no slug: the UUID
+    assert group_path(svc.data.find_offering(O2), "hpc-x-pi") == "/waldur/sites/hpc/hpc-x-pi"
 
 
 # ---------------------------------------------------------------- messages
@@ -327,8 +334,9 @@ def test_import_needs_a_remote_group(kc):
 
 
 def _present(**params):
-    base = dict(uuid=None, offering=O1, role=R2, resource=X2, scope_id="p5", name=None, backend_id=None, members=None,
-                members_mode=None, pull_members=False, create_remote=True)
+    """plan_group_present's arguments: a new group of O1 by default, with ``params`` over it."""
+    base = dict(group_uuid=None, offering=O1, role=R2, resource=X2, scope_id="p5", name=None, backend_id=None,
+                members=None, members_mode=None, pull_members=False, create_remote=True)
     base.update(params)
     return base
 
@@ -337,7 +345,7 @@ def test_check_mode_plan_writes_nothing_and_shows_every_step(kc, store_file, fil
     kc.groups.clear()                       # not even the offering's group exists yet
     before = file_state(store_file)
     svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
-    plan, after, pull = svc.plan_group_present(_present(members=["alice", "ghost"]))
+    plan, after, pull = svc.plan_group_present(**_present(members=["alice", "ghost"]))
     assert pull is None
     name = "%s_p5_project-member" % hexed(O1)
 
@@ -364,7 +372,7 @@ def test_check_mode_plan_writes_nothing_and_shows_every_step(kc, store_file, fil
 def test_applied_plan_creates_marks_links_and_is_idempotent(kc, store_file):
     kc.groups.clear()
     svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
-    plan, after, _pull = svc.plan_group_present(_present(members=["alice", "ghost"]))
+    plan, after, _pull = svc.plan_group_present(**_present(members=["alice", "ghost"]))
     ctx, changed = _plan.execute(plan, Store(store_file), check_mode=False)
     assert changed is True
 
@@ -382,7 +390,7 @@ def test_applied_plan_creates_marks_links_and_is_idempotent(kc, store_file):
 
     writes = len(kc.writes)
     rerun, _after, _pull = OfferingGroups(data, client_for=lambda url: kc).plan_group_present(
-        _present(members=["alice", "ghost"]))
+        **_present(members=["alice", "ghost"]))
     assert rerun.changed is False
     assert len(kc.writes) == writes
 
@@ -400,7 +408,7 @@ def test_failed_remote_step_records_only_what_was_done(kc, store_file, file_stat
     kc.create_group = create_only_the_root
     before = file_state(store_file)
     svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
-    plan, _after, _pull = svc.plan_group_present(_present(members=["alice"]))
+    plan, _after, _pull = svc.plan_group_present(**_present(members=["alice"]))
     with pytest.raises(_plan.PlanError) as exc_info:
         _plan.execute(plan, Store(store_file), check_mode=False)
     assert "\n" not in exc_info.value.message and "forbidden" in exc_info.value.message
@@ -414,7 +422,7 @@ def test_failed_remote_step_records_only_what_was_done(kc, store_file, file_stat
 
 def test_plan_reuses_existing_parents(kc, store_file):
     svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
-    plan, _after, _pull = svc.plan_group_present(_present())
+    plan, _after, _pull = svc.plan_group_present(**_present())
     ctx = _plan.RunContext(True)
     assert [(s["action"], s["target"]) for s in plan.describe(ctx)][:1] == [
         ("create_group", "/rancher-prod/%s_p5_project-member" % hexed(O1))]
@@ -423,7 +431,7 @@ def test_plan_reuses_existing_parents(kc, store_file):
 def test_plan_creates_only_the_missing_parents_under_the_base_group(kc, store_file):
     kc.make_group("/waldur")
     svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
-    plan, after, _pull = svc.plan_group_present(_present(offering=O2, role=R3, resource=X3, scope_id=""))
+    plan, after, _pull = svc.plan_group_present(**_present(offering=O2, role=R3, resource=X3, scope_id=""))
     ctx, _changed = _plan.execute(plan, Store(store_file), check_mode=True)
     assert [(s["action"], s["target"]) for s in plan.describe(ctx)] == [
         ("create_group", "/waldur/sites"), ("create_group", "/waldur/sites/hpc"),
@@ -438,8 +446,8 @@ def test_plan_creates_only_the_missing_parents_under_the_base_group(kc, store_fi
 
 def test_pull_members_needs_a_linked_group(kc):
     svc = service(kc)
-    message = error_of(svc.plan_group_present, _present(uuid=G2, role=None, resource=None, scope_id=None,
-                                                        pull_members=True, create_remote=False))
+    message = error_of(svc.plan_group_present, **_present(group_uuid=G2, role=None, resource=None, scope_id=None,
+                                                          pull_members=True, create_remote=False))
     assert message == "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
 
 
@@ -447,22 +455,22 @@ def test_pull_members_needs_a_linked_group(kc):
 def test_pull_members_never_creates_nor_adopts(kc, create_remote):
     kc.make_group("/rancher-prod/members-p1")              # what create_remote would adopt for G2
     svc = service(kc)
-    message = error_of(svc.plan_group_present, _present(uuid=G2, role=None, resource=None, scope_id=None,
-                                                        pull_members=True, create_remote=create_remote))
+    message = error_of(svc.plan_group_present, **_present(group_uuid=G2, role=None, resource=None, scope_id=None,
+                                                          pull_members=True, create_remote=create_remote))
     assert message == "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
-    message = error_of(svc.plan_group_present, _present(pull_members=True, create_remote=create_remote))
+    message = error_of(svc.plan_group_present, **_present(pull_members=True, create_remote=create_remote))
     assert message == "Group is not linked to a remote Keycloak group. Remap it first to set a backend ID."
     assert kc.writes == []
 
 
 def test_pull_members_of_a_vanished_group_fails_with_the_detail(kc):
-    message = error_of(service(kc).plan_group_present, _present(uuid=G3, role=None, resource=None, scope_id=None,
-                                                                pull_members=True))
+    message = error_of(service(kc).plan_group_present, **_present(group_uuid=G3, role=None, resource=None, scope_id=None,
+                                                                  pull_members=True))
     assert message.startswith("Unable to fetch members from Keycloak. Group 'members-p2' is linked to kc-gone, "
                               "which does not exist in realm 'hpc'")
     kc.fail = KeycloakError("Keycloak answered 500")
-    message = error_of(service(kc).plan_group_present, _present(uuid=G1, role=None, resource=None, scope_id=None,
-                                                                pull_members=True))
+    message = error_of(service(kc).plan_group_present, **_present(group_uuid=G1, role=None, resource=None, scope_id=None,
+                                                                  pull_members=True))
     assert message == "Unable to fetch members from Keycloak. Keycloak answered 500"
     assert kc.writes == []
 
@@ -470,21 +478,21 @@ def test_pull_members_of_a_vanished_group_fails_with_the_detail(kc):
 def test_pull_members_pushes_no_pending_member(kc):
     text = store_text().replace("      - {username: alice, state: active}",
                                 "      - {username: alice, state: active}\n      - {username: bob, state: pending}")
-    args = _present(uuid=G1, role=None, resource=None, scope_id=None, pull_members=True)
-    plan, after, pull = service(kc, text).plan_group_present(args)
+    args = _present(group_uuid=G1, role=None, resource=None, scope_id=None, pull_members=True)
+    plan, after, pull = service(kc, text).plan_group_present(**args)
     assert plan.remote == []
     assert pull == {"created": 0, "updated": 1, "total_remote": 1}     # alice's names; bob is not counted
     assert dict((m["username"], m["state"]) for m in after["members"]) == {"alice": "active", "bob": "pending"}
 
 
 def test_pull_members_with_members_is_refused(kc):
-    message = error_of(service(kc).plan_group_present, _present(uuid=G1, role=None, resource=None, scope_id=None,
-                                                                pull_members=True, members=["bob"]))
+    message = error_of(service(kc).plan_group_present, **_present(group_uuid=G1, role=None, resource=None, scope_id=None,
+                                                                  pull_members=True, members=["bob"]))
     assert message.startswith("pull_members: cannot be combined with members.")
 
 
 def test_unknown_backend_id_is_refused(kc):
-    message = error_of(service(kc).plan_group_present, _present(backend_id="nope", create_remote=False))
+    message = error_of(service(kc).plan_group_present, **_present(backend_id="nope", create_remote=False))
     assert message.startswith("backend_id: Remote group not found in Keycloak.")
 
 
@@ -526,8 +534,8 @@ def test_pull_members_through_the_plan(kc, store_file):
     kc.make_user("dave", "dave@example.com", "Dave", "D")
     kc.join("dave", "kc-g1")
     svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
-    plan, after, pull = svc.plan_group_present(_present(uuid=G1, role=None, resource=None, scope_id=None,
-                                                        create_remote=False, pull_members=True))
+    plan, after, pull = svc.plan_group_present(**_present(group_uuid=G1, role=None, resource=None, scope_id=None,
+                                                          create_remote=False, pull_members=True))
     assert pull == {"created": 1, "updated": 1, "total_remote": 2}   # alice gets her email and names
     assert plan.remote == []
     _plan.execute(plan, Store(store_file), check_mode=False)
@@ -560,7 +568,7 @@ def test_list_is_newest_first_filtered_and_paged(kc):
 
 def test_delete_of_a_linked_group_deletes_the_remote_group(kc, store_file):
     svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
-    plan, record = svc.plan_group_absent({"uuid": G1, "delete_remote": True, "force": False})
+    plan, record = svc.plan_group_absent(group_uuid=G1, delete_remote=True, force=False)
     assert record["uuid"] == G1
     ctx = _plan.RunContext(True)
     steps = plan.describe(ctx)
@@ -576,10 +584,10 @@ def test_delete_keeps_the_record_when_keycloak_fails_unless_forced(kc, store_fil
     kc.fail = KeycloakError("cannot reach Keycloak at https://kc: Connection refused")
     before = file_state(store_file)
     svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
-    message = error_of(svc.plan_group_absent, {"uuid": G1, "delete_remote": True, "force": False})
+    message = error_of(svc.plan_group_absent, group_uuid=G1, delete_remote=True, force=False)
     assert "Connection refused" in message
     assert file_state(store_file) == before
-    plan, _record = svc.plan_group_absent({"uuid": G1, "delete_remote": True, "force": True})
+    plan, _record = svc.plan_group_absent(group_uuid=G1, delete_remote=True, force=True)
     _plan.execute(plan, Store(store_file), check_mode=False)
     assert G1 not in Store(store_file).load().groups_by_uuid
 
@@ -597,13 +605,13 @@ def unlinked_text():
 
 
 def test_unlinking_marks_the_record_and_linking_clears_the_mark(kc):
-    plan, after, _pull = service(kc).plan_group_present(_present(uuid=G1, role=None, resource=None, scope_id=None,
-                                                                 backend_id=""))
+    plan, after, _pull = service(kc).plan_group_present(**_present(group_uuid=G1, role=None, resource=None, scope_id=None,
+                                                                   backend_id=""))
     assert (after["backend_id"], after["unlinked"]) == ("", True)
     assert plan.remote == [] and plan.records[0].action == "unlink"
     kc.make_group("/staff/p1", group_id="kc-staff")
     plan, after, _pull = service(kc, unlinked_text()).plan_group_present(
-        _present(uuid=G2, role=None, resource=None, scope_id=None, backend_id="kc-staff"))
+        **_present(group_uuid=G2, role=None, resource=None, scope_id=None, backend_id="kc-staff"))
     assert (after["backend_id"], after["unlinked"]) == ("kc-staff", False)
     assert plan.records[0].changed_fields() == ["backend_id", "unlinked"]
 
@@ -611,10 +619,10 @@ def test_unlinking_marks_the_record_and_linking_clears_the_mark(kc):
 def test_create_remote_leaves_an_unlinked_record_alone_unless_relink_unlinked(kc):
     kc.make_group("/rancher-prod/members-p1", group_id="kc-p1")
     svc = service(kc, unlinked_text())
-    args = _present(uuid=G2, role=None, resource=None, scope_id=None)
-    plan, after, _pull = svc.plan_group_present(args)
+    args = _present(group_uuid=G2, role=None, resource=None, scope_id=None)
+    plan, after, _pull = svc.plan_group_present(**args)
     assert plan.changed is False and after["backend_id"] == "" and after["unlinked"] is True
-    plan, after, _pull = svc.plan_group_present(dict(args, relink_unlinked=True))
+    plan, after, _pull = svc.plan_group_present(**dict(args, relink_unlinked=True))
     assert (after["backend_id"], after["unlinked"]) == ("kc-p1", False)
     assert plan.remote == [] and plan.records[0].action == "link"
 
@@ -657,10 +665,10 @@ def test_unlinked_must_be_a_boolean():
 def test_unknown_uuid_never_falls_back_to_the_record_holding_the_natural_key(kc, store_file, file_state):
     before = file_state(store_file)
     svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
-    key = {"uuid": UNKNOWN, "offering": O1, "role": R1, "resource": X1, "scope_id": ""}
-    for message in (error_of(svc.find_group, key),
-                    error_of(svc.plan_group_absent, dict(key, delete_remote=True, force=True)),
-                    error_of(svc.plan_group_present, _present(members=["bob"], **key))):
+    key = {"group_uuid": UNKNOWN, "offering": O1, "role": R1, "resource": X1, "scope_id": ""}
+    for message in (error_of(svc.find_group, **key),
+                    error_of(svc.plan_group_absent, delete_remote=True, force=True, **key),
+                    error_of(svc.plan_group_present, **_present(members=["bob"], **key))):
         assert message.startswith("Not found. No offering group with UUID %s" % UNKNOWN), message
         assert G1 in message
     assert file_state(store_file) == before
@@ -670,17 +678,17 @@ def test_unknown_uuid_never_falls_back_to_the_record_holding_the_natural_key(kc,
 def test_unknown_uuid_without_a_natural_key(kc):
     svc = service(kc)
     # An offering alone (module_defaults may give one) is no natural key: absent is a no-op, present Not found.
-    for params in ({"uuid": UNKNOWN}, {"uuid": UNKNOWN, "offering": O1}):
-        assert svc.find_group(params) == (None, None, None, None)
-        plan, record = svc.plan_group_absent(dict(params, delete_remote=True, force=False))
+    for address in ({"group_uuid": UNKNOWN}, {"group_uuid": UNKNOWN, "offering": O1}):
+        assert svc.find_group(**address) == (None, None, None, None)
+        plan, record = svc.plan_group_absent(delete_remote=True, force=False, **address)
         assert record is None and not plan.changed
-    message = error_of(svc.plan_group_present, _present(uuid=UNKNOWN, role=None))
+    message = error_of(svc.plan_group_present, **_present(group_uuid=UNKNOWN, role=None))
     assert message.startswith("Not found. No offering group with UUID %s" % UNKNOWN)
     assert "give offering and role to create it" in message
 
 
 def test_unknown_uuid_with_a_free_natural_key_is_the_new_record_uuid(kc):
-    _plan_, after, _pull = service(kc).plan_group_present(_present(uuid=UNKNOWN, create_remote=False))
+    _plan_, after, _pull = service(kc).plan_group_present(**_present(group_uuid=UNKNOWN, create_remote=False))
     assert after["uuid"] == UNKNOWN and after["scope_id"] == "p5"
 
 
@@ -694,10 +702,10 @@ def test_force_deletes_a_linked_record_of_an_offering_without_keycloak(kc, store
         stream.write(text)
     svc = OfferingGroups(Store(store_file).load(), client_for=lambda url: kc)
     assert svc.data.groups_by_uuid[G1]["offering"] == O3
-    message = error_of(svc.plan_group_absent, {"uuid": G1, "delete_remote": True, "force": False})
+    message = error_of(svc.plan_group_absent, group_uuid=G1, delete_remote=True, force=False)
     assert message.startswith("Keycloak integration is not enabled for this offering.")
     assert "kc-g1" in message and "force=true" in message
-    plan, record = svc.plan_group_absent({"uuid": G1, "delete_remote": True, "force": True})
+    plan, record = svc.plan_group_absent(group_uuid=G1, delete_remote=True, force=True)
     assert [(s["action"], s["target"]) for s in plan.describe(_plan.RunContext(True))] == [("delete_record", G1)]
     _plan.execute(plan, Store(store_file), check_mode=False)
     assert G1 not in Store(store_file).load().groups_by_uuid

@@ -15,11 +15,8 @@ import uuid
 import pytest
 import yaml
 
-from ansible_collections.waldur.keycloak.plugins.module_utils._store import (
-    GROUP_KEYS,
-    Store,
-    StoreError,
-)
+from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
+from ansible_collections.waldur.keycloak.plugins.module_utils._store_schema import GROUP_KEYS
 
 from ansible_collections.waldur.keycloak.tests.unit.fakes import (
     COMMENTED_FLUSH, COMMENTED_INDENTED, G1, G2, G3, O1, O2, R1, R2, R3, STAMP, STYLES, UNKNOWN, VALID_YAML, X1, X2, X3,
@@ -790,7 +787,7 @@ def test_unlinked_is_written_only_while_true(write_file, name, text):
 # ------------------------------------------------------------------ names (issue 22)
 
 def test_resource_slugs_of_names_that_are_not_ascii_are_their_uuids():
-    from ansible_collections.waldur.keycloak.plugins.module_utils._store import name_slug
+    from ansible_collections.waldur.keycloak.plugins.module_utils._store_schema import name_slug
     a, b = "0a000000-0000-4000-8000-000000000001", "0a000000-0000-4000-8000-000000000002"
     assert name_slug("Cluster A", a) == "cluster-a"                # ASCII: as before
     assert name_slug("Café Müller", a) == "cafe-muller"           # accents dropped
@@ -801,7 +798,7 @@ def test_resource_slugs_of_names_that_are_not_ascii_are_their_uuids():
 
 
 def test_instant_orders_offsets_and_fractions():
-    from ansible_collections.waldur.keycloak.plugins.module_utils._store import instant
+    from ansible_collections.waldur.keycloak.plugins.module_utils._store_schema import instant
     stamps = ["2026-01-01T12:00:00+02:00", "2026-01-01T10:00:00.5Z", "2026-01-01T11:00:00", ""]
     assert sorted(stamps, key=instant) == ["", "2026-01-01T12:00:00+02:00", "2026-01-01T10:00:00.5Z",
                                            "2026-01-01T11:00:00"]

@@ -11,7 +11,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.waldur.keycloak.plugins.module_utils import _store
+from ansible_collections.waldur.keycloak.plugins.module_utils import _store, _store_yaml
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store, StoreError
 
 from ansible_collections.waldur.keycloak.tests.unit.fakes import COMMENTED_FLUSH, COMMENTED_INDENTED, G1, G2, STYLES, VALID_YAML
@@ -43,26 +43,26 @@ REFUSED = [
 
 @pytest.mark.parametrize("text", TRICKY)
 def test_the_single_parse_gives_what_the_yaml_loader_gives(text):
-    expected = yaml.load(text, Loader=_store._StoreLoader)  # nosec B506 - a safe loader
-    assert _store._parse("store.yml", text, "yaml") == expected
+    expected = yaml.load(text, Loader=_store_yaml._StoreLoader)  # nosec B506 - a safe loader
+    assert _store_yaml.parse_text("store.yml", text, "yaml")[0] == expected
 
 
 @pytest.mark.parametrize("text, where, words", REFUSED)
 def test_the_single_parse_refuses_what_the_yaml_loader_refuses(text, where, words):
     with pytest.raises(yaml.YAMLError):
-        yaml.load(text, Loader=_store._StoreLoader)  # nosec B506 - a safe loader
-    with pytest.raises(StoreError) as exc_info:
-        _store._parse("store.yml", text, "yaml")
+        yaml.load(text, Loader=_store_yaml._StoreLoader)  # nosec B506 - a safe loader
+    with pytest.raises(_store_yaml.ParseError) as exc_info:
+        _store_yaml.parse_text("store.yml", text, "yaml")
     assert where in str(exc_info.value) and words in str(exc_info.value)
 
 
 def test_an_alias_of_a_mapping_is_built_once():
-    document = _store._parse("store.yml", "a: &x {k: v}\nb: *x\n", "yaml")
+    document = _store_yaml.parse_text("store.yml", "a: &x {k: v}\nb: *x\n", "yaml")[0]
     assert document["a"] is document["b"]
 
 
 def test_unquoted_timestamps_still_load_as_datetimes():
-    assert _store._parse("store.yml", "t: 2026-01-02T03:04:05Z\n", "yaml")["t"] == datetime.datetime(
+    assert _store_yaml.parse_text("store.yml", "t: 2026-01-02T03:04:05Z\n", "yaml")[0]["t"] == datetime.datetime(
         2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
 
 
@@ -83,13 +83,13 @@ def test_the_garbage_collector_is_left_as_it_was(write_file, enabled):
 
 def _counting_compose(monkeypatch):
     calls = []
-    real = _store.yaml.compose
+    real = _store_yaml.yaml.compose
 
     def compose(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_store.yaml, "compose", compose)
+    monkeypatch.setattr(_store_yaml.yaml, "compose", compose)
     return calls
 
 
