@@ -27,7 +27,7 @@ extends_documentation_fragment:
   - waldur.keycloak.auth.READ_ONLY
 options:
   members:
-    description: Also compare, for every synced group, the active local members with the remote ones.
+    description: Also compare, for every synced group and every group of RV(unrecorded), the local members with the remote ones.
     type: bool
     default: false
 """
