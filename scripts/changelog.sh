@@ -78,16 +78,10 @@ if [[ $mode == release ]]; then
     exit 0
 fi
 
-stale=0
-for f in CHANGELOG.md; do
-    if ! diff -u "$f" "$COPY/$f" >"$TMP/diff.txt" 2>&1; then
-        say "FAILED: $f is not what the fragments give:"
-        head -n 40 "$TMP/diff.txt" >&2
-        stale=1
-    fi
-done
-if [[ $stale == 1 ]]; then
+if ! diff -u CHANGELOG.md "$COPY/CHANGELOG.md" >"$TMP/diff.txt" 2>&1; then
+    say "FAILED: CHANGELOG.md is not what $changes gives:"
+    head -n 40 "$TMP/diff.txt" >&2
     say "CHANGELOG.md is written from $changes (antsibull-changelog generate): do not edit it by hand"
     exit 1
 fi
-say "CHANGELOG.md is up to date with $changes; $(ls changelogs/fragments/*.yml 2>/dev/null | wc -l) fragment(s) wait for the next release"
+say "CHANGELOG.md is up to date with $changes; $(find changelogs/fragments -name '*.yml' | wc -l) fragment(s) wait for the next release"
