@@ -7,17 +7,11 @@ one of the cell (KEYCLOAK_URL ...). Keycloak is checked with the integration tes
 """
 
 import os
-import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-if os.path.join(REPO, "tests", "integration") not in sys.path:
-    sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-
 # The integration fixtures (tests/integration/kcfixtures.py), for pytest to find by name here.
-from kcfixtures import admin, admin_credentials, keycloak_url  # noqa: E402,F401  # pylint: disable=unused-import
+from kcfixtures import admin, admin_credentials, keycloak_url  # noqa: F401  # pylint: disable=unused-import
 
 
 def _cell_venv():

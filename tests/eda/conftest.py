@@ -6,21 +6,12 @@ reuse the integration tests' raw-HTTP client (kc.RawAdmin), fixtures and playboo
 reliability tests' fault proxy.
 """
 
-import os
-import sys
-
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-for folder in (HERE, os.path.join(REPO, "tests", "integration"), os.path.join(REPO, "tests", "reliability")):
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-
 # The integration fixtures (tests/integration/kcfixtures.py), for pytest to find by name here.
-from kcfixtures import admin, admin_credentials, keycloak_url, realm  # noqa: E402,F401  # pylint: disable=unused-import
+from kcfixtures import admin, admin_credentials, keycloak_url, realm  # noqa: F401  # pylint: disable=unused-import
 
-from edakit import Offerings  # noqa: E402
+from edakit import Offerings
 
 
 @pytest.fixture

@@ -195,10 +195,7 @@ def test_it_says_whether_the_realm_records_admin_events(admin, realm_with_groups
 
 def test_an_account_that_may_not_read_realm_settings_gets_null(admin, realm_with_groups):
     """A service account with view-users only: Keycloak hides the event settings, so they are unknown, not false."""
-    import os
-    import sys
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "reliability"))
-    import realmkit
+    import realmkit   # tests/reliability (pytest.ini's pythonpath)
 
     realm = realm_with_groups
     admin.call("PUT", "/realms/" + realm, json={"adminEventsEnabled": True})

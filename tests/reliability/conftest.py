@@ -23,7 +23,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -31,14 +30,9 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-INTEGRATION = os.path.join(REPO, "tests", "integration")
-if INTEGRATION not in sys.path:
-    sys.path.insert(0, INTEGRATION)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
 
 # The integration fixtures (tests/integration/kcfixtures.py), for pytest to find by name here.
-from kcfixtures import admin, admin_credentials, client_factory, keycloak_url, offering_store, realm  # noqa: E402,F401  # pylint: disable=unused-import
+from kcfixtures import admin, admin_credentials, client_factory, keycloak_url, offering_store, realm  # noqa: F401  # pylint: disable=unused-import
 
 FIGURES_PATH = os.path.join(REPO, "tests", "output", "reliability", "figures.json")
 _FIGURES = []

@@ -12,22 +12,16 @@ import json
 import os
 import re
 import stat
-import sys
 
 import pytest
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-for _path in (os.path.join(REPO, "tests", "integration"), os.path.join(REPO, "tests", "reliability"), HERE):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
 
 # The integration fixtures (tests/integration/kcfixtures.py), for pytest to find by name here.
-from kcfixtures import admin, admin_credentials, keycloak_url, realm  # noqa: E402,F401  # pylint: disable=unused-import
-from awxjob import Awx, inject  # noqa: E402
-from faultproxy import FaultProxy, TokenRecorder  # noqa: E402
-import docblocks  # noqa: E402
+from kcfixtures import admin, admin_credentials, keycloak_url, realm  # noqa: F401  # pylint: disable=unused-import
+from awxjob import Awx, inject
+from faultproxy import FaultProxy, TokenRecorder
+import docblocks
 
 CREDENTIAL_VARIABLES = ("KEYCLOAK_URL", "KEYCLOAK_USERNAME", "KEYCLOAK_PASSWORD", "KEYCLOAK_TOKEN",
                         "KEYCLOAK_AUTH_REALM", "KEYCLOAK_CLIENT_ID", "KEYCLOAK_CLIENT_SECRET")
