@@ -6,7 +6,8 @@
 
 Each source is the real one: an AnsibleModule built from the collection's argument spec, the inventory plugin
 loaded by Ansible's plugin loader (its documented options and ``env:`` entries), and a plain mapping of the
-event source's args.
+event source's args. Under tests/unit/plugins/inventory because the plugin loader is controller code, which
+ansible-test units offers to the tests of plugins, not to those of module_utils.
 """
 
 import json
@@ -89,9 +90,19 @@ json.dump({"settings": options.settings, "repr": repr(options), "parallelism": o
 """
 
 
+def child_environment():
+    """The child sees what this process sees: its sys.path (ansible-test units puts ansible-core there, not in
+    the interpreter's site-packages) and the collections tree this collection was imported from."""
+    import ansible_collections.waldur.keycloak as collection
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(list(collection.__path__)[0]))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(p for p in (root, env.get("ANSIBLE_COLLECTIONS_PATH")) if p)
+    return env
+
+
 def inventory_run(options):
     process = subprocess.run([sys.executable, "-c", INVENTORY_SCRIPT, json.dumps(options)], capture_output=True,
-                             text=True, check=False, timeout=60)
+                             text=True, check=False, timeout=60, env=child_environment())
     assert process.returncode == 0, process.stderr
     return json.loads(process.stdout)
 
