@@ -11,6 +11,10 @@ that every line outside the changed records is byte-identical, and that every co
 (a removed record's own comments may go with it).
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import copy
 import difflib
 import json

@@ -4,6 +4,10 @@
 
 """The Keycloak client against a scripted session: paging, tokens, retries, groups, error messages."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 import requests
 

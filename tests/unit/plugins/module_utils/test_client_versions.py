@@ -10,6 +10,10 @@ that version did: where the versions differ (docs/keycloak-versions.md), a chang
 that breaks one of them fails here, without a Keycloak.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError, RealmNotFound

@@ -8,6 +8,10 @@ The raw events are shaped as Keycloak 26 records them (captured from the real se
 paths end to end).
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import random
 

@@ -4,6 +4,10 @@
 
 """The module base: the shared options and the range check of int options."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._module import out_of_range, shared_argument_spec

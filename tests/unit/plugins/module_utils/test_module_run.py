@@ -4,6 +4,10 @@
 
 """KeycloakModule.run(): every error a module can meet becomes one fail_json line, without a traceback in msg."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError

@@ -4,6 +4,10 @@
 
 """The runner's failure message: it promises a rerun finishes the job only when a rerun can."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError, RealmNotFound

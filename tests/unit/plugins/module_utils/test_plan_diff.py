@@ -4,6 +4,10 @@
 
 """Check-mode diffs read as a drift report: Keycloak's groups before and after, as YAML, named by path."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -4,6 +4,10 @@
 
 """The domain service over a store and an in-memory Keycloak: names, paths, matching, plans, messages."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import os
 import tempfile
 import uuid

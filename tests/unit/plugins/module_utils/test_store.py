@@ -4,6 +4,10 @@
 
 """The declared store: loading, validation messages, minimal writes, atomicity, locking."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import copy
 import difflib
 import json

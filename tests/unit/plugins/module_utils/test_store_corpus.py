@@ -13,6 +13,10 @@ succeeds, the file reads back (PyYAML's pure loader) as exactly the intended doc
 outside the changed records is byte-identical, and every comment survives.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import re

@@ -8,6 +8,10 @@ Each writes with the store and checks from outside (store_check.check_write): th
 back as the intended change, lines outside the changed records are byte-identical, comments survive.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 
 import pytest

@@ -4,6 +4,10 @@
 
 """The store's single parse: same data as PyYAML's loader, one parse per task, a read-back guard."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import datetime
 import gc
 import os

@@ -4,6 +4,10 @@
 
 """keycloak_admin_event_info's main(): reads one event file of the event source; no store, no Keycloak."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 
 from ansible_collections.waldur.keycloak.plugins.modules.keycloak_admin_event_info import main

@@ -4,6 +4,10 @@
 
 """keycloak_connection_test's main(): by offering or by realm, against the fake Keycloak."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
 from ansible_collections.waldur.keycloak.plugins.modules.keycloak_connection_test import main
 from ansible_collections.waldur.keycloak.tests.unit.fakes import O1

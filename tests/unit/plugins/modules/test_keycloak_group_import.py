@@ -4,6 +4,10 @@
 
 """keycloak_group_import's main(): records a Keycloak group in the store; creates nothing in Keycloak."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
 from ansible_collections.waldur.keycloak.plugins.modules.keycloak_group_import import main
 from ansible_collections.waldur.keycloak.tests.unit.fakes import O1, R2, X2

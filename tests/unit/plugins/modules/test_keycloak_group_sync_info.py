@@ -4,6 +4,10 @@
 
 """keycloak_group_sync_info's main(): local against remote by backend_id; reads only."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from ansible_collections.waldur.keycloak.plugins.modules.keycloak_group_sync_info import main
 from ansible_collections.waldur.keycloak.tests.unit.fakes import O1, UNKNOWN
 

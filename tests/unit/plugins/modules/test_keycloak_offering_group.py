@@ -4,6 +4,10 @@
 
 """keycloak_offering_group's main(): present (create, members) and absent, check mode first."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
 from ansible_collections.waldur.keycloak.plugins.modules.keycloak_offering_group import main
 from ansible_collections.waldur.keycloak.tests.unit.fakes import G2, O1, R2, X2

@@ -4,6 +4,10 @@
 
 """keycloak_offering_group_info's main(): the store only; it never builds a client."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.waldur.keycloak.plugins.modules.keycloak_offering_group_info import main

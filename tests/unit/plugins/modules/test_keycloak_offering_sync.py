@@ -4,6 +4,10 @@
 
 """keycloak_offering_sync's main(): the whole offering at once; check mode shows the plan and the drift."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from ansible_collections.waldur.keycloak.plugins.module_utils._store import Store
 from ansible_collections.waldur.keycloak.plugins.modules.keycloak_offering_sync import main
 from ansible_collections.waldur.keycloak.tests.unit.fakes import G2, O1

@@ -4,6 +4,10 @@
 
 """keycloak_remote_group_info's main(): the offering's groups, or one group's members."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
 from ansible_collections.waldur.keycloak.plugins.modules.keycloak_remote_group_info import main
 from ansible_collections.waldur.keycloak.tests.unit.fakes import O1

@@ -4,6 +4,10 @@
 
 """keycloak_remote_user_info's main(): a search of the offering's realm."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.waldur.keycloak.plugins.modules.keycloak_remote_user_info import main
