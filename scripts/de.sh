@@ -20,15 +20,12 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/waldur-keycloak-de.XXXXXX")
 cleanup() { if [[ ${DE_KEEP:-0} == 1 ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi; }
 trap cleanup EXIT
 
-version=$(python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
-tarname="waldur-keycloak-$version.tar.gz"
-ansible-galaxy collection build --output-path "$TMP" . >/dev/null
-[[ -f $TMP/$tarname ]] || die "ansible-galaxy collection build did not write $tarname"
+build_collection "$TMP"
 
 # 1: the documented definition, with this version's tarball.
 mkdir -p "$TMP/de"
-cp "$TMP/$tarname" "$TMP/de/"
-python - "$TMP/$tarname" "$TMP/de/decision-environment.yml" <<'PY'
+cp "$TMP/$TARNAME" "$TMP/de/"
+python - "$TMP/$TARNAME" "$TMP/de/decision-environment.yml" <<'PY'
 import re, sys, tarfile
 import yaml
 from ansible_builder.ee_schema import validate_schema
@@ -84,6 +81,6 @@ for want in "ARG EE_BASE_IMAGE=\"$base\"" 'FROM base AS galaxy' 'FROM base AS bu
 done
 grep -q '^ansible-rulebook==' "$ctx/_build/requirements.txt" || die "_build/requirements.txt does not install ansible-rulebook"
 grep -q '^java-17-openjdk' "$ctx/_build/bindep.txt" || die "_build/bindep.txt does not install Java 17"
-cmp -s "$ctx/_build/collections/$tarname" "$TMP/$tarname" || die "_build/collections/$tarname is not the tarball just built"
+cmp -s "$ctx/_build/collections/$TARNAME" "$TMP/$TARNAME" || die "_build/collections/$TARNAME is not the tarball just built"
 say "build context OK: $(cd "$ctx" && find . -type f | wc -l) files, Containerfile FROM $base"
 say "OK (the image build itself needs a container engine: not run here)"

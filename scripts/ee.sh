@@ -24,15 +24,12 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/waldur-keycloak-ee.XXXXXX")
 cleanup() { if [[ ${EE_KEEP:-0} == 1 ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi; }
 trap cleanup EXIT
 
-version=$(python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
-tarname="waldur-keycloak-$version.tar.gz"
-ansible-galaxy collection build --output-path "$TMP" . >/dev/null
-[[ -f $TMP/$tarname ]] || die "ansible-galaxy collection build did not write $tarname"
+build_collection "$TMP"
 
 # 1 and 2: the collection's EE metadata, and the documented definition turned into a build context.
 mkdir -p "$TMP/ee"
-cp "$TMP/$tarname" "$TMP/ee/"
-python - "$TMP/$tarname" "$TMP/ee/execution-environment.yml" <<'EOF'
+cp "$TMP/$TARNAME" "$TMP/ee/"
+python - "$TMP/$TARNAME" "$TMP/ee/execution-environment.yml" <<'EOF'
 import re, sys, tarfile
 import yaml
 from ansible_builder.ee_schema import validate_schema
@@ -86,21 +83,21 @@ for want in "ARG EE_BASE_IMAGE=\"$base\"" 'FROM base AS galaxy' 'FROM base AS bu
     grep -qF -- "$want" "$ctx/Containerfile" || die "the Containerfile lacks: $want"
 done
 [[ -f $ctx/_build/requirements.yml ]] || die "no _build/requirements.yml (galaxy requirements) in the context"
-python - "$ctx/_build/requirements.yml" "collections/$tarname" <<'EOF'
+python - "$ctx/_build/requirements.yml" "collections/$TARNAME" <<'EOF'
 import sys, yaml
 reqs = yaml.safe_load(open(sys.argv[1]))
 names = [c.get("name") for c in (reqs or {}).get("collections", [])]
 if sys.argv[2] not in names:
     sys.exit(f"ee: _build/requirements.yml does not install {sys.argv[2]}: {names}")
 EOF
-cmp -s "$ctx/_build/collections/$tarname" "$TMP/$tarname" || die "_build/collections/$tarname is not the tarball just built"
+cmp -s "$ctx/_build/collections/$TARNAME" "$TMP/$TARNAME" || die "_build/collections/$TARNAME is not the tarball just built"
 for script in assemble install-from-bindep introspect.py check_galaxy check_ansible pip_install entrypoint; do
     [[ -f $ctx/_build/scripts/$script ]] || die "no _build/scripts/$script in the context"
 done
 say "build context OK: $(cd "$ctx" && find . -type f | wc -l) files, Containerfile FROM $base"
 
 # 3: what the image build will install for the collection.
-ansible-galaxy collection install "$TMP/$tarname" -p "$TMP/installed" >/dev/null 2>&1 \
+ansible-galaxy collection install "$TMP/$TARNAME" -p "$TMP/installed" >/dev/null 2>&1 \
     || die "ansible-galaxy collection install of the tarball failed"
 ansible-builder introspect --sanitize "$TMP/installed" --write-pip "$TMP/pip.txt" --write-bindep "$TMP/bindep.txt" \
     >"$TMP/introspect.txt" 2>&1 || { cat "$TMP/introspect.txt" >&2; die "ansible-builder introspect failed"; }

@@ -19,10 +19,8 @@ cleanup() { if [[ ${INSTALL_TEST_KEEP:-0} == 1 ]]; then say "kept $TMP"; else rm
 trap cleanup EXIT
 
 # --- 1. build -------------------------------------------------------------------------
-version=$(python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
-ansible-galaxy collection build --output-path "$TMP/dist" . >/dev/null
-tarball="$TMP/dist/waldur-keycloak-$version.tar.gz"
-[[ -f $tarball ]] || die "ansible-galaxy collection build did not write $tarball"
+build_collection "$TMP/dist"
+tarball="$TMP/dist/$TARNAME"
 say "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB, $(tar tzf "$tarball" | grep -vc '/$') files)"
 
 # --- 2. the tarball holds collection content and nothing else -------------------------
