@@ -521,31 +521,34 @@ class FakeKeycloakServer(FakeKeycloak):
                     fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
                 try:
                     time.sleep(fake.delay)
-                    self._get(url, query)
+                    status, body = self._get(url, query)
                 finally:
+                    # Counted out before the answer is written: once the client has it, its freed worker may send
+                    # the next request before this thread could count this one out (a false extra in flight).
                     with fake.lock:
                         fake.in_flight -= 1
+                self._reply(status, body)
 
             def _get(self, url, query):
+                """The (status, body) of one GET."""
                 parts = url.path.strip("/").split("/")
                 # admin/realms/<realm>/groups/<id>, admin/realms/<realm>/groups/<id>/members
                 if len(parts) in (5, 6) and parts[:2] == ["admin", "realms"] and parts[3] == "groups" \
                         and parts[5:] in ([], ["members"]):
                     group = fake.groups.get(parts[4])
                     if self.headers.get("Authorization") != "Bearer token":
-                        self._reply(401, {"error": "HTTP 401 Unauthorized"})
+                        return 401, {"error": "HTTP 401 Unauthorized"}
                     elif parts[2] != REALM:
-                        self._reply(404, {"error": "Realm not found."})
+                        return 404, {"error": "Realm not found."}
                     elif group is None:
-                        self._reply(404, {"error": "Could not find group by id"})
+                        return 404, {"error": "Could not find group by id"}
                     elif len(parts) == 5:
-                        self._reply(200, fake._view(group))
+                        return 200, fake._view(group)
                     else:
                         first, size = int(query.get("first", 0)), int(query.get("max", 100))
                         users = [fake.users[uid] for uid in fake.members[group["id"]]]
-                        self._reply(200, users[first:first + size])
-                    return
-                self._reply(404, {"error": "not found"})
+                        return 200, users[first:first + size]
+                return 404, {"error": "not found"}
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
