@@ -709,7 +709,26 @@ class KeycloakClient(object):
     def users_count(self, realm):
         return int(self.get_json(self.realm_path(realm, "users", "count")))
 
-    def users_by_username(self, realm, usernames):
+    def users_lookup_cost(self, wanted, count):
+        """The requests ``users_by_username`` makes for ``wanted`` distinct usernames in a realm of ``count``
+        users (``count`` already read), not counting searches for names the listing lacks."""
+        if wanted <= 2:
+            return wanted
+        return min(count // self.page_size + 1, wanted)
+
+    def groups_of_user(self, realm, user_id):
+        checked_segment(user_id, "user id")
+        return self.paged(self.realm_path(realm, "users", user_id, "groups"), {"briefRepresentation": "true"})
+
+    def groups_of_users(self, realm, user_ids):
+        """``{user id: groups}`` for each of ``user_ids``: one listing per user, ``parallelism`` at a time.
+
+        The other side of ``members_of_groups``: the cheaper one when the groups outnumber the users.
+        """
+        user_ids = list(dict.fromkeys(user_ids))
+        return dict(zip(user_ids, self.concurrently(lambda uid: self.groups_of_user(realm, uid), user_ids)))
+
+    def users_by_username(self, realm, usernames, count=None):
         """``{lower-case username: user}`` for those of ``usernames`` that exist, in as few requests as Keycloak allows.
 
         Keycloak has no call that looks up many usernames at once, so there are two ways: one exact
@@ -720,11 +739,12 @@ class KeycloakClient(object):
         5,000). Either way the requests go out ``parallelism`` at a time. A username the listing did not
         return is still searched exactly: a user federation provider (LDAP) may answer a search for a user it
         has not imported, so both ways find the same users. Keycloak keeps usernames lower-case.
+        ``count``: the realm's user count when the caller has read it already.
         """
         wanted = sorted(set(u.lower() for u in usernames if u))
         found = {}
         if len(wanted) > 2:
-            count = self.users_count(realm)
+            count = self.users_count(realm) if count is None else count
             pages = count // self.page_size + 1
             if pages < len(wanted):
                 wanted_set = set(wanted)

@@ -1123,22 +1123,71 @@ class OfferingGroups(object):
 
         The groups are those whose members the sync plans (records with members, or all with
         ``members_mode == "exact"``) that ``groups`` names: ``groups[record uuid]``, the linked group or
-        the one the record will be linked to, or None for a group still to be created (it has no members).
-        The users are the wanted ones not yet members of their group.
+        the one the record will be linked to, or None for a group still to be created (it has no members, so
+        it is not listed). The users are the wanted ones not yet members of their group.
+
+        Keycloak lists the members of one group, or the groups of one user, per request. Where the groups
+        to list outnumber the users the store names for them, the memberships are read from the users' side
+        (resolve the users, then each one's groups): fewer requests for the same answer about those users.
+        Only in additive mode: exact mode must see every member, also those the store does not name (a
+        hand-added user, a service account, which the realm's user listing leaves out).
         """
         targets = []
         for record in records:
             if (record["members"] or members_mode == "exact") and record["uuid"] in groups:
                 remote = groups[record["uuid"]]
                 targets.append((record, remote["id"] if remote is not None else None))
-        members_of = client.members_of_groups(realm, [group_id for _record, group_id in targets if group_id])
+        group_ids = list(dict.fromkeys(group_id for _record, group_id in targets if group_id))
+
+        def names(record):
+            return set(m["username"].strip().lower() for m in record["members"]) - {""}
+
+        listed_users = set()
+        for record, group_id in targets:
+            if group_id:
+                listed_users.update(names(record))
+        by_user, count = (False, None) if members_mode == "exact" else \
+            OfferingGroups._by_user_cheaper(client, realm, len(listed_users), len(group_ids))
+        if by_user:
+            return OfferingGroups._memberships_by_user(client, realm, targets, group_ids, names, count)
+        members_of = client.members_of_groups(realm, group_ids)
         lacking = set()
         for record, group_id in targets:
             present = set((u.get("username") or "").lower() for u in members_of.get(group_id) or [])
-            lacking.update(name for name in (m["username"].strip().lower() for m in record["members"])
-                           if name not in present)
-        found = client.users_by_username(realm, sorted(lacking)) if lacking else {}
+            lacking.update(name for name in names(record) if name not in present)
+        found = client.users_by_username(realm, sorted(lacking), count=count) if lacking else {}
         return members_of, dict((name, found.get(name)) for name in lacking)
+
+    @staticmethod
+    def _by_user_cheaper(client, realm, users, groups):
+        """``(by_user, count)``: whether reading ``users`` users' groups (after resolving them) takes fewer
+        requests than listing ``groups`` groups' members, and the realm's user count if it was read (asked only
+        when it can decide, with more groups than users; resolving users needs it anyway)."""
+        if not 2 < users < groups:
+            return False, None
+        count = client.users_count(realm)
+        return client.users_lookup_cost(users, count) + users < groups, count
+
+    @staticmethod
+    def _memberships_by_user(client, realm, targets, group_ids, names, count):
+        """``_prefetch_members`` from the users' side: every wanted user resolved, each listed user's groups read;
+        a group's members are the wanted users among them (the only ones additive mode acts on)."""
+        wanted = set()
+        for record, _group_id in targets:
+            wanted.update(names(record))
+        found = client.users_by_username(realm, sorted(wanted), count=count)
+        listed = set()
+        for record, group_id in targets:
+            if group_id:
+                listed.update(name for name in names(record) if name in found)
+        groups_of = client.groups_of_users(realm, [found[name]["id"] for name in sorted(listed)])
+        members_of = dict((group_id, []) for group_id in group_ids)
+        for name in sorted(listed):
+            user = found[name]
+            for group in groups_of[user["id"]]:
+                if group.get("id") in members_of:
+                    members_of[group["id"]].append(user)
+        return members_of, dict((name, found.get(name)) for name in wanted)
 
     def plan_group_absent(self, group_uuid=None, offering=None, role=None, resource=None, scope_id=None,
                           delete_remote=True, force=False):

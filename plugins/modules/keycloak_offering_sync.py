@@ -27,6 +27,11 @@ description:
   - A declared group without C(created) gets it (with C(modified)) when the sync changes its record, for example
     when it links it.
   - With O(members_mode=exact), members that the store does not declare are removed from Keycloak.
+  - Keycloak lists the members of one group, or the groups of one user, per request. In additive mode, when an
+    offering's groups to check outnumber the users the store names for them, the sync reads each of those users'
+    groups instead of each group's members (fewer requests, the same operations); the diff then shows, of a
+    group's members, those the store names. O(members_mode=exact) always lists each group's members, since it must
+    see members the store does not name. A group the run creates is not listed (it has no members yet).
   - With O(prune=true), remote groups under the offering that this collection created (they carry its marker
     attribute) and that the store no longer declares are deleted. Groups it did not create are never touched, nor is
     a group that any record of the store links, whatever offering that record belongs to.

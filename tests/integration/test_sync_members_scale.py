@@ -10,7 +10,9 @@ import json
 import os
 
 import playbook
-from helpers import bulk_users, group_record, member, store_group, store_groups, write_groups
+import yaml
+from helpers import (bulk_users, check_apply_rerun, group_record, member, store_group, store_groups, user_id,
+                     write_groups)
 
 MODULE = "waldur.keycloak.keycloak_offering_sync"
 GROUPS = 40
@@ -79,3 +81,54 @@ def test_members_of_many_groups_land_and_a_rerun_reads_one_listing_per_group(adm
     assert requests == token + root_lookup + 1 + GROUPS + 2 + 1 + 2   # page, listings, searches, POST, PUTs
     extra_id = store_group(store, extra["uuid"])["backend_id"]
     assert admin.member_names(realm, extra_id) == ["user-00", "user-59"]
+
+
+def test_many_groups_of_few_users_are_read_from_the_users_side(admin, realm, offering_store, tmp_path):
+    """30 groups, 4 store users (one a service account, which the realm's user listing leaves out): additive
+    sync reads the users' groups (a count, a page, one exact search, 4 listings) instead of 30 member listings;
+    check mode announces what apply does; a member added by hand is left alone and the store says nothing of
+    him; exact mode lists the groups and removes him."""
+    client = admin.call("POST", "/realms/%s/clients" % realm,
+                        json={"clientId": "robot", "serviceAccountsEnabled": True, "publicClient": False})
+    assert client.status_code == 201
+    robot_client = admin.get("/realms/%s/clients" % realm, clientId="robot")[0]["id"]
+    robot = admin.get("/realms/%s/clients/%s/service-account-user" % (realm, robot_client))
+    bulk_users(admin, realm, [{"username": u} for u in ("ann", "ben", "cid", "hand")])
+    store, ids = offering_store()
+    records = [group_record(ids, "crew-%02d" % i, role="role_member", scope_id="c%02d" % i) for i in range(30)]
+    write_groups(store, records)
+    result, _requests = sync_counted(store, tmp_path, "groups")     # the groups, linked, no members yet
+    linked = dict((g["name"], g["backend_id"]) for g in store_groups(store))
+    admin.join(realm, user_id(admin, realm, "ann"), linked["crew-00"])
+    admin.join(realm, user_id(admin, realm, "hand"), linked["crew-00"])
+
+    # Every group wants ann, ben, cid and the robot; crew-00 has ann (and hand) already.
+    names = ["ann", "ben", "cid", robot["username"]]
+    groups = store_groups(store)
+    for record in groups:
+        record["members"] = [{"username": u} for u in names]
+    write_groups(store, groups)
+    args = {"store": store, "parallelism": 4}
+    check, real, _rerun = check_apply_rerun("keycloak_offering_sync", args, store, admin=admin, realm=realm)
+    added = sorted(p["target"] + " " + p["username"] for p in real["plan"] if p["action"] == "add_member")
+    assert len(added) == 30 * 4 - 1
+    for name, group_id in linked.items():
+        expected = sorted(names + (["hand"] if name == "crew-00" else []))
+        assert admin.member_names(realm, group_id) == expected, name
+    assert "crew-00: hand" not in " ".join(real["offerings"][0]["members_added"])
+    # The diff shows crew-00's members as the store names them: ann before, the four after.
+    shown = dict((d["before_header"], d) for d in check["diff"] if d["before_header"].startswith("keycloak"))
+    crew = shown["keycloak realm %s: group /rancher-prod/crew-00" % realm]
+    assert yaml.safe_load(crew["before"])["members"] == ["ann"]
+    assert yaml.safe_load(crew["after"])["members"] == sorted(names)
+
+    # The no-op's requests: a token, the offering's group, its children (one page), then the users' side:
+    # the count, one page of the realm's users, one exact search (the robot), 4 group listings; not 30.
+    result, requests = sync_counted(store, tmp_path, "noop")
+    assert result["changed"] is False
+    assert requests == 1 + 1 + 1 + (1 + 1 + 1 + 4)
+
+    # Exact mode must see members the store does not name: one listing per group, hand removed.
+    run = playbook.run_tasks([{MODULE: dict(args, members_mode="exact")}])
+    assert run.result["offerings"][0]["members_removed"] == ["crew-00: hand"]
+    assert admin.member_names(realm, linked["crew-00"]) == sorted(names)

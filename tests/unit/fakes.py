@@ -425,7 +425,21 @@ class FakeKeycloak(object):
                 return copy.deepcopy(user)
         return None
 
-    def users_by_username(self, realm, usernames):
+    page_size = 100
+    users_lookup_cost = KeycloakClient.users_lookup_cost   # the real client's arithmetic, not a copy of it
+
+    def users_count(self, realm):
+        self._check(realm)
+        self.reads.append(("users_count",))
+        return len(self.users)
+
+    def groups_of_users(self, realm, user_ids):
+        self._check(realm)
+        self.reads.append(("groups_of_users", list(user_ids)))
+        return dict((uid, [self._view(self.groups[gid]) for gid, members in self.members.items()
+                           if uid in members and gid in self.groups]) for uid in user_ids)
+
+    def users_by_username(self, realm, usernames, count=None):
         self._check(realm)
         self.reads.append(("users_by_username", sorted(usernames)))
         wanted = set(u.lower() for u in usernames)

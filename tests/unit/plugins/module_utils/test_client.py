@@ -775,3 +775,40 @@ def test_a_huge_bad_id_is_not_repeated_in_full(clock):
     with pytest.raises(_client.InvalidId) as raised:
         token_client(FakeSession()).get_group("hpc", "a/" + "x" * 5000)
     assert "(5002 characters)" in one_line(raised.value) and len(str(raised.value)) < 300
+
+
+def test_users_by_username_with_a_count_already_read_does_not_ask_it_again(clock):
+    session = user_directory(FakeSession(), realm_users(250))
+    names = ["user0001", "user0120", "user0249", "user0200", "user0003"]
+    found = token_client(session).users_by_username("hpc", names, count=250)
+    assert sorted(found) == sorted(names)
+    assert [c.path for c in session.admin_calls()] == [USERS] * 3 and all(
+        "exact" not in c.params for c in session.admin_calls())
+
+
+@pytest.mark.parametrize("wanted, count, cost", [(2, 10 ** 6, 2), (3, 250, 3), (5, 250, 3), (5000, 5000, 51),
+                                                 (4, 1000, 4)])
+def test_users_lookup_cost_is_what_users_by_username_sends(clock, wanted, count, cost):
+    assert token_client(FakeSession()).users_lookup_cost(wanted, count) == cost
+    session = user_directory(FakeSession(), realm_users(count if count < 10 ** 4 else 3))
+    token_client(session).users_by_username("hpc", ["user%04d" % i for i in range(wanted)], count=count)
+    assert len(session.admin_calls()) == cost
+
+
+def test_groups_of_users_pages_each_user_once(clock):
+    session = FakeSession()
+    many = [{"id": "g%03d" % i, "name": "g%03d" % i, "path": "/g%03d" % i} for i in range(150)]
+    session.on("GET", USERS + "/u1/groups", paged_answer(many))
+    session.on("GET", USERS + "/u2/groups", FakeResponse(200, [many[0]]))
+    groups = token_client(session, parallelism=2).groups_of_users("hpc", ["u1", "u2", "u1"])
+    assert list(groups) == ["u1", "u2"] and len(groups["u1"]) == 150 and groups["u2"] == [many[0]]
+    calls = session.admin_calls()
+    assert sorted((c.path, c.params["first"]) for c in calls) == [
+        (USERS + "/u1/groups", 0), (USERS + "/u1/groups", 100), (USERS + "/u2/groups", 0)]
+    assert all(c.params["briefRepresentation"] == "true" for c in calls)
+
+
+def test_groups_of_user_refuses_an_id_that_is_a_path(clock):
+    with pytest.raises(KeycloakError) as exc_info:
+        token_client(FakeSession()).groups_of_user("hpc", "../groups")
+    assert "user id" in str(exc_info.value)

@@ -13,6 +13,7 @@ import tempfile
 import uuid
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from ansible_collections.waldur.keycloak.plugins.module_utils import _plan
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakError
@@ -892,3 +893,119 @@ def test_sync_status_lists_unrecorded_links_and_keeps_the_spec_lists(kc):
     assert status["remote_only"] == ["members-p1", "p2-now"]
     assert (status["in_sync"], status["store_behind"]) == (True, True)
     assert kc.writes == []
+
+
+# ------------------------------------------- memberships read from the users' side (issue 25)
+
+def offering_groups_text(groups):
+    """store_text()'s offerings, and ``groups`` as O1's only records: ``[(name, backend_id, [(username, state)])]``
+    (state None: written without one, as a person declares a member)."""
+    lines = [store_text().split("groups:\n")[0] + "groups:"]
+    for index, (name, backend_id, members) in enumerate(groups):
+        lines += ["  - uuid: 3a000000-0000-4000-8000-%012d" % index, "    name: %s" % name,
+                  '    backend_id: "%s"' % backend_id, "    offering: %s" % O1, "    role: %s" % R2,
+                  "    resource: %s" % X1, "    scope_id: s%d" % index, "    members:"]
+        lines += ["      - {username: %s%s}" % (user, ", state: %s" % state if state else "") for user, state in members]
+        if not members:
+            lines[-1] = "    members: []"
+    return "\n".join(lines) + "\n"
+
+
+def offering_groups_keycloak(count, memberships):
+    """example_keycloak() plus /rancher-prod/g<i> (id kc-<i>) for i < count, users carol, dave and the service
+    account svc (which a realm's user listing leaves out), and ``memberships``: {i: [username]}."""
+    kc = example_keycloak()
+    for user in ("carol", "dave", "svc"):
+        kc.make_user(user)
+    for index in range(count):
+        kc.make_group("/rancher-prod/g%d" % index, group_id="kc-%d" % index)
+    for index, users in memberships.items():
+        for user in users:
+            kc.join(user, "kc-%d" % index)
+    return kc
+
+
+def member_outcome(plan, reports):
+    """What a sync plan does and records, whatever it read: its Keycloak operations, the records' members after it,
+    and the report's member lists."""
+    operations = [(op.action, op.target, op.details.get("username")) for op in plan.remote]
+    records = sorted((change.uuid, sorted((m["username"], m["state"]) for m in change.after["members"]))
+                     for change in plan.records)
+    return operations, records, [(r["members_added"], r["members_removed"], r["pending"]) for r in reports]
+
+
+def test_sync_reads_the_groups_of_few_users_instead_of_the_members_of_many_groups():
+    # Eight linked groups, three store users: resolving them (a count, one listing page) and reading their
+    # groups (3) beats eight member listings. dave, added by hand, is left alone and never read.
+    kc = offering_groups_keycloak(8, {0: ["alice", "dave"], 1: ["bob"], 5: ["carol"]})
+    groups = [("g%d" % i, "kc-%d" % i, [("alice", "active"), ("Bob", None), ("carol", None)]) for i in range(8)]
+    svc = service(kc, offering_groups_text(groups))
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    ids = dict((u["username"], u["id"]) for u in kc.users.values())
+    assert kc.reads == [("users_count",), ("users_by_username", ["alice", "bob", "carol"]),
+                        ("groups_of_users", [ids["alice"], ids["bob"], ids["carol"]])]
+    added = [(op.group_id, op.details["username"]) for op in plan.remote]
+    assert all(op.action == "add_member" for op in plan.remote) and len(added) == 24 - 3
+    assert ("kc-0", "alice") not in added and ("kc-1", "bob") not in added and ("kc-5", "carol") not in added
+    # The diff shows the members the store names (dave is not read, and additive mode leaves him).
+    first = [op for op in plan.remote if op.group_id == "kc-0"][0]
+    assert first.current == ["alice"]
+    states = dict((c.after["name"], dict((m["username"], m["state"]) for m in c.after["members"])) for c in plan.records)
+    assert states["g0"] == {"alice": "active", "Bob": "active", "carol": "active"}
+    assert reports[0]["members_removed"] == []
+
+
+def test_exact_sync_lists_every_group_however_many_and_removes_whom_the_store_does_not_name():
+    kc = offering_groups_keycloak(8, {0: ["alice", "dave", "svc"], 1: ["bob"]})
+    groups = [("g%d" % i, "kc-%d" % i, [("alice", None), ("bob", None), ("carol", None)]) for i in range(8)]
+    svc = service(kc, offering_groups_text(groups))
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)], members_mode="exact")
+    assert kc.reads[0] == ("members_of_groups", ["kc-%d" % i for i in range(8)])
+    assert "groups_of_users" not in [read[0] for read in kc.reads]
+    assert reports[0]["members_removed"] == ["g0: dave", "g0: svc"]
+
+
+def test_sync_lists_members_per_group_when_the_users_outnumber_the_groups(kc):
+    kc = offering_groups_keycloak(3, {})
+    groups = [("g%d" % i, "kc-%d" % i, [("alice", None), ("bob", None), ("carol", None), ("dave", None)])
+              for i in range(3)]
+    svc = service(kc, offering_groups_text(groups))
+    svc.plan_sync([svc.keycloak_offering(O1)])
+    assert kc.reads[0] == ("members_of_groups", ["kc-0", "kc-1", "kc-2"])
+    assert ("users_count",) not in kc.reads
+
+
+USERNAMES = ["alice", "bob", "carol", "dave", "svc", "ghost"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.booleans(),                                               # linked (else to create)
+                          st.sets(st.sampled_from(USERNAMES[:5])),                     # Keycloak's members
+                          st.lists(st.tuples(st.sampled_from(USERNAMES + ["Bob", "ALICE"]),
+                                             st.sampled_from(["active", "pending", None])),
+                                   max_size=5, unique_by=lambda m: m[0].lower())),    # the store's members
+                min_size=1, max_size=12))
+def test_reading_memberships_from_either_side_plans_the_same_sync(shapes):
+    """Whichever side the memberships are read from, additive sync plans the same operations, records and
+    report, in check mode and apply alike (one plan)."""
+    kc = offering_groups_keycloak(len(shapes), dict((i, sorted(s[1])) for i, s in enumerate(shapes) if s[0]))
+    groups = [("g%d" % i, "kc-%d" % i if linked else "", members) for i, (linked, _kc, members) in enumerate(shapes)]
+    for i, (linked, _kc, _members) in enumerate(shapes):
+        if not linked:
+            kc.delete_group(REALM, "kc-%d" % i)     # to be created by the sync
+    text = offering_groups_text(groups)
+    svc = service(kc, text)
+    by_choice = member_outcome(*svc.plan_sync([svc.keycloak_offering(O1)]))
+    chose_users = "groups_of_users" in [read[0] for read in kc.reads]
+    original = OfferingGroups._by_user_cheaper
+    try:
+        OfferingGroups._by_user_cheaper = staticmethod(lambda *args: (False, None))
+        svc = service(kc, text)
+        by_group = member_outcome(*svc.plan_sync([svc.keycloak_offering(O1)]))
+    finally:
+        OfferingGroups._by_user_cheaper = original
+    assert by_choice == by_group
+    listed = set(m[0].lower() for linked, _kc, members in shapes if linked for m in members)
+    linked_groups = sum(1 for s in shapes if s[0] and s[2])
+    # The fake realm lists 5 users (one page): resolving costs 1 request, then one per user.
+    assert chose_users == (2 < len(listed) and 1 + len(listed) < linked_groups)
