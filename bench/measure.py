@@ -199,7 +199,7 @@ def settle(ctx, realm, n):
     """
     if n >= SETTLE_FROM:
         time.sleep(SETTLE_SECONDS)
-    for _ in range(SETTLE_REQUESTS):
+    for _request in range(SETTLE_REQUESTS):
         ctx.admin.call("GET", "/realms/%s/groups" % realm, params={"first": 0, "max": 1})
 
 

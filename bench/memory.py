@@ -230,8 +230,8 @@ def rows(samples, ns):
             continue
         shape = samples[MEMBERS_KEY][n][0]
         title = ("`keycloak_offering_sync` first apply with members (%s groups × %d members, %s users), the module "
-                 "process alone (run as AnsiballZ runs it)" % ("{:,}".format(n), shape.get("per_group", 0),
-                                                                "{:,}".format(shape.get("users", 0))))
+                 "process alone (run as AnsiballZ runs it)"
+                 % ("{:,}".format(n), shape.get("per_group", 0), "{:,}".format(shape.get("users", 0))))
         ratio = float(peak) / base
         result.append({"key": MEMBERS_KEY, "title": title, "n": n, "peak_kib": peak, "base_kib": base,
                        "ratio": ratio, "goal": MEMBERS_GOAL, "met": None if n < GOAL_N else ratio <= MEMBERS_GOAL})

@@ -192,15 +192,16 @@ class Bench(object):
                     self.record(factory(), factory)
         if self.want("1"):
             shared = {"repeats": self.repeats}
-            factory = lambda: measure.CommunityGeneral(ctx, n, self.cg_sample_for(n), shared)  # noqa: E731
             try:
                 for _rep in range(self.repeats):
-                    self.record(factory())
+                    self.record(measure.CommunityGeneral(ctx, n, self.cg_sample_for(n), shared))
             finally:
                 if "realm" in shared:
                     ctx.admin.delete_realm(shared["realm"])
         if keep:
-            factory = lambda: measure.FirstApplyPlaybook(ctx, n, collection)  # noqa: E731
+            def factory():
+                return measure.FirstApplyPlaybook(ctx, n, collection)
+
             unit = factory()
             unit.keep = True
             if first_apply:

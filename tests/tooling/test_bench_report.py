@@ -204,8 +204,8 @@ def test_members_reads_are_rendered_when_recorded_and_absent_from_old_results():
 # ------------------------------------------------------------ measurement 8: a first apply with members
 
 def test_the_members_first_apply_s_peak_rss_is_judged_at_10000_groups():
-    samples = {memory.MEMBERS_KEY: {10000: [{"seconds": 90, "peak_rss_kib": 300 * 1024, "per_group": 2,
-                                              "users": 5000}]},
+    peak = {"seconds": 90, "peak_rss_kib": 300 * 1024, "per_group": 2, "users": 5000}
+    samples = {memory.MEMBERS_KEY: {10000: [peak]},
                memory.MEMBERS_BASE_KEY: {10000: [{"seconds": 1, "peak_rss_kib": 140 * 1024}]}}
     rows = memory.rows(samples, [100])
     assert len(rows) == 1 and rows[0]["met"] is False and rows[0]["ratio"] == pytest.approx(300 / 140.0)
