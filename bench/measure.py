@@ -22,6 +22,9 @@ from common import CountingSession, Token
 from storegen import Spec
 
 PARALLELISM = 4          # keycloak_offering_sync's default, and the write floor's
+SETTLE_REQUESTS = 5      # untimed requests to a fresh realm before a first apply is timed
+SETTLE_SECONDS = 3.0     # and a pause after a large realm was deleted, at N >= SETTLE_FROM
+SETTLE_FROM = 1000
 
 
 class Context(object):
@@ -187,6 +190,19 @@ class Collection(object):
         return result, sum(c.request_count for c in clients.values())
 
 
+def settle(ctx, realm, n):
+    """Untimed: let Keycloak settle before a first apply is timed.
+
+    The variant before it may just have deleted a realm of N groups (Keycloak removes them one by one and
+    evicts them from its realm cache); a pause at large N, then a few requests to the fresh realm, so the
+    timed run does not pay for the previous variant's clean-up or a cold realm.
+    """
+    if n >= SETTLE_FROM:
+        time.sleep(SETTLE_SECONDS)
+    for _request in range(SETTLE_REQUESTS):
+        ctx.admin.call("GET", "/realms/%s/groups" % realm, params={"first": 0, "max": 1})
+
+
 def playbook_requests(lines):
     return sum(line["requests"] for line in lines)
 
@@ -214,6 +230,7 @@ class FirstApply(Unit):
         self.realm = self.ctx.admin.create_realm("n%d" % self.n)
         self.spec = Spec(self.realm, self.n)
         self.store = self.spec.write(self.ctx.path("store.yml"))
+        settle(self.ctx, self.realm, self.n)
 
     def teardown(self):
         if not self.keep:
@@ -311,6 +328,7 @@ class CommunityGeneral(Unit):
         self.shared = shared   # realm state shared by the repeats of one N when sampling
 
     def setup(self):
+        self.item_times = self.ctx.path("cg-items.txt")
         if self.k == self.n:
             self.realm = self.ctx.admin.create_realm("cg%d" % self.n)
             self.spec = Spec(self.realm, self.n)
@@ -356,20 +374,30 @@ class CommunityGeneral(Unit):
             "loop_control": {"label": "{{ item.name }}"},
             "no_log": False,
         }]
-        paths = (os.path.join(os.path.dirname(__file__), "counting"), os.environ.get("PYTHONPATH"))
-        extra_env = {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+        counting = os.path.join(os.path.dirname(os.path.abspath(__file__)), "counting")
+        paths = (counting, os.environ.get("PYTHONPATH"))
+        extra_env = {"PYTHONPATH": os.pathsep.join(p for p in paths if p),
+                     # bench/counting/callback_plugins/bench_items.py: each group's time
+                     "ANSIBLE_CALLBACK_PLUGINS": os.path.join(counting, "callback_plugins"),
+                     "ANSIBLE_CALLBACKS_ENABLED": "bench_items", "BENCH_ITEM_TIMES_FILE": self.item_times}
         return self.ctx.ansible.playbook(tasks, variables={"bench_groups": self.items}, module_defaults=defaults,
                                          extra_env=extra_env)
 
     def check(self, outcome):
         _seconds, _lines, urllib_counts = outcome
+        with open(self.item_times) as stream:
+            item_seconds = [round(float(line), 4) for line in stream if line.strip()]
+        os.unlink(self.item_times)
+        if len(item_seconds) != self.k:
+            raise AssertionError("%s: %d items timed, expected %d" % (self.key, len(item_seconds), self.k))
         count = self.ctx.admin.children_count(self.realm, self.parent)
         if count != self.before + self.k:
             raise AssertionError("%s: %d groups under the parent, expected %d"
                                  % (self.key, count, self.before + self.k))
         if len(urllib_counts) != self.k:
             raise AssertionError("%s: %d module runs counted, expected %d" % (self.key, len(urllib_counts), self.k))
-        return sum(urllib_counts), {"sample": self.k, "existing_before_sample": self.before}
+        return sum(urllib_counts), {"sample": self.k, "existing_before_sample": self.before,
+                                    "item_seconds": item_seconds}
 
 
 # ------------------------------------------------- 2 and 3: reading a linked realm
@@ -527,7 +555,11 @@ class StoreBaseline(Unit):
 
 
 class StoreLoadSave(Unit):
-    """Store.load() then Store.update() linking every record (as a first apply does), or one record."""
+    """Store.load() then Store.update() linking every record (as a first apply does), or one record.
+
+    With Python's cyclic garbage collector paused for the whole load and update, as a module pauses it for
+    its whole task (``KeycloakModule.run``: ``_store_yaml.gc_paused``): the benchmark measures what a module does.
+    """
 
     def __init__(self, ctx, n, source, collection, every):
         super(StoreLoadSave, self).__init__(ctx, n)
@@ -544,6 +576,10 @@ class StoreLoadSave(Unit):
         os.unlink(self.store)
 
     def run(self):
+        with self.collection.store_yaml_module.gc_paused():
+            return self._load_update()
+
+    def _load_update(self):
         store = self.collection.store_module.Store(self.store)
         data = store.load()
         chosen = data.groups if self.every else data.groups[len(data.groups) // 2:len(data.groups) // 2 + 1]
@@ -630,3 +666,114 @@ class InventoryCli(InventoryProcess):
 
 def read_goal_limit(n, page_size):
     return int(math.ceil(float(n) / page_size)) + 10
+
+
+# ------------------------------------------- 6b: the same inventory, written by hand
+
+UNSAFE_KEY = "__ansible_unsafe"    # how `--list` writes a value that is data, not a template
+
+
+class _Unsafe(str):
+    """A string written with YAML's ``!unsafe`` tag: data, never templated (what the plugin's values are)."""
+
+
+class _InventoryDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    pass
+
+
+_InventoryDumper.add_representer(_Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value)))
+
+
+def _hand_written(value):
+    """A ``--list`` value as a person writes it in a YAML inventory: ``{"__ansible_unsafe": x}`` -> ``!unsafe x``."""
+    if isinstance(value, dict):
+        if set(value) == {UNSAFE_KEY} and isinstance(value[UNSAFE_KEY], str):
+            # ansible-core reads `!unsafe ''` as null: an empty string is written plain (it templates to itself).
+            return _Unsafe(value[UNSAFE_KEY]) if value[UNSAFE_KEY] else ""
+        return dict((key, _hand_written(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [_hand_written(item) for item in value]
+    return value
+
+
+def static_inventory(listing):
+    """A YAML inventory (as a dict) that holds the hosts, groups and variables of an ``ansible-inventory --list``.
+
+    Written as a person would: every host once under ``all.hosts`` with its variables, each group with its
+    hosts (no variables: ``--list`` shows each host's variables resolved, group variables included) and its
+    children, in the order ``--list`` gives them.
+    """
+    hostvars = listing.get("_meta", {}).get("hostvars", {})
+    groups = {}
+
+    def group(name):
+        entry = listing.get(name, {})
+        result = {}
+        if entry.get("hosts"):
+            result["hosts"] = dict((host, None) for host in entry["hosts"])
+        if entry.get("children"):
+            result["children"] = dict((child, group(child)) for child in entry["children"])
+        return result or None
+
+    everyone = set(hostvars)
+    for name, entry in listing.items():
+        if name != "_meta":
+            everyone.update(entry.get("hosts", []))
+    top = {"hosts": dict((host, _hand_written(hostvars.get(host)) or None) for host in sorted(everyone))}
+    children = listing.get("all", {}).get("children", [])
+    if children:
+        top["children"] = dict((child, group(child)) for child in children)
+    groups["all"] = top
+    return groups
+
+
+def write_static_inventory(listing, path):
+    with open(path, "w") as stream:
+        stream.write("# The hosts, groups and variables of the plugin's `ansible-inventory --list`, by hand.\n")
+        yaml.dump(static_inventory(listing), stream, Dumper=_InventoryDumper, default_flow_style=False,
+                  sort_keys=False, allow_unicode=True, width=1000)
+    return path
+
+
+def _parsed(value):
+    """A ``--list`` value as Ansible's decoder reads it: ``{"__ansible_unsafe": x}`` is the string x."""
+    if isinstance(value, dict):
+        if set(value) == {UNSAFE_KEY}:
+            return value[UNSAFE_KEY]
+        return dict((key, _parsed(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [_parsed(item) for item in value]
+    return value
+
+
+def inventory_listing(listing):
+    """A ``--list`` output for comparison: values parsed, group members and children as sets (their order is not
+    the inventory's)."""
+    result = {}
+    for name, entry in listing.items():
+        if name == "_meta":
+            result[name] = {"hostvars": _parsed(entry.get("hostvars", {}))}
+            continue
+        result[name] = dict((key, sorted(value) if isinstance(value, list) else value) for key, value in entry.items())
+    return result
+
+
+def inventory_difference(plugin, static):
+    """None when two ``--list`` outputs hold the same inventory, else a one-line description of the first difference."""
+    a, b = inventory_listing(plugin), inventory_listing(static)
+    for name in sorted(set(a) | set(b)):
+        if name == "_meta":
+            hosts_a, hosts_b = a[name].get("hostvars", {}), b.get(name, {}).get("hostvars", {})
+            for host in sorted(set(hosts_a) | set(hosts_b)):
+                if hosts_a.get(host) != hosts_b.get(host):
+                    return "host %s: variables %r != %r" % (host, hosts_a.get(host), hosts_b.get(host))
+            continue
+        if a.get(name) != b.get(name):
+            return "group %s: %r != %r" % (name, a.get(name), b.get(name))
+    return None
+
+
+class InventoryStatic(InventoryProcess):
+    """``ansible-inventory --list`` over a static YAML inventory holding what the plugin's ``--list`` holds."""
+
+    key = "m6.static"

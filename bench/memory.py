@@ -38,6 +38,11 @@ ROWS = [
     ("m8.playbook", "`keycloak_offering_sync` no-op, whole `ansible-playbook` run (largest of its processes)", None),
 ]
 BASE_KEY = "m8.bare"
+# A first apply with members: 10,000 groups x 2 members over 5,000 users (measurement 7's shape "b").
+MEMBERS_KEY = "m8.members.module"
+MEMBERS_BASE_KEY = "m8.members.bare"
+MEMBERS_SHAPE = "b"
+MEMBERS_GOAL = 2.0
 # The goals are the issue's, for a store of 10,000 groups; smaller stores are reported (Python's and Ansible's own
 # imports, some 30-60 MiB, weigh most there).
 GOAL_N = 10000
@@ -100,6 +105,9 @@ class MemoryModule(MemoryUnit):
     key = "m8.module"
 
     def run(self):
+        return self.run_module()
+
+    def run_module(self):
         args = self.ctx.path("args.json")
         params = dict(self.ctx.client_params(), store=self.linked.store, parallelism=PARALLELISM)
         with open(args, "w") as stream:
@@ -151,6 +159,43 @@ class MemoryInventory(MemoryUnit):
             raise AssertionError("%s: %d hosts" % (self.key, hosts))
 
 
+class MemoryMembersBare(MemoryBare):
+    """The bare CSafeLoader process over the members store, as the first apply receives it."""
+
+    key = MEMBERS_BASE_KEY
+
+
+class MemoryMembersFirstApply(MemoryModule):
+    """The module process alone, a first apply that adds every declared membership to a seeded MemberRealm."""
+
+    key = MEMBERS_KEY
+
+    def check(self, outcome):
+        result = json.loads(outcome)
+        spec = self.linked.spec
+        report = (result.get("offerings") or [{}])[0]
+        if result.get("failed") or not result.get("changed") or len(report.get("members_added", [])) != spec.memberships:
+            raise AssertionError("%s: not a first apply of %d memberships: %s" % (
+                self.key, spec.memberships, outcome[-2000:]))
+        self.linked.verify(self.key)
+        return None, {"peak_rss_kib": read_rss(self.rss_file), "per_group": spec.per_group,
+                      "users": len(spec.usernames), "memberships": spec.memberships}
+
+
+def run_members(bench, smoke=False):
+    """Peak RSS of a first apply with members (members.py's shape "b"), once per run whatever N is."""
+    import members      # measurement 7's realm seeding (users, the offering's group, its groups)
+    ctx = bench.ctx
+    shape = (members.SMOKE_SHAPES if smoke else members.SHAPES)[MEMBERS_SHAPE]
+    seeded = members.MemberRealm(ctx, "mem" + MEMBERS_SHAPE, shape)
+    try:
+        # The bare parse first: the module rewrites the store (every member then active).
+        bench.record(MemoryMembersBare(ctx, seeded.spec.n, seeded))
+        bench.record(MemoryMembersFirstApply(ctx, seeded.spec.n, seeded))
+    finally:
+        seeded.delete()
+
+
 def factories(ctx, n, linked):
     """Measurement 8's units at N, the bare process first (each is one process; peak RSS barely varies)."""
     return [lambda: MemoryBare(ctx, n, linked), lambda: MemoryModule(ctx, n, linked),
@@ -179,6 +224,17 @@ def rows(samples, ns):
             result.append({"key": key, "title": title, "n": n, "peak_kib": peak, "base_kib": base,
                            "ratio": ratio, "goal": goal,
                            "met": None if goal is None or n < GOAL_N else ratio <= goal})
+    for n in sorted(samples.get(MEMBERS_KEY, {})):
+        peak, base = _peak(samples, MEMBERS_KEY, n), _peak(samples, MEMBERS_BASE_KEY, n)
+        if peak is None or base is None:
+            continue
+        shape = samples[MEMBERS_KEY][n][0]
+        title = ("`keycloak_offering_sync` first apply with members (%s groups × %d members, %s users), the module "
+                 "process alone (run as AnsiballZ runs it)"
+                 % ("{:,}".format(n), shape.get("per_group", 0), "{:,}".format(shape.get("users", 0))))
+        ratio = float(peak) / base
+        result.append({"key": MEMBERS_KEY, "title": title, "n": n, "peak_kib": peak, "base_kib": base,
+                       "ratio": ratio, "goal": MEMBERS_GOAL, "met": None if n < GOAL_N else ratio <= MEMBERS_GOAL})
     return result
 
 
@@ -197,7 +253,10 @@ def markdown(samples, ns):
         "the command (for `ansible-playbook`, the largest of the controller, its workers and the module), not "
         "a sum. The module process is the module file run in a fresh Python with an arguments file "
         "(`python -m ansible_collections.waldur.keycloak.plugins.modules.keycloak_offering_sync args.json`, as "
-        "AnsiballZ runs it), a no-op re-apply over the realm row 1 linked.",
+        "AnsiballZ runs it), a no-op re-apply over the realm row 1 linked. The first apply with members is the "
+        "same module process over a store of measurement 7's shape (b) (10,000 groups × 2 members, 5,000 users; "
+        "the realm seeded untimed with its users and linked groups, no memberships), against the bare process "
+        "over that store as the module receives it.",
         "",
         "| measurement | N | peak RSS | bare `CSafeLoader` process | ratio | goal | met |",
         "|---|---:|---:|---:|---:|---|---|",

@@ -12,6 +12,7 @@ from common import log, median
 from measure import read_goal_limit, token_renewals
 
 PAUSED_TITLE = "PyYAML `CSafeLoader` load of the file, garbage collector paused"
+STORE_JUDGED = "in-process, garbage collector paused for the whole load and update, as a module pauses it for its task"
 
 # The issue's table. ``judged``: the figure a goal is judged on. ``kind``: "speedup" (baseline /
 # collection, higher is better) or "ratio" (collection / baseline, lower is better).
@@ -23,30 +24,34 @@ ROWS = [
     dict(num="2", title="no-op re-apply of N groups (`keycloak_offering_sync`)",
          judged="module work, in-process", coll="m2.collection.inproc", base="m2.floor",
          base_title="floor: bare `requests`, token + paging the same groups",
-         kind="ratio", goal=1.5, reads=True, large=(10000, 0.8),
+         kind="ratio", goal=1.5, reads=True, large=(10000, 0.8), spread=True,
          goal_text="requests ≤ ⌈N/page⌉+10; time ≤ 1.5×, at N ≥ 10,000 ≤ 0.8× (faster than paging)"),
     dict(num="3", title="`keycloak_group_sync_info` at N remote groups",
          judged="module work, in-process", coll="m3.collection.inproc", base="m2.floor",
-         base_title="the same floor", kind="ratio", goal=1.3, large=(10000, 0.8),
+         base_title="the same floor", kind="ratio", goal=1.3, large=(10000, 0.8), spread=True,
          goal_text="≤ 1.3×, at N ≥ 10,000 ≤ 0.8× (faster than paging)"),
     dict(num="4", title="first apply of N groups",
          judged="module work, in-process", coll="m4.collection.inproc", base="m4.floor",
          base_title="floor: bare `requests`, the same POSTs, same parallelism (4)",
          kind="ratio", goal=1.5, goal_text="≤ 1.5×"),
     dict(num="5", title="store load + save of N groups (every record linked, as a first apply writes)",
-         judged="in-process", coll="m5.all", base="m5.baseline.paused_gc", base_title=PAUSED_TITLE,
+         judged=STORE_JUDGED, coll="m5.all", base="m5.baseline.paused_gc", base_title=PAUSED_TITLE,
          kind="ratio", goal=3.0, goal_text="≤ 3×"),
     dict(num="5b", title="store load + save of N groups (one record changed)",
-         judged="in-process", coll="m5.one", base="m5.baseline.paused_gc", base_title=PAUSED_TITLE,
+         judged=STORE_JUDGED, coll="m5.one", base="m5.baseline.paused_gc", base_title=PAUSED_TITLE,
          kind="ratio", goal=3.0, goal_text="≤ 3×"),
     dict(num="6", title="inventory plugin over a store of N groups",
          judged="the plugin's parse in-process (InventoryManager, as `--list` runs it)", coll="m6.plugin",
          base="m6.baseline.paused_gc", base_title=PAUSED_TITLE, kind="ratio", goal=3.0,
          goal_text="≤ 3×"),
     dict(num="6b", title="`ansible-inventory --list` over a store of N groups",
+         judged="whole process", coll="m6.process", base="m6.static",
+         base_title="`ansible-inventory --list` over a static YAML inventory of the same hosts, groups and variables",
+         kind="ratio", goal=1.2, judge_from=10000, goal_text="≤ 1.2× at N ≥ 10,000"),
+    dict(num="6c", title="`ansible-inventory --list` over a store of N groups",
          judged="whole process", coll="m6.process", base="m6.plugin",
-         base_title="the plugin's parse in-process (row 6)", kind="ratio", goal=2.0, judge_from=10000,
-         goal_text="≤ 2× at N ≥ 10,000"),
+         base_title="the plugin's parse in-process (row 6)", kind="ratio", goal=None,
+         goal_text="— (information: what `--list` adds to the parse)"),
 ]
 
 # Whole processes: reported beside the judged figures, judged nowhere (but row 1).
@@ -56,50 +61,41 @@ PROCESS_ROWS = [
          base="m2.floor"),
     dict(title="first apply, whole `ansible-playbook` run", coll="m1.collection.playbook", base="m4.floor"),
     dict(title="`ansible-inventory --list`, whole process", coll="m6.process", base="m6.baseline"),
+    dict(title="`ansible-inventory --list` over the static YAML inventory (row 6b's floor), whole process",
+         coll="m6.static", base="m6.baseline"),
     dict(title="`ansible-playbook` with one `ansible.builtin.ping` task (what any one-task play costs)",
          coll="ping.playbook", base=None),
 ]
 
 # Why a goal is missed when it is, from the profiles (bench/profiles/) of the run that missed it.
 WHY = {
-    "3": "Within a few hundredths of the goal, on one repeat: rows 2 and 3 read the same pages side by side and "
-         "differ by half a second of the same work. In an earlier quiet run of the same collection code "
-         "(2026-11-30 12:26-12:34 UTC, stopped by a harness bug before it wrote its results) they took 0.69× "
-         "and 0.67× of a 20.0 s floor. The floor itself varies by seconds from run to run at this N (Keycloak's "
-         "page cost, table above).",
-    "4": "Not the module's work: Keycloak's state while it ran. The profile below is the same in-process first "
-         "apply taken after the run, when no realm with 10,000 groups was left: 30.0 s under the profiler, "
-         "1.20× this run's floor. The timed run (46.7 s; 46.7 s in the earlier quiet run too) came right after "
-         "the `ansible-playbook` first apply, whose realm is kept with its 10,000 groups for rows 2, 3 and 6, "
-         "while the floor ran after the in-process realm had been deleted; Keycloak's realm cache holds 10,000 "
-         "entries by default, so the in-process run's groups competed with the kept realm's. The whole "
-         "`ansible-playbook` first apply, which ran first, took 34.3 s (1.37× the floor, Ansible's start "
-         "included). The module's own CPU time at this N is ~6 s of ~25 s of POSTs: reading and validating the "
-         "store, planning, writing the store once with the read-back guard, the plan and its diff (the diff "
-         "took 28 s before this issue: PyYAML's pure-Python emitter). Next: order the variants so that none "
-         "meets another's 10,000 groups.",
-    "5": "At 10,000 two things weigh. Called outside a module (as here), the store's update patches and renders "
-         "the text with Python's cyclic garbage collector on: 0.45-0.56 s per sample (`gc_seconds` in "
-         "results.json); a module pauses it for its whole task, so a module's store work is that much less. "
-         "And a load plus a save parses the text twice (the load, then the read-back guard that refuses to "
-         "write a text that would not read back as the change) against the floor's one load; the profile "
-         "shows libyaml's composer and the store's own constructor and validation on top. The one-record save "
-         "(5b) is 2.99×, and the whole `keycloak_offering_sync` no-op that loads this store stays within "
-         "1.16× of a bare `CSafeLoader` process in memory (measurement 8). Next: pause the collector for the "
-         "store's whole update.",
+    "3": "Rows 2 and 3 read the same pages side by side and differ by a fraction of a second of the same work; "
+         "at N ≥ 10,000 they and their floor run several times, interleaved (the brackets show the fastest and "
+         "slowest run and the spread of the per-repeat ratios), because the floor itself varies by seconds from "
+         "run to run at this N (Keycloak's page cost, table below). In the quiet run of 2026-11-30, on one "
+         "repeat, row 3 was 0.81× and an earlier quiet run of the same code took 0.67×.",
+    "4": "Every first apply ran in its own realm with no other realm of N groups in Keycloak (the variants one "
+         "after another, each realm deleted before the next, the realm kept for rows 2, 3 and 6 created last), "
+         "after a pause and a few untimed requests: the miss is not another variant's groups in Keycloak's realm "
+         "cache, which made the 1.86× of 2026-11-30 (1.20× in a profile without them). The module's own CPU "
+         "time at 10,000 is ~6 s of ~25 s of POSTs: reading and validating the store, planning, writing the "
+         "store once with the read-back guard, the plan and its diff; on 2 CPUs shared with Keycloak every "
+         "second of it competes with the POSTs. See the profile.",
+    "5": "With the collector paused for the whole load and update, as in a module, a load plus a save still "
+         "parses the text twice (the load, then the read-back guard that refuses to write a text that would "
+         "not read back as the change) against the floor's one load; the profile shows libyaml's composer and "
+         "the store's own constructor and validation on top. The one-record save is row 5b.",
     "6": "The plugin's own part, reading and validating the store, is ~1.2-1.3× a `CSafeLoader` load (row 5); "
          "it sets the host variables on each Host directly, because ansible-core 2.19's inventory proxy "
          "(`set_variable` -> `AnsibleVariableVisitor`) deep-copied and origin-tagged every value, half of the parse. "
          "The rest is `InventoryData.add_host`/`add_child` and the constructed options. The host variables are the "
          "plugin's documented interface, so they are not trimmed to win the ratio.",
-    "6b": "What `ansible-inventory --list` does after the plugin's parse is ansible-core's, and it outweighs the "
-          "parse now that the parse is ~1.2× a `CSafeLoader` load. CPU time at N=10,000 measured with the plugin "
-          "(offline, a linked store): start ~0.3 s, the parse ~1.25 s, `VariableManager.get_vars` for every host "
-          "~1.1 s (vars plugins, `clean_facts`), and the JSON output ~2.7 s: `--list` encodes with `indent=4` and "
-          "`sort_keys`, so Python's pure encoder runs, over every value wrapped and unwrapped for its unsafe "
-          "marker. The output alone is twice the parse. The plugin could shrink it only by dropping documented "
-          "host variables or by handing the store's text to Ansible as trusted templates (template injection), "
-          "so neither is done; the whole process got faster (less parse) while this ratio rose.",
+    "6b": "Both processes pay what `ansible-inventory --list` does after the parse (ansible-core's: "
+          "`VariableManager.get_vars` for every host, then the JSON output with `indent=4` and `sort_keys` over "
+          "every value wrapped for its unsafe marker, ~2/3 of the whole process at 10,000 in the 2026-11-30 "
+          "profile); they differ by the source: the plugin reads and validates the store and builds each host's "
+          "variables, ansible-core's `yaml` inventory plugin reads a file that already holds them. See the "
+          "profile of the plugin's process.",
 }
 
 INPROCESS_KEYS = ("m2.collection.inproc", "m3.collection.inproc", "m4.collection.inproc", "m5.all", "m5.one",
@@ -117,8 +113,13 @@ def summarize(samples, meta):
     figures = {}      # (key, n) -> dict(seconds, requests, extrapolated, sample)
     for key, by_n in samples.items():
         for n in by_n:
+            seconds = [x["seconds"] for x in by_n[n] if x.get("seconds") is not None]
             figures[(key, n)] = {"seconds": _med(samples, key, n), "requests": _med(samples, key, n, "requests"),
-                                 "repeats": len(by_n[n])}
+                                 "repeats": len(by_n[n]), "min": min(seconds) if seconds else None,
+                                 "max": max(seconds) if seconds else None}
+            items = [t for x in by_n[n] for t in x.get("item_seconds") or []]
+            if items:      # community.general: each group's time (bench/counting/callback_plugins/bench_items.py)
+                figures[(key, n)]["item_seconds"] = items
     # community.general above its sample size: extrapolate each repeat, then take the median.
     for n in ns:
         runs = samples.get("m1.cg.playbook", {}).get(n, [])
@@ -138,7 +139,10 @@ def summarize(samples, meta):
             if not coll or not base or coll["seconds"] is None or base["seconds"] is None:
                 continue
             goal = spec["large"][1] if spec.get("large") and n >= spec["large"][0] else spec["goal"]
-            if spec["kind"] == "speedup":
+            if goal is None:
+                ratio = coll["seconds"] / base["seconds"]
+                time_met = None
+            elif spec["kind"] == "speedup":
                 ratio = base["seconds"] / coll["seconds"]
                 time_met = ratio >= goal
             else:
@@ -147,6 +151,10 @@ def summarize(samples, meta):
             if n < spec.get("judge_from", 0):
                 time_met = None
             row = dict(spec, n=n, coll_fig=coll, base_fig=base, ratio=ratio, time_met=time_met)
+            if row["judged"] == STORE_JUDGED and not meta.get("store_gc_paused"):
+                row["judged"] = "in-process"     # results of a run before the store's update was measured so
+            if spec.get("spread"):
+                row["ratios"] = paired_ratios(samples, spec["coll"], spec["base"], n)
             if spec.get("reads"):
                 row["request_limit"] = read_goal_limit(n, page)
                 row["requests_met"] = coll["requests"] is not None and coll["requests"] <= row["request_limit"]
@@ -175,6 +183,28 @@ def summarize(samples, meta):
     return {"samples": samples, "figures": figures, "rows": rows, "process_rows": process_rows,
             "paused_rows": paused_rows, "count_checks": checks, "count_failures": failures,
             "memory": memory.markdown(samples, ns)}
+
+
+def paired_ratios(samples, coll, base, n):
+    """Per-repeat ratios: the i-th sample of ``coll`` over the i-th of ``base`` (measured in the same repeat)."""
+    pairs = zip(samples.get(coll, {}).get(n, []), samples.get(base, {}).get(n, []))
+    return [c["seconds"] / b["seconds"] for c, b in pairs if c.get("seconds") and b.get("seconds")]
+
+
+def spread_text(figure):
+    """' (min-max over k runs)' when a figure is the median of more than one run, else ''."""
+    if not figure or figure.get("repeats", 1) < 2 or figure.get("min") is None:
+        return ""
+    return " (min %s, max %s, %d runs)" % (_s(figure["min"]), _s(figure["max"]), figure["repeats"])
+
+
+def items_text(figure):
+    """The spread of community.general's per-group times: min, median, max over every timed group."""
+    items = (figure or {}).get("item_seconds")
+    if not items:
+        return ""
+    return "; per group: min %s, median %s, max %s over %d groups" % (
+        _s(min(items)), _s(median(items)), _s(max(items)), len(items))
 
 
 def count_checks(samples, meta):
@@ -345,7 +375,7 @@ def write(out, samples, summary, meta, profiles):
                   stream, indent=1, sort_keys=True)
     _plot(out, summary, meta)
     with open(os.path.join(out, "RESULTS.md"), "w") as stream:
-        stream.write(_markdown(summary, meta, profiles) + members.markdown(samples, meta))
+        stream.write(_markdown(summary, meta, profiles) + members_markdown(samples))
 
 
 def _markdown(summary, meta, profiles):
@@ -372,24 +402,40 @@ def _markdown(summary, meta, profiles):
     for row in summary["rows"]:
         coll, base = row["coll_fig"], row["base_fig"]
         approx = base.get("extrapolated", False)
-        base_text = "%s: %s%s" % (row["base_title"], "≈ " if approx else "", _s(base["seconds"]))
+        spread = row.get("spread")
+        base_text = "%s: %s%s%s" % (row["base_title"], "≈ " if approx else "", _s(base["seconds"]),
+                                    spread_text(base) if spread else "")
         if approx:
-            base_text += " (extrapolated from %d groups timed%s)" % (
-                base["sample"], ", created while %d existed" % base["existing"] if base.get("existing") else "")
+            base_text += " (extrapolated from %d groups timed%s%s)" % (
+                base["sample"], ", created while %d existed" % base["existing"] if base.get("existing") else "",
+                items_text(base))
+        elif items_text(base):
+            base_text += " (every group timed%s)" % items_text(base)
         if row["kind"] == "speedup":
             ratio = "%.1f× faster" % row["ratio"]
         else:
             ratio = "%.2f×" % row["ratio"]
+        if spread and len(row.get("ratios") or []) > 1:
+            ratio += " (per repeat %.2f-%.2f×)" % (min(row["ratios"]), max(row["ratios"]))
         if row.get("reads"):
             met = "requests %s (≤ %d); time %s" % (
                 _met(row["requests_met"]), row["request_limit"], _met(row["time_met"]))
+        elif row.get("goal") is None:
+            met = "— (reported)"
         elif row["time_met"] is None:
             met = "— (judged at N ≥ %s)" % "{:,}".format(row["judge_from"])
         else:
             met = _met(row["time_met"])
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            row["num"], row["title"], row["judged"], "{:,}".format(row["n"]), _s(coll["seconds"]),
+            row["num"], row["title"], row["judged"], "{:,}".format(row["n"]),
+            _s(coll["seconds"]) + (spread_text(coll) if spread else ""),
             _req(coll["requests"]), base_text, _req(base["requests"], approx), ratio, row["goal_text"], met))
+    if any(row.get("spread") and row["coll_fig"].get("repeats", 1) > 1 for row in summary["rows"]):
+        lines += ["", "Rows 2 and 3: the median, then the fastest and slowest run in brackets; the ratio's brackets "
+                  "are the fastest and slowest of the per-repeat ratios (each run against the floor of the same "
+                  "repeat). Runs of these and their floor (interleaved, the order rotated each repeat): %s; more at "
+                  "N ≥ 10,000, where the goals are within hundredths, so one noisy sample cannot decide a goal."
+                  % _read_repeats(meta)]
     if summary["paused_rows"]:
         lines += [
             "",
@@ -443,10 +489,22 @@ def _markdown(summary, meta, profiles):
         "group, created beforehand and not timed) and the same attributes, one loop item per group. %s"
         % (_version(v, "community.general"), _cg_note(summary, meta)),
         "- **Store** (row 5): `Store.load()` then `Store.update()` (lock, read, change, validate, write "
-        "atomically with fsync) on a copy of the declared store; the baseline reads the same file and loads it "
-        "with `yaml.load(..., Loader=yaml.CSafeLoader)`.",
+        "atomically with fsync) on a copy of the declared store, with Python's cyclic garbage collector paused "
+        "for the whole load and update, as a module pauses it for its whole task (`_store_yaml.gc_paused` in "
+        "`KeycloakModule.run`): the benchmark measures what a module does. The baseline reads the same file and "
+        "loads it with `yaml.load(..., Loader=yaml.CSafeLoader)`.",
+        "- **First apply** (rows 1 and 4): each variant in its own realm, deleted before the next variant of the "
+        "same N runs; the realm kept for rows 2, 3, 6 and 8 is created last, after community.general's realm is "
+        "deleted, so no first apply is timed while another realm of N groups exists (Keycloak's realm cache "
+        "holds 10,000 entries by default). Before each is timed, Keycloak settles: a pause at N ≥ 1,000 and a "
+        "few requests to the fresh realm.",
         "- **Inventory** (row 6): `InventoryManager(sources=[<n>.offering_groups.yml])` with the plugin loader "
         "warm, over the store that row 1 linked (N/2 hosts, 2 groups each).",
+        "- **Static inventory** (row 6b's floor): a YAML inventory file written from the plugin's own "
+        "`ansible-inventory --list` output as a person would write it (every host once under `all.hosts` with "
+        "its variables, the plugin's data as `!unsafe` strings; each group with its hosts and children); before "
+        "it is timed, its `--list` is checked to equal the plugin's after parsing (the run fails otherwise). "
+        "Both sides are whole `ansible-inventory -i <source> --list` processes.",
         "- Stores hold one offering, N/2 resources, 2 roles, N groups (~10 lines each), no members.",
     ]
     lines += [
@@ -462,8 +520,9 @@ def _markdown(summary, meta, profiles):
         "- **Members.** The stores here declare no members. A no-op re-apply makes, in requests: a token, the "
         "lookup of the offering's group (one per level of `base_group`), ⌊N/%d⌋ + 1 pages of its children "
         "(pages are read until a short one), and "
-        "one member listing for each group that declares members (Keycloak's Admin API has no call that lists "
-        "the members of many groups at once), so with members on every group the count is about N, not "
+        "the memberships of the groups that declare members (Keycloak's Admin API has no call that lists "
+        "the members of many groups at once: one listing per group, or per user when the users are fewer; "
+        "measurement 7), so with members on every group the count grows with N or the users, not "
         "⌈N/page⌉ + 10." % meta["page_size"],
     ]
     misses = [r for r in summary["rows"] if r["time_met"] is False or r.get("requests_met") is False]
@@ -511,6 +570,95 @@ def _markdown(summary, meta, profiles):
     return "\n".join(lines)
 
 
+# ------------------------------------------------------- measurement 7 (members)
+
+def member_goal(shape, kind):
+    """members.TIME_GOALS's goal of one shape's run: ``{(shape, kind): goal}``, or the older ``{kind: goal}``."""
+    goals = members.TIME_GOALS
+    return goals[(shape, kind)] if (shape, kind) in goals else goals.get(kind)
+
+
+def member_reads_text(reads):
+    """How a sync read memberships (``member_reads`` of a measurement 7 sample), or None when not recorded."""
+    if not reads:
+        return None
+    groups, users = "{:,}".format(reads.get("groups", 0)), "{:,}".format(reads.get("users", 0))
+    requests = "{:,}".format(reads.get("requests", 0))
+    if reads.get("strategy") == "user":
+        return "memberships read per user: %s users' groups instead of %s groups' members (%s requests)" % (
+            users, groups, requests)
+    if reads.get("strategy") == "group":
+        return "memberships read per group: %s groups' members (%s requests)" % (groups, requests)
+    return "memberships read by %s (%s requests)" % (reads.get("strategy"), requests)
+
+
+def _m7_fig(samples, key, n, field="seconds"):
+    values = [x[field] for x in samples.get(key, {}).get(n, []) if x.get(field) is not None]
+    return median(values) if values else None
+
+
+def members_markdown(samples):
+    """The RESULTS.md section of measurement 7 ('' when it did not run)."""
+    keys = [k for k in samples if k.startswith("m7")]
+    if not keys:
+        return ""
+    lines = [
+        "",
+        "## Members at scale (measurement 7)",
+        "",
+        "Stores whose groups declare members, over one realm's users; the groups exist and are linked "
+        "(seeded untimed), so the runs are about members only. **First apply**: `keycloak_offering_sync` "
+        "(in-process, as rows 2-4) adds every membership, against the floor of the same PUTs with bare "
+        "`requests`, %d at a time. **No-op re-apply**: the same sync over the store the first apply wrote, "
+        "against the floor of the per-group member listings (one per group) with bare `requests`, %d at a "
+        "time. The sync reads the offering's children as well, which the floor does not; how it read the "
+        "memberships is said below the table." % (members.PARALLELISM, members.PARALLELISM),
+        "",
+        "| shape | run | collection | requests | floor | floor requests | ratio | goal | met |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    resolved, reads = [], []
+    for shape in sorted(set(k[2] for k in keys)):
+        for kind, title in (("first", "first apply"), ("noop", "no-op re-apply")):
+            coll_key, floor_key = "m7%s.collection.%s" % (shape, kind), "m7%s.floor.%s" % (shape, kind)
+            for n in sorted(samples.get(coll_key, {})):
+                runs = samples[coll_key][n]
+                coll, base = _m7_fig(samples, coll_key, n), _m7_fig(samples, floor_key, n)
+                ratio = coll / base if coll and base else None
+                goal = member_goal(shape, kind)
+                met = "—" if ratio is None or goal is None else ("**yes**" if ratio <= goal else "**NO**")
+                lines.append("| (%s) %s groups × %d members = %s memberships, %s users | %s | %s | %s | %s | %s | %s | "
+                             "%s | %s |" % (
+                                 shape, "{:,}".format(n), runs[0]["per_group"], "{:,}".format(runs[0]["memberships"]),
+                                 "{:,}".format(runs[0]["users"]), title, _s(coll),
+                                 _req(_m7_fig(samples, coll_key, n, "requests")), _s(base),
+                                 _req(_m7_fig(samples, floor_key, n, "requests")),
+                                 "%.2f×" % ratio if ratio else "—", "≤ %g×" % goal if goal is not None else "—", met))
+                text = member_reads_text(runs[0].get("member_reads"))
+                if text:
+                    reads.append("- (%s) %s: %s." % (shape, title, text))
+                if kind == "first":
+                    sample = runs[0]
+                    resolved.append("- (%s): %s wanted users resolved with %s requests (%s), instead of %s exact "
+                                    "searches." % (shape, "{:,}".format(sample["users_wanted"]),
+                                                   "{:,}".format(sample["users_requests"]), sample["users_strategy"]
+                                                   + (": the realm's user count, then its pages"
+                                                      if sample["users_strategy"] == "listing" else ""),
+                                                   "{:,}".format(sample["users_wanted"])))
+    if any("**NO**" in line for line in lines):
+        lines += ["", "Goals missed, and why: " + members.WHY]
+    if reads:
+        lines += ["", "How the sync read the memberships (one listing per group, or each user's groups when the "
+                  "users are fewer):", ""] + reads
+    lines += ["", "Requests beyond the floor's: the offering group's lookup and its children's pages, the "
+              "memberships as read above, and in a first apply the user resolution (every count is checked "
+              "above)."]
+    lines += ["", "How users were resolved (`KeycloakClient.users_by_username`: one exact search per username, "
+              "or the realm's user count and paged listing, whichever the count says is fewer requests; up to "
+              "two usernames are searched without a count):", ""] + resolved
+    return "\n".join(lines) + "\n"
+
+
 def _paging_lines(summary, meta):
     """Keycloak's cost per page of children against its depth, and what reading pages side by side makes of it."""
     figures, samples = summary["figures"], summary.get("samples") or {}
@@ -555,7 +703,15 @@ def _repeats_text(meta):
     for n in meta["n"]:
         groups.setdefault(by_n.get(n, meta["repeats"]), []).append("{:,}".format(n))
     parts = ["%d repeat%s at N = %s" % (r, "" if r == 1 else "s", ", ".join(ns)) for r, ns in groups.items()]
-    return "; ".join(parts) + " (rows 5 and 6, which take seconds: 5, or 3 at N ≥ 10,000)"
+    return "; ".join(parts) + " (rows 5 and 6, which take seconds: 5, or 3 at N ≥ 10,000; rows 2 and 3 and their " \
+        "floor: %s)" % _read_repeats(meta)
+
+
+def _read_repeats(meta):
+    """How often rows 2 and 3 (in-process) and their floor ran, per N (more at N ≥ 10,000)."""
+    by_n = meta.get("read_repeats_by_n") or meta.get("repeats_by_n") or {}
+    parts = ["%s at N = %s" % (by_n.get(str(n), meta["repeats"]), "{:,}".format(n)) for n in meta["n"]]
+    return ", ".join(parts)
 
 
 def _version(v, name):

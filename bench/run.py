@@ -24,6 +24,8 @@ import time
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 LARGE_N = 10000
+CG_SAMPLE_LARGE = 20      # community.general groups timed per repeat above N=1,000
+READ_REPEATS_LARGE = 5    # repeats of rows 2 and 3 (in-process) and their floor at N >= LARGE_N
 sys.path.insert(0, BENCH_DIR)
 
 import common  # noqa: E402
@@ -44,7 +46,10 @@ def parse_args(argv):
     parser.add_argument("--cg-sample", type=int,
                         help="community.general: groups timed per repeat at every N; above it, extrapolate "
                              "(env BENCH_CG_SAMPLE; default: every group up to N=100, 25 up to N=1,000, "
-                             "then 2; smoke: 10)")
+                             "then %d; smoke: 10)" % CG_SAMPLE_LARGE)
+    parser.add_argument("--read-repeats-large", type=int,
+                        help="repeats of rows 2 and 3 in-process and their floor at N >= %d (env "
+                             "BENCH_READ_REPEATS_LARGE; default %d)" % (LARGE_N, READ_REPEATS_LARGE))
     parser.add_argument("--out", help="directory for RESULTS.md, results.png, results.json (default: bench/)")
     parser.add_argument("--smoke", action="store_true",
                         help="CI smoke: N=100, 1 repeat, community.general sampled; --out is required")
@@ -107,12 +112,14 @@ def versions(admin):
 
 
 class Bench(object):
-    def __init__(self, args, ctx, collection, repeats, cg_sample, only, repeats_large=None):
+    def __init__(self, args, ctx, collection, repeats, cg_sample, only, repeats_large=None,
+                 read_repeats_large=READ_REPEATS_LARGE):
         self.args = args
         self.ctx = ctx
         self.collection = collection
         self.base_repeats = repeats
         self.repeats_large = repeats_large or repeats
+        self.read_repeats_large = read_repeats_large
         # Rows 5 and 6 take milliseconds at small N, where one slow sample weighs most: more repeats.
         self.cheap_repeats = repeats if repeats < 3 else max(repeats, 5)
         self.repeats = repeats
@@ -126,12 +133,17 @@ class Bench(object):
         self.repeats = self.repeats_large if n >= LARGE_N else self.base_repeats
         self.cheap_repeats = self.repeats if self.base_repeats < 3 else max(self.repeats, 3 if n >= LARGE_N else 5)
 
+    def read_repeats_for(self, n):
+        """Repeats of rows 2 and 3 (in-process) and their floor: ``read_repeats_large`` at N >= 10,000."""
+        return max(self.repeats_large, self.read_repeats_large) if n >= LARGE_N else self.base_repeats
+
     def cg_sample_for(self, n):
         """Groups timed per repeat. A task costs community.general a listing of every group already
-        there (one request whose time grows faster than its size), so the sample shrinks as N grows."""
+        there (one request whose time grows faster than its size), so the sample shrinks as N grows, to 20
+        above N=1,000 (~60 s each at 10,000): enough for a spread of per-group times, not an extrapolation from two."""
         if self.cg_sample:
             return min(n, self.cg_sample)
-        return n if n <= 100 else (25 if n <= 1000 else 2)
+        return n if n <= 100 else (25 if n <= 1000 else CG_SAMPLE_LARGE)
 
     def want(self, number):
         return not self.only or number in self.only
@@ -145,43 +157,73 @@ class Bench(object):
             unit.n, unit.key, sample.seconds, sample.requests, sample.extra["gc_seconds"], sample.extra["gc_full"]))
         return sample
 
+    def static_inventory(self, n, config, hosts):
+        """Row 6b's floor: a YAML inventory file written from the plugin's own ``--list``, checked to list the same."""
+        _seconds, listing = self.ctx.ansible.inventory_list(config)
+        static = measure.write_static_inventory(listing, os.path.join(self.ctx.workdir, "n%d.static.yml" % n))
+        _seconds, again = self.ctx.ansible.inventory_list(static)
+        difference = measure.inventory_difference(listing, again)
+        if difference:
+            raise AssertionError("N=%d: the static inventory lists another inventory than the plugin: %s"
+                                 % (n, difference))
+        common.log("N=%-6d static inventory %s: its --list equals the plugin's (%d hosts)" % (n, static, hosts))
+        return static
+
     def run_n(self, n):
         ctx, collection = self.ctx, self.collection
         self.repeats_for(n)
         linked = None
-        # 1 and 4: first apply; the realm of the last playbook repeat stays for 2 and 3.
-        if self.want("1") or self.want("4") or self.want("2") or self.want("3") or self.want("6") or self.want("8"):
-            shared = {"repeats": self.repeats}
+        first_apply = self.want("1") or self.want("4")
+        keep = self.want("2") or self.want("3") or self.want("6") or self.want("8")
+        # 1 and 4: first apply, each variant in its own realm, deleted before the next variant runs; no other
+        # realm of this N exists meanwhile (Keycloak's realm cache holds 10,000 entries by default: a kept realm
+        # of N groups would make the timed variant compete with it). The last playbook repeat runs after them,
+        # and after community.general's realm is gone; its realm stays for 2, 3, 6 and 8.
+        if first_apply:
             for rep in range(self.repeats):
-                last = rep == self.repeats - 1
-                factories = [lambda: measure.FirstApplyPlaybook(ctx, n, collection)]
+                factories = []
+                if not (keep and rep == self.repeats - 1):
+                    factories.append(lambda: measure.FirstApplyPlaybook(ctx, n, collection))
                 if self.want("4"):
                     factories += [lambda: measure.FirstApplyInProcess(ctx, n, collection),
                                   lambda: measure.FirstApplyFloor(ctx, n)]
-                if self.want("1"):
-                    factories.append(lambda: measure.CommunityGeneral(ctx, n, self.cg_sample_for(n), shared))
-                shift = rep % len(factories)     # rotate the order: no variant always runs first
+                shift = rep % max(1, len(factories))     # rotate the order: no variant always runs first
                 for factory in factories[shift:] + factories[:shift]:
-                    unit = factory()
-                    if isinstance(unit, measure.FirstApplyPlaybook) and last:
-                        unit.keep = True
-                    self.record(unit, factory)
-                    if isinstance(unit, measure.FirstApplyPlaybook) and last:
-                        root = ctx.admin.group_by_path(unit.realm, unit.spec.root_path)
-                        linked = measure.Linked(unit.realm, unit.spec, unit.store, root["id"])
-            if "realm" in shared:
-                ctx.admin.delete_realm(shared["realm"])
-        # 2 and 3: no-op re-apply and sync_info on the linked realm, against the read floor.
+                    self.record(factory(), factory)
+        if self.want("1"):
+            shared = {"repeats": self.repeats}
+            try:
+                for _rep in range(self.repeats):
+                    self.record(measure.CommunityGeneral(ctx, n, self.cg_sample_for(n), shared))
+            finally:
+                if "realm" in shared:
+                    ctx.admin.delete_realm(shared["realm"])
+        if keep:
+            def factory():
+                return measure.FirstApplyPlaybook(ctx, n, collection)
+
+            unit = factory()
+            unit.keep = True
+            if first_apply:
+                self.record(unit, factory)
+            else:      # only there to link the realm: not a sample of row 1
+                unit.measure()
+            root = ctx.admin.group_by_path(unit.realm, unit.spec.root_path)
+            linked = measure.Linked(unit.realm, unit.spec, unit.store, root["id"])
+        # 2 and 3: no-op re-apply and sync_info on the linked realm, against the read floor; at N >= 10,000
+        # the in-process variants and the floor run more often (goals within hundredths: one noisy sample must
+        # not decide), the whole-process ones `repeats` times.
         if linked is not None and (self.want("2") or self.want("3")):
-            factories = [lambda: measure.ReadFloor(ctx, n, linked)]
+            core, whole = [lambda: measure.ReadFloor(ctx, n, linked)], []
             if self.want("2"):
-                factories += [lambda: measure.NoOpPlaybook(ctx, n, linked),
-                              lambda: measure.NoOpInProcess(ctx, n, linked, collection)]
+                core.append(lambda: measure.NoOpInProcess(ctx, n, linked, collection))
+                whole.append(lambda: measure.NoOpPlaybook(ctx, n, linked))
             if self.want("3"):
-                factories += [lambda: measure.SyncInfoPlaybook(ctx, n, linked),
-                              lambda: measure.SyncInfoInProcess(ctx, n, linked, collection)]
-            factories.append(lambda: measure.PingPlaybook(ctx, n))
-            for rep in range(self.repeats):
+                core.append(lambda: measure.SyncInfoInProcess(ctx, n, linked, collection))
+                whole.append(lambda: measure.SyncInfoPlaybook(ctx, n, linked))
+            whole.append(lambda: measure.PingPlaybook(ctx, n))
+            for rep in range(self.read_repeats_for(n)):
+                factories = core + (whole if rep < self.repeats else [])
                 shift = rep % len(factories)
                 for factory in factories[shift:] + factories[:shift]:
                     self.record(factory(), factory)
@@ -206,10 +248,12 @@ class Bench(object):
                 stream.write("plugin: waldur.keycloak.offering_groups\nstore: %s\n" % linked.store)
             hosts = len(linked.spec.resources)
             measure.InventoryPlugin(ctx, n, config, hosts).measure()      # warm: the plugin is imported once
+            static = self.static_inventory(n, config, hosts)
             factories = [lambda: measure.StoreBaseline(ctx, n, linked.store, "m6.baseline"),
                          lambda: measure.StoreBaseline(ctx, n, linked.store, "m6.baseline", paused_gc=True),
                          lambda: measure.InventoryPlugin(ctx, n, config, hosts),
-                         lambda: measure.InventoryProcess(ctx, n, config, hosts)]
+                         lambda: measure.InventoryProcess(ctx, n, config, hosts),
+                         lambda: measure.InventoryStatic(ctx, n, static, hosts)]
             for rep in range(self.cheap_repeats):
                 shift = rep % len(factories)
                 for factory in factories[shift:] + factories[:shift]:
@@ -244,6 +288,8 @@ def main(argv=None):
                            ).split(",")]
     repeats = args.repeats or int(os.environ.get("BENCH_REPEATS") or (1 if args.smoke else 3))
     repeats_large = args.repeats_large or int(os.environ.get("BENCH_REPEATS_LARGE") or 1)
+    read_repeats_large = args.read_repeats_large or int(os.environ.get("BENCH_READ_REPEATS_LARGE")
+                                                        or READ_REPEATS_LARGE)
     cg_sample = args.cg_sample or int(os.environ.get("BENCH_CG_SAMPLE") or (10 if args.smoke else 0))
     only = set(args.only.split(",")) if args.only else None
     out = os.path.abspath(args.out or BENCH_DIR)
@@ -274,11 +320,12 @@ def main(argv=None):
     from ansible_collections.waldur.keycloak.plugins.module_utils import _client
     ctx = measure.Context(keycloak_env, admin, ansible, workdir, page_size=_client.DEFAULT_PAGE_SIZE)
     collection = measure.Collection(ctx)
-    bench = Bench(args, ctx, collection, repeats, cg_sample, only, repeats_large)
+    bench = Bench(args, ctx, collection, repeats, cg_sample, only, repeats_large, read_repeats_large)
     meta = {"command": command, "smoke": args.smoke, "n": ns, "repeats": repeats,
             "repeats_by_n": dict((str(n), repeats_large if n >= LARGE_N else repeats) for n in ns),
+            "read_repeats_by_n": dict((str(n), bench.read_repeats_for(n)) for n in ns),
             "cg_sample": dict((str(n), bench.cg_sample_for(n)) for n in ns),
-            "cheap_repeats": bench.cheap_repeats,
+            "cheap_repeats": bench.cheap_repeats, "store_gc_paused": True,
             "page_size": _client.DEFAULT_PAGE_SIZE, "parallelism": measure.PARALLELISM,
             "machine": machine_info(), "versions": versions(admin),
             "collection": os.path.abspath(args.collection)}
@@ -296,6 +343,8 @@ def main(argv=None):
             bench.run_n(n)
         if bench.want("7"):     # members at scale: fixed shapes, once per run whatever N is
             members.run(bench, smoke=args.smoke)
+        if bench.want("8"):     # peak RSS of a first apply with members: a fixed shape, once per run
+            memory.run_members(bench, smoke=args.smoke)
         meta["seconds"] = round(time.time() - started)
         meta["loadavg"] = {"start": [round(x, 2) for x in load_before],
                            "end": [round(x, 2) for x in os.getloadavg()]}
