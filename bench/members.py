@@ -17,7 +17,7 @@ listing or one exact search each) and with how many requests is recorded.
 
 from concurrent.futures import ThreadPoolExecutor
 
-from common import CountingSession, Token, median
+from common import CountingSession, Token
 from measure import PARALLELISM, Unit, token_renewals
 from storegen import MemberSpec
 
@@ -350,83 +350,3 @@ WHY = (
     "uses libyaml's. On a loaded 2-CPU machine every second of Python work competes with Keycloak for the "
     "CPUs, so these ratios grow with the load."
 )
-
-
-def _fig(samples, key, n, field="seconds"):
-    values = [s[field] for s in samples.get(key, {}).get(n, []) if s.get(field) is not None]
-    return median(values) if values else None
-
-
-def _s(value):
-    return "—" if value is None else ("%.2f s" % value if value >= 1 else "%.0f ms" % (value * 1000.0))
-
-
-def markdown(samples, meta):
-    """The RESULTS.md section of measurement 7 ('' when it did not run)."""
-    keys = [k for k in samples if k.startswith("m7")]
-    if not keys:
-        return ""
-    lines = [
-        "",
-        "## Members at scale (measurement 7)",
-        "",
-        "Stores whose groups declare members, over one realm's 5,000 users; the groups exist and are linked "
-        "(seeded untimed), so the runs are about members only. **First apply**: `keycloak_offering_sync` "
-        "(in-process, as rows 2-4) adds every membership, against the floor of the same PUTs with bare "
-        "`requests`, %d at a time. **No-op re-apply**: the same sync over the store the first apply wrote, "
-        "against the floor of the same member listings (one per group: Keycloak has no call for the members "
-        "of many groups) with bare `requests`, %d at a time. The sync reads the offering's children as well, "
-        "which the floor does not." % (PARALLELISM, PARALLELISM),
-        "",
-        "| shape | run | collection | requests | floor | floor requests | ratio | goal | met |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
-    ]
-    resolved, how = [], []
-    for shape in sorted(set(k[2] for k in keys)):
-        for kind, title in (("first", "first apply"), ("noop", "no-op re-apply")):
-            coll_key, floor_key = "m7%s.collection.%s" % (shape, kind), "m7%s.floor.%s" % (shape, kind)
-            for n in sorted(samples.get(coll_key, {})):
-                runs = samples[coll_key][n]
-                coll, base = _fig(samples, coll_key, n), _fig(samples, floor_key, n)
-                ratio = coll / base if coll and base else None
-                goal = TIME_GOALS[(shape, kind)]
-                met = "—" if ratio is None else ("**yes**" if ratio <= goal else "**NO**")
-                lines.append("| (%s) %s groups × %d members = %s memberships, %s users | %s | %s | %s | %s | %s | %s | "
-                             "≤ %.1f× | %s |" % (
-                                 shape, "{:,}".format(n), runs[0]["per_group"], "{:,}".format(runs[0]["memberships"]),
-                                 "{:,}".format(runs[0]["users"]), title, _s(coll),
-                                 "{:,}".format(int(_fig(samples, coll_key, n, "requests"))), _s(base),
-                                 "{:,}".format(int(_fig(samples, floor_key, n, "requests") or 0)),
-                                 "%.2f×" % ratio if ratio else "—", goal, met))
-                reads = runs[0].get("member_reads")
-                if reads:
-                    how.append("- (%s) %s: %s" % (shape, title, (
-                        "per user: %s users' groups (%s requests with the count and the user listing) instead of "
-                        "%s groups' members" % ("{:,}".format(reads["users"]), "{:,}".format(
-                            reads["requests"] + runs[0]["users_requests"] + (1 if reads["users"] else 0)),
-                            "{:,}".format(n))
-                        if reads["strategy"] == "user" else
-                        "per group: %s member listings (%s users, more than the groups or no cheaper)" % (
-                            "{:,}".format(reads["groups"]), "{:,}".format(runs[0]["users"])))))
-                if kind == "first":
-                    sample = runs[0]
-                    resolved.append("- (%s): %s wanted users resolved with %s requests (%s), instead of %s exact "
-                                    "searches." % (shape, "{:,}".format(sample["users_wanted"]),
-                                                   "{:,}".format(sample["users_requests"]), sample["users_strategy"]
-                                                   + (": the realm's user count, then its pages"
-                                                      if sample["users_strategy"] == "listing" else ""),
-                                                   "{:,}".format(sample["users_wanted"])))
-    if any("**NO**" in line for line in lines):
-        lines += ["", "Goals missed, and why: " + WHY]
-    lines += ["", "Requests beyond the floor's: the offering group's lookup and its children's pages; in a first "
-              "apply the memberships read and the user resolution; in a no-op the memberships read (every count is "
-              "checked above)."]
-    if how:
-        lines += ["", "How memberships were read (`keycloak_offering_sync` in additive mode reads them from the "
-                  "cheaper side: one member listing per group, or, where the store's users are fewer than the "
-                  "groups, each user's groups after resolving the users, as the counts it already holds decide; "
-                  "exact mode always lists the groups):", ""] + how
-    lines += ["", "How users were resolved (`KeycloakClient.users_by_username`: one exact search per username, "
-              "or the realm's user count and paged listing, whichever the count says is fewer requests; up to "
-              "two usernames are searched without a count):", ""] + resolved
-    return "\n".join(lines) + "\n"
