@@ -578,11 +578,12 @@ def member_goal(shape, kind):
     return goals[(shape, kind)] if (shape, kind) in goals else goals.get(kind)
 
 
-def member_reads_text(reads):
-    """How a sync read memberships (``member_reads`` of a measurement 7 sample), or None when not recorded."""
+def member_reads_text(reads, n=0):
+    """How a sync read memberships (``member_reads`` of a measurement 7 sample over ``n`` groups), or None when
+    not recorded."""
     if not reads:
         return None
-    groups, users = "{:,}".format(reads.get("groups", 0)), "{:,}".format(reads.get("users", 0))
+    groups, users = "{:,}".format(reads.get("groups") or n), "{:,}".format(reads.get("users", 0))
     requests = "{:,}".format(reads.get("requests", 0))
     if reads.get("strategy") == "user":
         return "memberships read per user: %s users' groups instead of %s groups' members (%s requests)" % (
@@ -634,7 +635,7 @@ def members_markdown(samples):
                                  _req(_m7_fig(samples, coll_key, n, "requests")), _s(base),
                                  _req(_m7_fig(samples, floor_key, n, "requests")),
                                  "%.2f×" % ratio if ratio else "—", "≤ %g×" % goal if goal is not None else "—", met))
-                text = member_reads_text(runs[0].get("member_reads"))
+                text = member_reads_text(runs[0].get("member_reads"), n)
                 if text:
                     reads.append("- (%s) %s: %s." % (shape, title, text))
                 if kind == "first":
