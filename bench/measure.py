@@ -30,7 +30,7 @@ SETTLE_FROM = 1000
 class Context(object):
     """What every unit needs: Keycloak, the admin client, ansible, a work dir, the collection's modules."""
 
-    def __init__(self, keycloak_env, admin, ansible, workdir, page_size):
+    def __init__(self, keycloak_env, admin, ansible, workdir, page_size, children_page_size=None):
         self.url = keycloak_env["KEYCLOAK_URL"]
         self.username = keycloak_env["KEYCLOAK_USERNAME"]
         self.password = keycloak_env["KEYCLOAK_PASSWORD"]
@@ -38,6 +38,7 @@ class Context(object):
         self.ansible = ansible
         self.workdir = workdir
         self.page_size = page_size
+        self.children_page_size = children_page_size or page_size    # the collection's pages of children
         self._counter = 0
 
     def path(self, name):
@@ -463,15 +464,15 @@ class ReadFloor(ReadUnit):
         groups, first, page_seconds = [], 0, []
         while True:
             started = time.perf_counter()
-            response = session.get(url, params={"first": first, "max": self.ctx.page_size,
+            response = session.get(url, params={"first": first, "max": self.ctx.children_page_size,
                                                 "briefRepresentation": "true"}, headers=token.header(), timeout=300)
             response.raise_for_status()
             page = response.json()
             page_seconds.append(time.perf_counter() - started)
             groups.extend(page)
-            if len(page) < self.ctx.page_size:
+            if len(page) < self.ctx.children_page_size:
                 break
-            first += self.ctx.page_size
+            first += self.ctx.children_page_size
         return session.count, groups, page_seconds
 
     def check(self, outcome):

@@ -206,7 +206,7 @@ class CollectionFirstApply(CollectionSync):
         # listing; or per user after them), one PUT each.
         strategy, reads = membership_reads(spec, page)
         resolving = 0 if strategy == "user" else 1 + pages(len(spec.usernames), page)
-        expected = 2 + pages(spec.n, page) + reads + resolving + spec.memberships
+        expected = 2 + pages(spec.n, self.ctx.children_page_size) + reads + resolving + spec.memberships
         self.strategy_checked(users, strategy)
         return self.checked(requests, expected, plan_remote_operations=remote_ops, **users)
 
@@ -231,7 +231,7 @@ class CollectionNoOp(CollectionSync):
         strategy, reads = membership_reads(spec, self.ctx.page_size)
         extra = resolution.extra()
         self.strategy_checked(extra, strategy)
-        return self.checked(requests, 2 + pages(spec.n, self.ctx.page_size) + reads, **extra)
+        return self.checked(requests, 2 + pages(spec.n, self.ctx.children_page_size) + reads, **extra)
 
 
 class FloorUnit(MemberUnit):

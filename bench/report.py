@@ -480,8 +480,8 @@ def _markdown(summary, meta, profiles):
         "whole-process table shows.",
         "- **Collection, ansible-playbook** (row 1): `ansible-playbook -i localhost, -c local` with one task.",
         "- **Floor for reads** (rows 2, 3): a bare `requests` session gets a token and pages through the "
-        "offering's children (`briefRepresentation=true`, the collection's page size %d); it already knows the "
-        "offering group's id." % meta["page_size"],
+        "offering's children (`briefRepresentation=true`, the collection's page size of children, %d); it "
+        "already knows the offering group's id." % meta.get("children_page_size", meta["page_size"]),
         "- **Floor for writes** (row 4): a bare `requests` session gets a token and sends the same POSTs "
         "(offering group, then the N groups with the same attributes) with %d threads over a pool of 10 "
         "connections." % meta["parallelism"],
@@ -523,7 +523,7 @@ def _markdown(summary, meta, profiles):
         "the memberships of the groups that declare members (Keycloak's Admin API has no call that lists "
         "the members of many groups at once: one listing per group, or per user when the users are fewer; "
         "measurement 7), so with members on every group the count grows with N or the users, not "
-        "⌈N/page⌉ + 10." % meta["page_size"],
+        "⌈N/page⌉ + 10." % meta.get("children_page_size", meta["page_size"]),
     ]
     misses = [r for r in summary["rows"] if r["time_met"] is False or r.get("requests_met") is False]
     if misses:
@@ -683,12 +683,13 @@ def _paging_lines(summary, meta):
         "",
         "## Reading an offering's groups: Keycloak's paging and the collection's",
         "",
-        "Keycloak answers a page of an offering's children (100 groups) slower the deeper it lies, so paging "
+        "Keycloak answers a page of an offering's children (%d groups) slower the deeper it lies, so paging "
         "one page after another (the floor of rows 2 and 3) grows faster than N. The collection knows the "
         "count (`subGroupCount` of the offering's group, Keycloak ≥ 26) and reads the pages it implies side by "
         "side, %d at a time (`parallelism`), with the same number of requests; Keycloak serves them on "
         "all its CPUs. Looking each linked group up by id instead would cost N requests. Before Keycloak 26 "
-        "the count is not reported and pages are read one by one." % meta["parallelism"],
+        "the count is not reported and pages are read one by one." % (
+            meta.get("children_page_size", meta["page_size"]), meta["parallelism"]),
         "",
         "| N | first page (floor) | last full page (floor) | sequential paging floor | no-op re-apply | "
         "`keycloak_group_sync_info` |",

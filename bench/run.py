@@ -318,7 +318,8 @@ def main(argv=None):
                          keycloak_env["KEYCLOAK_PASSWORD"])
     ansible = common.Ansible(collections_dir, keycloak_env, workdir)
     from ansible_collections.waldur.keycloak.plugins.module_utils import _client
-    ctx = measure.Context(keycloak_env, admin, ansible, workdir, page_size=_client.DEFAULT_PAGE_SIZE)
+    ctx = measure.Context(keycloak_env, admin, ansible, workdir, page_size=_client.DEFAULT_PAGE_SIZE,
+                          children_page_size=_client.CHILDREN_PAGE_SIZE)
     collection = measure.Collection(ctx)
     bench = Bench(args, ctx, collection, repeats, cg_sample, only, repeats_large, read_repeats_large)
     meta = {"command": command, "smoke": args.smoke, "n": ns, "repeats": repeats,
@@ -326,7 +327,8 @@ def main(argv=None):
             "read_repeats_by_n": dict((str(n), bench.read_repeats_for(n)) for n in ns),
             "cg_sample": dict((str(n), bench.cg_sample_for(n)) for n in ns),
             "cheap_repeats": bench.cheap_repeats, "store_gc_paused": True,
-            "page_size": _client.DEFAULT_PAGE_SIZE, "parallelism": measure.PARALLELISM,
+            "page_size": _client.DEFAULT_PAGE_SIZE, "children_page_size": _client.CHILDREN_PAGE_SIZE,
+            "parallelism": measure.PARALLELISM,
             "machine": machine_info(), "versions": versions(admin),
             "collection": os.path.abspath(args.collection)}
     common.log("N=%s, %d repeats, community.general sample %s; results -> %s" % (

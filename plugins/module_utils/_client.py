@@ -39,6 +39,11 @@ else:
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
 RETRY_STATUSES = frozenset((502, 503, 504))
 DEFAULT_PAGE_SIZE = 100
+# A group's children are read 400 at a time: Keycloak's cost of a page of children grows with its offset, so
+# fewer, larger pages are cheaper, up to a point (a page of thousands costs more than its parts). Measured on
+# Keycloak 26.7 over 10,000 children, 4 pages at a time: 100 -> 8.8-9.2 s, 300-500 -> 5.1-5.4 s, 2,500 -> 13 s;
+# over 1,000 alike (0.22-0.28 s).
+CHILDREN_PAGE_SIZE = 400
 # Reads sent at the same time by one client (pages of a listing, member listings, user lookups): Keycloak
 # answers a deep page of children slower than a shallow one, so reading pages side by side beats paging.
 DEFAULT_PARALLELISM = 4
@@ -200,7 +205,7 @@ class KeycloakClient(object):
     def __init__(self, url, auth_realm="master", client_id="admin-cli", client_secret=None,
                  username=None, password=None, token=None, validate_certs=True, ca_path=None,
                  timeout=10, retries=3, backoff=0.5, page_size=DEFAULT_PAGE_SIZE, pool_size=10,
-                 session=None, parallelism=DEFAULT_PARALLELISM):
+                 session=None, parallelism=DEFAULT_PARALLELISM, children_page_size=CHILDREN_PAGE_SIZE):
         if not url:
             raise KeycloakError("auth_keycloak_url is required (or set KEYCLOAK_URL)")
         if not token and not username and not client_secret:
@@ -219,6 +224,7 @@ class KeycloakClient(object):
         self.retries = retries
         self.backoff = backoff
         self.page_size = page_size
+        self.children_page_size = children_page_size
         self.parallelism = max(1, int(parallelism or 1))
         self.request_count = 0
         self._token = token
@@ -567,7 +573,8 @@ class KeycloakClient(object):
         params = {"briefRepresentation": str(bool(brief)).lower()}
         if search:
             params.update(search=search, exact="true")
-        return self.paged(self.group_path(realm, group_id, "children"), params, expected=expected)
+        return self.paged(self.group_path(realm, group_id, "children"), params, expected=expected,
+                          page_size=self.children_page_size)
 
     def get_group(self, realm, group_id):
         """The full group representation, or None when there is no such group (RealmNotFound: no such realm)."""

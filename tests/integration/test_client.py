@@ -211,7 +211,7 @@ def test_group_children_pages_past_server_default(admin, big_realm, client_facto
     expected = sorted(g["id"] for g in admin.children(realm, parent_id))
     assert expected == sorted(big_realm["children"])
 
-    client = client_factory(page_size=10).login()
+    client = client_factory(children_page_size=10).login()
     before = client.request_count
     children = client.group_children(realm, parent_id)
     assert client.request_count - before == 3  # 10 + 10 + 5
@@ -219,14 +219,14 @@ def test_group_children_pages_past_server_default(admin, big_realm, client_facto
     assert sorted(g["id"] for g in children) == expected
     assert sorted(g["name"] for g in children) == ["child-%02d" % i for i in range(N_CHILDREN)]
 
-    # With the default page size: one request holds them all.
+    # With the default page size of children (400): one request holds them all.
     client = client_factory().login()
     before = client.request_count
     assert sorted(g["id"] for g in client.group_children(realm, parent_id)) == expected
     assert client.request_count - before == 1
 
     # A page size that divides the count exactly needs one more (empty) page.
-    client = client_factory(page_size=5).login()
+    client = client_factory(children_page_size=5).login()
     before = client.request_count
     assert sorted(g["id"] for g in client.group_children(realm, parent_id)) == expected
     assert client.request_count - before == 6
@@ -237,7 +237,7 @@ def test_group_children_read_side_by_side_from_the_reported_count(admin, big_rea
     """With the parent's subGroupCount the pages are read concurrently: same groups, same request count."""
     realm, parent_id = big_realm["realm"], big_realm["parent"]
     expected = sorted(g["id"] for g in admin.children(realm, parent_id))
-    client = client_factory(page_size=10, parallelism=3).login()
+    client = client_factory(children_page_size=10, parallelism=3).login()
     parent = client.group_by_path(realm, "/parent")
     # Keycloak 26 reports the count; 24 and 25 do not (the client then pages one by one).
     count = parent.get("subGroupCount")
@@ -251,7 +251,7 @@ def test_group_children_read_side_by_side_from_the_reported_count(admin, big_rea
     # A count that is stale (a child created meanwhile) still reads every child.
     extra = admin.create_group(realm, "child-late", parent_id=parent_id)
     try:
-        client = client_factory(page_size=5, parallelism=4).login()
+        client = client_factory(children_page_size=5, parallelism=4).login()
         children = client.group_children(realm, parent_id, expected=N_CHILDREN)
         assert sorted(g["id"] for g in children) == sorted(expected + [extra])
     finally:

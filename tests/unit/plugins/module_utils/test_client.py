@@ -96,11 +96,22 @@ def test_concurrently_keeps_the_order_and_raises_the_first_error(clock):
 def test_group_children_pages_past_the_server_default_of_ten(clock):
     children = [{"id": "c%02d" % i, "name": "child-%02d" % i} for i in range(25)]
     session = FakeSession().on("GET", GROUPS + "/p1/children", paged_answer(children))
-    client = token_client(session, page_size=10)
+    client = token_client(session, children_page_size=10)
     assert client.group_children("hpc", "p1") == children
     calls = session.admin_calls()
     assert len(calls) == 3
     assert [(c.params["first"], c.params["max"]) for c in calls] == [(0, 10), (10, 10), (20, 10)]
+
+
+def test_group_children_are_read_in_larger_pages_than_other_listings(clock):
+    # Keycloak's cost of a page of children grows with its offset: 400 a page, not the client's 100.
+    children = [{"id": "c%04d" % i, "name": "child-%04d" % i} for i in range(1000)]
+    session = FakeSession().on("GET", GROUPS + "/p1/children", paged_answer(children))
+    client = token_client(session)
+    assert client.page_size == 100
+    assert client.group_children("hpc", "p1", expected=1000) == children
+    assert sorted((c.params["first"], c.params["max"]) for c in session.admin_calls()) == [
+        (0, 400), (400, 400), (800, 400)]
 
 
 def test_members_and_top_level_groups_are_paged_with_the_client_page_size(clock):

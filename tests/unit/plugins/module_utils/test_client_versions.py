@@ -115,7 +115,7 @@ def test_a_login_in_a_missing_realm_names_auth_realm(clock, version):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_find_child_group_pages_through_children_where_search_is_ignored(clock, version):
     session = FakeSession().on("GET", REALM + "/groups/id-a/children", children_endpoint(version))
-    client = password_client(session, page_size=5)
+    client = password_client(session, children_page_size=5)
     assert client.find_child_group("hpc", "id-a", "c11")["id"] == "id-c11"
     assert client.find_child_group("hpc", "id-a", "c1") is None  # "c1" is a substring of c10 and c11 only
     pages = [c.params["first"] for c in session.admin_calls()]
