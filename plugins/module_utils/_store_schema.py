@@ -229,6 +229,7 @@ class StoreData(object):
         self.groups_by_uuid = dict((g["uuid"], g) for g in groups)
         self.groups_by_key = dict((group_key(g), g) for g in groups)
         self._groups_by_offering = None
+        self._groups_by_backend_id = None
 
     def find_offering(self, ref):
         """An offering by UUID or by name, or None."""
@@ -264,6 +265,17 @@ class StoreData(object):
                 index.setdefault(group["offering"], []).append(group)
             self._groups_by_offering = index
         return list(self._groups_by_offering.get(offering_uuid, ()))
+
+    def groups_linking(self, backend_id):
+        """The groups, of any offering, that link Keycloak group ``backend_id``, in store order (indexed once:
+        a sync asks for every record's group)."""
+        if self._groups_by_backend_id is None:
+            index = {}
+            for group in self.groups:
+                if group["backend_id"]:
+                    index.setdefault(group["backend_id"], []).append(group)
+            self._groups_by_backend_id = index
+        return list(self._groups_by_backend_id.get(backend_id, ()))
 
 
 def group_key(group):

@@ -300,6 +300,8 @@ class FakeKeycloak(object):
         self.members = {}      # group id -> [user id]
         self.writes = []       # every changing call, in order
         self.reads = []        # member listings and user lookups, in order
+        self.children_reads = []   # children listings: (parent id, brief)
+        self.got_groups = []       # groups read one by one, by id
         self.fail = None       # a KeycloakError every call raises
         self.admin_events = (True, False)  # (adminEventsEnabled, adminEventsDetailsEnabled) of the realm
         self._next = 0
@@ -356,11 +358,23 @@ class FakeKeycloak(object):
         return [self._view(g) for g in self.groups.values() if g["parent"] is None]
 
     def group_children(self, realm, group_id, brief=True, search=None, expected=None):
+        """As Keycloak answers: a brief listing leaves the attributes out."""
         self._check(realm)
-        return [self._view(g) for g in self.groups.values() if g["parent"] == group_id]
+        self.children_reads.append((group_id, brief))
+        views = [self._view(g) for g in self.groups.values() if g["parent"] == group_id]
+        for view in views if brief else ():
+            view.pop("attributes", None)
+        return views
+
+    children_page_size = 400
+
+    @staticmethod
+    def concurrently(call, items, parallelism=None):
+        return [call(item) for item in items]
 
     def get_group(self, realm, group_id):
         self._check(realm)
+        self.got_groups.append(group_id)
         group = self.groups.get(group_id)
         return self._view(group) if group else None
 

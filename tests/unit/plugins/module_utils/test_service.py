@@ -1009,3 +1009,45 @@ def test_reading_memberships_from_either_side_plans_the_same_sync(shapes):
     linked_groups = sum(1 for s in shapes if s[0] and s[2])
     # The fake realm lists 5 users (one page): resolving costs 1 request, then one per user.
     assert chose_users == (2 < len(listed) and 1 + len(listed) < linked_groups)
+
+
+# ------------------------------------- a brief listing of children, attributes only where needed (issue 25)
+
+def test_a_sync_whose_groups_are_all_linked_reads_the_brief_listing_only():
+    kc = offering_groups_keycloak(6, {})
+    svc = service(kc, offering_groups_text([("g%d" % i, "kc-%d" % i, []) for i in range(6)]))
+    plan, _reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert plan.remote == [] and kc.children_reads == [(kc.root_id, True)] and kc.got_groups == []
+
+
+def test_markers_of_the_few_unclaimed_groups_are_read_one_by_one():
+    # g0..g5 linked; a marked copy of g6's record (its link lost) and kc-g1 (admins-a, nobody's) unclaimed.
+    kc = offering_groups_keycloak(6, {})
+    groups = [("g%d" % i, "kc-%d" % i, []) for i in range(6)] + [("g6", "", [])]
+    kc.make_group("/rancher-prod/g6", group_id="kc-6",
+                  attributes={"waldur_group_uuid": ["3a000000-0000-4000-8000-000000000006"],
+                              "waldur_offering_uuid": [O1]})
+    kc.children_page_size = 2          # 8 children: a full listing is 5 pages, more than the 2 reads by id
+    svc = service(kc, offering_groups_text(groups))
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert reports[0]["linked_by_marker"] == ["g6"] and reports[0]["created"] == []
+    assert kc.children_reads == [(kc.root_id, True)] and sorted(kc.got_groups) == ["kc-6", "kc-g1"]
+
+
+def test_markers_of_many_unclaimed_groups_come_from_one_full_listing():
+    kc = offering_groups_keycloak(6, {})
+    kc.children_page_size = 2          # 7 children: 4 pages; 7 unclaimed are more than that
+    svc = service(kc, offering_groups_text([("g%d" % i, "", []) for i in range(6)]))
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)], prune=True)
+    assert reports[0]["adopted"] == ["g%d" % i for i in range(6)]
+    assert kc.children_reads == [(kc.root_id, True), (kc.root_id, False)] and kc.got_groups == []
+
+
+def test_prune_reads_the_markers_of_unclaimed_groups_and_deletes_only_its_own():
+    kc = offering_groups_keycloak(3, {})
+    kc.make_group("/rancher-prod/old", group_id="kc-old", attributes={"waldur_offering_uuid": [O1]})
+    kc.children_page_size = 2
+    svc = service(kc, offering_groups_text([("g%d" % i, "kc-%d" % i, []) for i in range(3)]))
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)], prune=True)
+    assert reports[0]["pruned"] == ["old"]       # admins-a carries no marker: kept
+    assert sorted(kc.got_groups) == ["kc-g1", "kc-old"]
