@@ -900,7 +900,7 @@ def test_sync_status_lists_unrecorded_links_and_keeps_the_spec_lists(kc):
 def offering_groups_text(groups):
     """store_text()'s offerings, and ``groups`` as O1's only records: ``[(name, backend_id, [(username, state)])]``
     (state None: written without one, as a person declares a member)."""
-    lines = [store_text().split("groups:\n")[0] + "groups:"]
+    lines = [store_text().partition("groups:\n")[0] + "groups:"]
     for index, (name, backend_id, members) in enumerate(groups):
         lines += ["  - uuid: 3a000000-0000-4000-8000-%012d" % index, "    name: %s" % name,
                   '    backend_id: "%s"' % backend_id, "    offering: %s" % O1, "    role: %s" % R2,
