@@ -752,8 +752,7 @@ class KeycloakClient(object):
         found = {}
         if len(wanted) > 2:
             count = self.users_count(realm) if count is None else count
-            pages = count // self.page_size + 1
-            if pages < len(wanted):
+            if self.users_lookup_cost(len(wanted), count) < len(wanted):
                 wanted_set = set(wanted)
                 listing = self.paged(self.realm_path(realm, "users"), {"briefRepresentation": "true"},
                                      expected=count)

@@ -1029,15 +1029,15 @@ class OfferingGroups(object):
         # A group any record of the store links is claimed, whatever offering this sync is for.
         claimed = set(g["backend_id"] for g in self.data.groups if g["backend_id"])
         linked_remote = self._linked_groups(client, realm, records, children)
-        if prune or any(linked_remote.get(r["backend_id"]) is None for r in records):
+        unlinked = [r for r in records if linked_remote.get(r["backend_id"]) is None]
+        if prune or unlinked:
             # Markers (attributes) decide a match or a prune: read them for the groups no record claims.
             children = self._with_markers(client, realm, root_id, children, claimed)
         by_id = dict((g["id"], g) for g in children)
         by_name = dict((g["name"], g) for g in children)
         # The group each record without a live link has in Keycloak: by its marker (also when the store's
         # link is stale), or by name where the store links nothing (or relink asks for a new group).
-        found = self._groups_found([r for r in records if linked_remote.get(r["backend_id"]) is None], children,
-                                   claimed, by_name_for=lambda r: relink or not r["backend_id"])
+        found = self._groups_found(unlinked, children, claimed, by_name_for=lambda r: relink or not r["backend_id"])
         found_by_group = {}      # Keycloak group id -> the (first) record found to own it
         for uuid, hit in found.items():
             found_by_group.setdefault(hit[0]["id"], uuid)
@@ -1176,7 +1176,7 @@ class OfferingGroups(object):
         by_user, count = (False, None) if members_mode == "exact" else \
             OfferingGroups._by_user_cheaper(client, realm, len(listed_users), len(group_ids))
         if by_user:
-            return OfferingGroups._memberships_by_user(client, realm, targets, group_ids, names, count)
+            return OfferingGroups._memberships_by_user(client, realm, targets, group_ids, listed_users, names, count)
         members_of = client.members_of_groups(realm, group_ids)
         lacking = set()
         for record, group_id in targets:
@@ -1196,17 +1196,15 @@ class OfferingGroups(object):
         return client.users_lookup_cost(users, count) + users < groups, count
 
     @staticmethod
-    def _memberships_by_user(client, realm, targets, group_ids, names, count):
-        """``_prefetch_members`` from the users' side: every wanted user resolved, each listed user's groups read;
-        a group's members are the wanted users among them (the only ones additive mode acts on)."""
-        wanted = set()
+    def _memberships_by_user(client, realm, targets, group_ids, listed_users, names, count):
+        """``_prefetch_members`` from the users' side: every wanted user resolved, the groups read of each one
+        ``listed_users`` names (the users of groups that exist); a group's members are the wanted users among
+        them (the only ones additive mode acts on)."""
+        wanted = set(listed_users)
         for record, _group_id in targets:
             wanted.update(names(record))
         found = client.users_by_username(realm, sorted(wanted), count=count)
-        listed = set()
-        for record, group_id in targets:
-            if group_id:
-                listed.update(name for name in names(record) if name in found)
+        listed = set(name for name in listed_users if name in found)
         groups_of = client.groups_of_users(realm, [found[name]["id"] for name in sorted(listed)])
         members_of = dict((group_id, []) for group_id in group_ids)
         for name in sorted(listed):
