@@ -314,6 +314,9 @@ class Store(object):
                                                                     else []), exc.problem))
             if new_text == text:
                 return result, False
+            # The old text's node tree served the render only: freed before the read-back parses a second
+            # whole store (at 10,000 groups it is the largest object alive then).
+            del last, root
             self._check_written(document, new_text)
         if write:
             try:
