@@ -226,12 +226,14 @@ class CollectionNoOp(CollectionSync):
             if stream.read() != self.before:
                 raise AssertionError("%s: the store changed" % self.key)
         spec = self.seeded.spec
-        # A token, the offering's group, its children, the memberships: one listing per group (no user is looked
-        # up), or the users' count, listing and groups.
+        # A token, the offering's group, the memberships: its children and one listing per group (no user is
+        # looked up), or the users' count, listing and groups, which confirm every link (each group holds one of
+        # the users), so that the children are not listed.
         strategy, reads = membership_reads(spec, self.ctx.page_size)
         extra = resolution.extra()
         self.strategy_checked(extra, strategy)
-        return self.checked(requests, 2 + pages(spec.n, self.ctx.children_page_size) + reads, **extra)
+        children = 0 if strategy == "user" else pages(spec.n, self.ctx.children_page_size)
+        return self.checked(requests, 2 + children + reads, **extra)
 
 
 class FloorUnit(MemberUnit):

@@ -519,7 +519,7 @@ def _markdown(summary, meta, profiles):
         "a one-task play is dominated by that start, whatever the module does." % _ping(summary, meta),
         "- **Members.** The stores here declare no members. A no-op re-apply makes, in requests: a token, the "
         "lookup of the offering's group (one per level of `base_group`), ⌊N/%d⌋ + 1 pages of its children "
-        "(pages are read until a short one), and "
+        "(pages are read until a short one; none where the users' groups confirm every link, measurement 7), and "
         "the memberships of the groups that declare members (Keycloak's Admin API has no call that lists "
         "the members of many groups at once: one listing per group, or per user when the users are fewer; "
         "measurement 7), so with members on every group the count grows with N or the users, not "

@@ -661,15 +661,23 @@ class KeycloakClient(object):
             raise
         return True
 
-    def group_members(self, realm, group_id, brief=True):
-        return self.paged(self.group_path(realm, group_id, "members"),
-                          {"briefRepresentation": str(bool(brief)).lower()})
+    def group_members(self, realm, group_id, brief=True, missing_ok=False):
+        """The members of a group; with ``missing_ok``, None when there is no such group."""
+        try:
+            return self.paged(self.group_path(realm, group_id, "members"),
+                              {"briefRepresentation": str(bool(brief)).lower()})
+        except KeycloakError as exc:
+            if missing_ok and exc.is_not_found:
+                return None
+            raise
 
-    def members_of_groups(self, realm, group_ids):
+    def members_of_groups(self, realm, group_ids, missing_ok=False):
         """``{group id: members}`` for each of ``group_ids``: one listing per group (the Admin API has no
-        call for the members of many groups), ``parallelism`` listings at a time."""
+        call for the members of many groups), ``parallelism`` listings at a time; with ``missing_ok``, None
+        for a group that does not exist."""
         group_ids = list(dict.fromkeys(group_ids))     # each group once, in the order given
-        return dict(zip(group_ids, self.concurrently(lambda gid: self.group_members(realm, gid), group_ids)))
+        return dict(zip(group_ids, self.concurrently(lambda gid: self.group_members(realm, gid, missing_ok=missing_ok),
+                                                     group_ids)))
 
     # ----------------------------------------------------------------- users
 

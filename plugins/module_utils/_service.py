@@ -479,12 +479,60 @@ class OfferingGroups(object):
         offering's listing ``listed`` did not return are looked up one by one, and only those.
         """
         by_id = dict((g["id"], g) for g in listed)
-        linked = {}
-        for record in records:
-            backend_id = record["backend_id"]
-            if backend_id and backend_id not in linked:
-                linked[backend_id] = by_id[backend_id] if backend_id in by_id else client.get_group(realm, backend_id)
+        linked = dict((r["backend_id"], by_id[r["backend_id"]]) for r in records if r["backend_id"] in by_id)
+        rest = list(dict.fromkeys(r["backend_id"] for r in records if r["backend_id"] and r["backend_id"] not in linked))
+        linked.update(zip(rest, client.concurrently(lambda group_id: client.get_group(realm, group_id), rest)))
         return linked
+
+    @staticmethod
+    def _child_of(group, parent_id, offering):
+        """Whether Keycloak ``group`` lies right under the offering's group ``parent_id`` (its parentId, or its
+        path where the server does not say)."""
+        if "parentId" in group:
+            return group["parentId"] == parent_id
+        return group.get("path") == group_path(offering, group["name"])
+
+    def _read_offering(self, client, realm, root_id, count, records, prune, members_mode):
+        """``OfferingReads``: what a sync reads of Keycloak before planning, as much of it side by side as can be.
+
+        The memberships are read from the users' side when the store says it is cheaper (see
+        ``_users_side_wanted``), else per group. The users' groups name, with its path, every linked group
+        that holds one of the store's users: when they confirm all links (or all but fewer than the listing's
+        pages, looked up by id) and nothing needs the listing (prune, or a record without a link), the
+        offering's children are not listed; a no-op sync of 10,000 groups saves its 25 pages. When the
+        listing is likely needed (the store's active members say whether), it is read side by side with the
+        users' side. Per group, the member listings of the linked groups go side by side with the children.
+        Whatever is read first, the plan is the same.
+        """
+        wanted, users_count = self._users_side_wanted(client, realm, records, members_mode)
+
+        def users_side():
+            return UsersSide.read(client, realm, wanted, users_count)
+
+        def listing():
+            return client.group_children(realm, root_id, expected=count) if not isinstance(root_id, Ref) else []
+
+        def both(first, second):
+            return client.concurrently(lambda read: read(), [first, second], parallelism=2)
+
+        if wanted is None:
+            linked = list(dict.fromkeys(r["backend_id"] for r in records
+                                        if r["backend_id"] and (r["members"] or members_mode == "exact")))
+            if not linked:
+                return OfferingReads(listing(), users_count=users_count)
+            children, members_of = both(listing, lambda: client.members_of_groups(realm, linked, missing_ok=True))
+            return OfferingReads(children, users_count=users_count, members_of=members_of)
+        if isinstance(root_id, Ref):
+            return OfferingReads([], users_side(), users_count)
+        pages = (count if count is not None else len(records)) // client.children_page_size + 1
+        linked = set(r["backend_id"] for r in records if r["backend_id"])
+        # A link is likely confirmed when its record has a member Keycloak had when the store was written.
+        likely = set(r["backend_id"] for r in records
+                     if r["backend_id"] and any(m["state"] == "active" for m in r["members"]))
+        if prune or len(linked) < len(records) or len(linked - likely) > pages:
+            return OfferingReads(*both(listing, users_side), users_count=users_count)
+        side = users_side()
+        return OfferingReads(listing() if len(linked - set(side.groups)) > pages else None, side, users_count)
 
     @staticmethod
     def _stamp(change, record, after):
@@ -1017,9 +1065,6 @@ class OfferingGroups(object):
                   "members_removed": [], "pending": []}
         root_needs = []
         root_id, count = self._plan_offering_root(plan, client, realm, offering, root_needs)
-        children = []
-        if not isinstance(root_id, Ref):
-            children = client.group_children(realm, root_id, expected=count)
         all_records = self.data.offering_groups(offering["uuid"])
         # Unlinked on purpose: left alone (no create, no adoption, no prune of its namesake).
         kept_apart = [] if relink_unlinked else [r for r in all_records if r["unlinked"] and not r["backend_id"]]
@@ -1028,8 +1073,14 @@ class OfferingGroups(object):
         records = [r for r in all_records if r["uuid"] not in kept_uuids]
         # A group any record of the store links is claimed, whatever offering this sync is for.
         claimed = set(g["backend_id"] for g in self.data.groups if g["backend_id"])
-        linked_remote = self._linked_groups(client, realm, records, children)
+        reads = self._read_offering(client, realm, root_id, count, records, prune, members_mode)
+        children = reads.children
+        seen = reads.users_side.groups if reads.users_side is not None else {}
+        linked_remote = self._linked_groups(client, realm, records, list(seen.values()) + (children or []))
         unlinked = [r for r in records if linked_remote.get(r["backend_id"]) is None]
+        if children is None and unlinked and not isinstance(root_id, Ref):
+            children = client.group_children(realm, root_id, expected=count)
+        children = children or []
         if prune or unlinked:
             # Markers (attributes) decide a match or a prune: read them for the groups no record claims.
             children = self._with_markers(client, realm, root_id, children, claimed)
@@ -1044,8 +1095,10 @@ class OfferingGroups(object):
         # Siblings have unique names in Keycloak: two records that both live under the
         # offering's group cannot share a name (one would adopt the other's group).
         in_tree = {}
+        under_root = set(by_id) | set(group_id for group_id, group in linked_remote.items()
+                                      if group is not None and self._child_of(group, root_id, offering))
         for record in records:
-            if not record["backend_id"] or record["backend_id"] in by_id:
+            if not record["backend_id"] or record["backend_id"] in under_root:
                 if record["name"] in in_tree:
                     raise ServiceError("name: Two groups of offering '%s' are named '%s'."
                                        % (offering["name"], record["name"]),
@@ -1062,7 +1115,7 @@ class OfferingGroups(object):
             if remote is not None or relink or not record["backend_id"]:
                 targets[record["uuid"]] = remote
         # Every member listing the plan needs, read side by side, and the users they lack resolved in bulk.
-        members_of, users = self._prefetch_members(client, realm, records, targets, members_mode)
+        members_of, users = self._prefetch_members(client, realm, records, targets, members_mode, reads)
         linked = set()
         for record in records:
             after = copy_record(record)
@@ -1145,19 +1198,48 @@ class OfferingGroups(object):
         return report
 
     @staticmethod
-    def _prefetch_members(client, realm, records, groups, members_mode):
+    def _wanted_usernames(record):
+        return set(m["username"].strip().lower() for m in record["members"]) - {""}
+
+    @staticmethod
+    def _users_side_wanted(client, realm, records, members_mode):
+        """``(usernames, realm user count)`` whose groups a sync reads instead of its groups' members, or
+        ``(None, count)`` when the groups are listed (``count``: the realm's user count, if read to decide).
+
+        Keycloak lists the members of one group, or the groups of one user, per request. Where the linked
+        groups with members outnumber the users the store names for them, the memberships are read from the
+        users' side (resolve the users, then each one's groups): fewer requests for the same answer about
+        those users. Only in additive mode: exact mode must see every member, also those the store does not
+        name (a hand-added user, a service account, which the realm's user listing leaves out). Decided
+        from the store alone, so that the reads can start before the offering's group is listed.
+        """
+        if members_mode == "exact":
+            return None, None
+        with_members = [r for r in records if r["members"]]
+        linked = [r for r in with_members if r["backend_id"]]
+        listed_users = set()
+        for record in linked:
+            listed_users.update(OfferingGroups._wanted_usernames(record))
+        by_user, count = OfferingGroups._by_user_cheaper(client, realm, len(listed_users),
+                                                         len(set(r["backend_id"] for r in linked)))
+        if not by_user:
+            return None, count
+        wanted = set()
+        for record in with_members:
+            wanted.update(OfferingGroups._wanted_usernames(record))
+        return sorted(wanted), count
+
+    @staticmethod
+    def _prefetch_members(client, realm, records, groups, members_mode, reads):
         """What a sync's member planning reads, read up front: ``({group id: members}, {username: user or None})``.
 
         The groups are those whose members the sync plans (records with members, or all with
         ``members_mode == "exact"``) that ``groups`` names: ``groups[record uuid]``, the linked group or
         the one the record will be linked to, or None for a group still to be created (it has no members, so
-        it is not listed). The users are the wanted ones not yet members of their group.
-
-        Keycloak lists the members of one group, or the groups of one user, per request. Where the groups
-        to list outnumber the users the store names for them, the memberships are read from the users' side
-        (resolve the users, then each one's groups): fewer requests for the same answer about those users.
-        Only in additive mode: exact mode must see every member, also those the store does not name (a
-        hand-added user, a service account, which the realm's user listing leaves out).
+        it is not listed). The users are the wanted ones not yet members of their group. ``reads`` (an
+        OfferingReads) holds what was read already: with its users' side, a group's members are the wanted
+        users among them (the only ones additive mode acts on), and nothing more is read; else the member
+        listings it lacks are read here.
         """
         targets = []
         for record in records:
@@ -1165,24 +1247,18 @@ class OfferingGroups(object):
                 remote = groups[record["uuid"]]
                 targets.append((record, remote["id"] if remote is not None else None))
         group_ids = list(dict.fromkeys(group_id for _record, group_id in targets if group_id))
-
-        def names(record):
-            return set(m["username"].strip().lower() for m in record["members"]) - {""}
-
-        listed_users = set()
-        for record, group_id in targets:
-            if group_id:
-                listed_users.update(names(record))
-        by_user, count = (False, None) if members_mode == "exact" else \
-            OfferingGroups._by_user_cheaper(client, realm, len(listed_users), len(group_ids))
-        if by_user:
-            return OfferingGroups._memberships_by_user(client, realm, targets, group_ids, listed_users, names, count)
-        members_of = client.members_of_groups(realm, group_ids)
+        if reads.users_side is not None:
+            return reads.users_side.members_of(group_ids), reads.users_side.users
+        members_of = dict((group_id, reads.members_of[group_id]) for group_id in group_ids
+                          if reads.members_of.get(group_id) is not None)
+        unread = [group_id for group_id in group_ids if group_id not in members_of]
+        if unread:
+            members_of.update(client.members_of_groups(realm, unread))
         lacking = set()
         for record, group_id in targets:
             present = set((u.get("username") or "").lower() for u in members_of.get(group_id) or [])
-            lacking.update(name for name in names(record) if name not in present)
-        found = client.users_by_username(realm, sorted(lacking), count=count) if lacking else {}
+            lacking.update(name for name in OfferingGroups._wanted_usernames(record) if name not in present)
+        found = client.users_by_username(realm, sorted(lacking), count=reads.users_count) if lacking else {}
         return members_of, dict((name, found.get(name)) for name in lacking)
 
     @staticmethod
@@ -1194,25 +1270,6 @@ class OfferingGroups(object):
             return False, None
         count = client.users_count(realm)
         return client.users_lookup_cost(users, count) + users < groups, count
-
-    @staticmethod
-    def _memberships_by_user(client, realm, targets, group_ids, listed_users, names, count):
-        """``_prefetch_members`` from the users' side: every wanted user resolved, the groups read of each one
-        ``listed_users`` names (the users of groups that exist); a group's members are the wanted users among
-        them (the only ones additive mode acts on)."""
-        wanted = set(listed_users)
-        for record, _group_id in targets:
-            wanted.update(names(record))
-        found = client.users_by_username(realm, sorted(wanted), count=count)
-        listed = set(name for name in listed_users if name in found)
-        groups_of = client.groups_of_users(realm, [found[name]["id"] for name in sorted(listed)])
-        members_of = dict((group_id, []) for group_id in group_ids)
-        for name in sorted(listed):
-            user = found[name]
-            for group in groups_of[user["id"]]:
-                if group.get("id") in members_of:
-                    members_of[group["id"]].append(user)
-        return members_of, dict((name, found.get(name)) for name in wanted)
 
     def plan_group_absent(self, group_uuid=None, offering=None, role=None, resource=None, scope_id=None,
                           delete_remote=True, force=False):
@@ -1282,3 +1339,44 @@ class OfferingGroups(object):
                 and not any(o["offering"] == record["offering"] for o in others)):
             drop.append(OFFERING_ATTRIBUTE)
         return drop
+
+
+class OfferingReads(object):
+    """What a sync read of one offering before planning (``OfferingGroups._read_offering``)."""
+
+    def __init__(self, children, users_side=None, users_count=None, members_of=None):
+        self.children = children        # the offering group's children (brief), or None when not listed
+        self.users_side = users_side    # a UsersSide, when the memberships were read from the users' side
+        self.users_count = users_count  # the realm's user count, when read
+        self.members_of = members_of or {}  # {linked group id: members, or None when it is gone}, per group
+
+
+class UsersSide(object):
+    """The memberships of a sync read from the users' side: every wanted user resolved, and the groups of each
+    one found (``groups``: every group seen, by id, as Keycloak's brief representation with its path)."""
+
+    def __init__(self, users, groups_of):
+        self.users = users              # {lower-case username: user or None}
+        self.groups_of = groups_of      # {user id: [group]}
+        self.groups = {}
+        for listed in groups_of.values():
+            for group in listed:
+                self.groups[group["id"]] = group
+
+    @classmethod
+    def read(cls, client, realm, wanted, count):
+        found = client.users_by_username(realm, wanted, count=count)
+        ids = [found[name]["id"] for name in wanted if name in found]
+        return cls(dict((name, found.get(name)) for name in wanted), client.groups_of_users(realm, ids))
+
+    def members_of(self, group_ids):
+        """``{group id: [user]}``: the wanted users among the members of each of ``group_ids``."""
+        members_of = dict((group_id, []) for group_id in group_ids)
+        for name in sorted(self.users):
+            user = self.users[name]
+            if user is None:
+                continue
+            for group in self.groups_of[user["id"]]:
+                if group.get("id") in members_of:
+                    members_of[group["id"]].append(user)
+        return members_of

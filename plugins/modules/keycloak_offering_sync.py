@@ -31,7 +31,10 @@ description:
     offering's groups to check outnumber the users the store names for them, the sync reads each of those users'
     groups instead of each group's members (fewer requests, the same operations); the diff then shows, of a
     group's members, those the store names. O(members_mode=exact) always lists each group's members, since it must
-    see members the store does not name. A group the run creates is not listed (it has no members yet).
+    see members the store does not name. A group the run creates is not listed (it has no members yet). The users'
+    groups also name each linked group with its path, so when they confirm every link and nothing else needs the
+    offering's children (O(prune), a record without a link), the children are not listed; otherwise the listing is
+    read side by side with the memberships.
   - With O(prune=true), remote groups under the offering that this collection created (they carry its marker
     attribute) and that the store no longer declares are deleted. Groups it did not create are never touched, nor is
     a group that any record of the store links, whatever offering that record belongs to.

@@ -122,11 +122,18 @@ def test_many_groups_of_few_users_are_read_from_the_users_side(admin, realm, off
     assert yaml.safe_load(crew["before"])["members"] == ["ann"]
     assert yaml.safe_load(crew["after"])["members"] == sorted(names)
 
-    # The no-op's requests: a token, the offering's group, its children (one page), then the users' side:
-    # the count, one page of the realm's users, one exact search (the robot), 4 group listings; not 30.
+    # The no-op's requests: a token, the offering's group, then the users' side: the count, one page of the
+    # realm's users, one exact search (the robot), 4 group listings; not 30. The users' groups confirm every
+    # link (with its name and path), so the offering's children are not listed.
     result, requests = sync_counted(store, tmp_path, "noop")
     assert result["changed"] is False
-    assert requests == 1 + 1 + 1 + (1 + 1 + 1 + 4)
+    assert requests == 1 + 1 + (1 + 1 + 1 + 4)
+
+    # A group deleted in Keycloak is not among the users' groups: the sync lists the children and says so.
+    assert admin.call("DELETE", "/realms/%s/groups/%s" % (realm, linked["crew-07"])).status_code == 204
+    result, requests = sync_counted(store, tmp_path, "gone")
+    assert result["changed"] is False and result["offerings"][0]["missing_remote"] == ["crew-07"]
+    assert requests == 1 + 1 + (1 + 1 + 1 + 4) + 1 + 1     # + crew-07 by id (404), the children's page
 
     # Exact mode must see members the store does not name: one listing per group, hand removed.
     run = playbook.run_tasks([{MODULE: dict(args, members_mode="exact")}])

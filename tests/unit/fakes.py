@@ -347,8 +347,12 @@ class FakeKeycloak(object):
                 return group
         return None
 
+    parent_ids = True      # Keycloak 26 says a group's parentId; older servers may not (path only)
+
     def _view(self, group):
         view = dict((k, v) for k, v in group.items() if k != "parent")
+        if self.parent_ids:
+            view["parentId"] = group["parent"]
         view["subGroupCount"] = len([g for g in self.groups.values() if g["parent"] == group["id"]])
         return copy.deepcopy(view)
 
@@ -415,14 +419,18 @@ class FakeKeycloak(object):
         self.writes.append(("delete_group", group_id))
         return self.groups.pop(group_id, None) is not None
 
-    def group_members(self, realm, group_id, brief=True):
+    def group_members(self, realm, group_id, brief=True, missing_ok=False):
         self._check(realm)
         self.reads.append(("group_members", group_id))
+        if group_id not in self.groups:
+            if missing_ok:
+                return None
+            raise KeycloakError("Keycloak answered 404", status=404)
         return [copy.deepcopy(self.users[uid]) for uid in self.members.get(group_id, [])]
 
-    def members_of_groups(self, realm, group_ids):
+    def members_of_groups(self, realm, group_ids, missing_ok=False):
         self.reads.append(("members_of_groups", list(group_ids)))
-        return dict((group_id, self.group_members(realm, group_id)) for group_id in group_ids)
+        return dict((group_id, self.group_members(realm, group_id, missing_ok=missing_ok)) for group_id in group_ids)
 
     def search_users(self, realm, query, limit=25):
         self._check(realm)
@@ -450,8 +458,14 @@ class FakeKeycloak(object):
     def groups_of_users(self, realm, user_ids):
         self._check(realm)
         self.reads.append(("groups_of_users", list(user_ids)))
-        return dict((uid, [self._view(self.groups[gid]) for gid, members in self.members.items()
+        # As Keycloak answers (briefRepresentation): without attributes.
+        return dict((uid, [self._brief(self.groups[gid]) for gid, members in self.members.items()
                            if uid in members and gid in self.groups]) for uid in user_ids)
+
+    def _brief(self, group):
+        view = self._view(group)
+        view.pop("attributes", None)
+        return view
 
     def users_by_username(self, realm, usernames, count=None):
         self._check(realm)

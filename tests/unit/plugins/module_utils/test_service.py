@@ -777,10 +777,12 @@ def test_sync_reads_every_member_listing_up_front_and_resolves_users_once(kc):
     kc.make_group("/rancher-prod/members-p1", group_id="kc-p1")
     svc = service(kc, members_text())
     plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
-    # One bulk read of the listings (G1's group, and the group G2 adopts), one bulk user resolution of the
-    # users not yet members; nothing read one by one afterwards.
-    assert kc.reads == [("members_of_groups", ["kc-g1", "kc-p1"]), ("group_members", "kc-g1"),
-                        ("group_members", "kc-p1"), ("users_by_username", ["alice", "bob", "ghost"])]
+    # The linked groups' listings read alongside the children (G2's link is stale: its listing answers 404),
+    # then the group G2 adopts by name, then one bulk user resolution of the users not yet members; nothing
+    # read one by one afterwards.
+    assert kc.reads == [("members_of_groups", ["kc-g1", "kc-gone"]), ("group_members", "kc-g1"),
+                        ("group_members", "kc-gone"), ("members_of_groups", ["kc-p1"]), ("group_members", "kc-p1"),
+                        ("users_by_username", ["alice", "bob", "ghost"])]
     assert reports[0]["members_added"] == ["admins-a: bob", "members-p1: alice", "members-p1: bob"]
     assert reports[0]["pending"] == ["admins-a: ghost"]
     states = dict((c.uuid, dict((m["username"], m["state"]) for m in c.after["members"])) for c in plan.records)
@@ -976,39 +978,157 @@ def test_sync_lists_members_per_group_when_the_users_outnumber_the_groups(kc):
 
 
 USERNAMES = ["alice", "bob", "carol", "dave", "svc", "ghost"]
+# What became in Keycloak of a linked record's group: as linked, renamed there, deleted, moved out of the offering.
+FATES = ["kept", "renamed", "gone", "moved"]
 
 
-@settings(max_examples=150, deadline=None)
+def keycloak_with_fates(shapes, parent_ids):
+    """offering_groups_keycloak for ``shapes`` ``[(linked, members, store members, fate)]``: a record not linked
+    has no group yet (the sync creates it)."""
+    kc = offering_groups_keycloak(len(shapes), dict((i, sorted(s[1])) for i, s in enumerate(shapes) if s[0]))
+    kc.parent_ids = parent_ids
+    for i, (linked, _kc, _members, fate) in enumerate(shapes):
+        group = kc.groups["kc-%d" % i]
+        if not linked or fate == "gone":
+            kc.delete_group(REALM, "kc-%d" % i)
+        elif fate == "renamed":
+            group.update(name="g%d-there" % i, path="/rancher-prod/g%d-there" % i)
+        elif fate == "moved":
+            group.update(parent=kc.make_group("/staff"), path="/staff/g%d" % i)
+    return kc
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.booleans(),                                               # linked (else to create)
                           st.sets(st.sampled_from(USERNAMES[:5])),                     # Keycloak's members
                           st.lists(st.tuples(st.sampled_from(USERNAMES + ["Bob", "ALICE"]),
                                              st.sampled_from(["active", "pending", None])),
-                                   max_size=5, unique_by=lambda m: m[0].lower())),    # the store's members
-                min_size=1, max_size=12))
-def test_reading_memberships_from_either_side_plans_the_same_sync(shapes):
-    """Whichever side the memberships are read from, additive sync plans the same operations, records and
-    report, in check mode and apply alike (one plan)."""
-    kc = offering_groups_keycloak(len(shapes), dict((i, sorted(s[1])) for i, s in enumerate(shapes) if s[0]))
-    groups = [("g%d" % i, "kc-%d" % i if linked else "", members) for i, (linked, _kc, members) in enumerate(shapes)]
-    for i, (linked, _kc, _members) in enumerate(shapes):
-        if not linked:
-            kc.delete_group(REALM, "kc-%d" % i)     # to be created by the sync
+                                   max_size=5, unique_by=lambda m: m[0].lower()),     # the store's members
+                          st.sampled_from(FATES)),
+                min_size=1, max_size=12),
+       st.booleans())
+def test_reading_memberships_from_either_side_plans_the_same_sync(shapes, parent_ids):
+    """Whichever side the memberships are read from, and whether the offering's children were listed or the
+    users' groups confirmed the links, additive sync plans the same operations, records and report, in check
+    mode and apply alike (one plan)."""
+    groups = [("g%d" % i, "kc-%d" % i if s[0] else "", s[2]) for i, s in enumerate(shapes)]
     text = offering_groups_text(groups)
+    kc = keycloak_with_fates(shapes, parent_ids)
     svc = service(kc, text)
     by_choice = member_outcome(*svc.plan_sync([svc.keycloak_offering(O1)]))
     chose_users = "groups_of_users" in [read[0] for read in kc.reads]
     original = OfferingGroups._by_user_cheaper
     try:
         OfferingGroups._by_user_cheaper = staticmethod(lambda *args: (False, None))
+        kc = keycloak_with_fates(shapes, parent_ids)
         svc = service(kc, text)
         by_group = member_outcome(*svc.plan_sync([svc.keycloak_offering(O1)]))
+        assert kc.children_reads[0] == (kc.root_id, True)      # the baseline: the children always listed
     finally:
         OfferingGroups._by_user_cheaper = original
     assert by_choice == by_group
-    listed = set(m[0].lower() for linked, _kc, members in shapes if linked for m in members)
+    listed = set(m[0].lower() for linked, _kc, members, _fate in shapes if linked for m in members)
     linked_groups = sum(1 for s in shapes if s[0] and s[2])
     # The fake realm lists 5 users (one page): resolving costs 1 request, then one per user.
     assert chose_users == (2 < len(listed) and 1 + len(listed) < linked_groups)
+
+
+def test_a_no_op_sync_whose_links_the_users_groups_confirm_lists_no_children():
+    # Eight linked groups, each holding one of three users, as the store (written by the last apply) says.
+    kc = offering_groups_keycloak(8, dict((i, [("alice", "bob", "carol")[i % 3]]) for i in range(8)))
+    groups = [("g%d" % i, "kc-%d" % i, [(("alice", "bob", "carol")[i % 3], "active")]) for i in range(8)]
+    groups += [("g8", "kc-8", [])]                  # linked, no members: not confirmed by any user
+    kc.make_group("/rancher-prod/g8", group_id="kc-8")
+    svc = service(kc, offering_groups_text(groups))
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert plan.remote == [] and not plan.changed
+    assert kc.children_reads == [] and kc.got_groups == ["kc-8"]
+    assert reports[0]["missing_remote"] == [] and reports[0]["members_added"] == []
+
+
+def test_a_link_the_users_groups_do_not_confirm_sends_the_sync_to_the_listing():
+    # g3's group was deleted in Keycloak and a marked copy made: only the children's listing finds it.
+    kc = offering_groups_keycloak(8, dict((i, [("alice", "bob", "carol")[i % 3]]) for i in range(8)))
+    groups = [("g%d" % i, "kc-%d" % i, [(("alice", "bob", "carol")[i % 3], "active")]) for i in range(8)]
+    kc.delete_group(REALM, "kc-3")
+    kc.make_group("/rancher-prod/g3", group_id="kc-3b", attributes=marked("3a000000-0000-4000-8000-000000000003"))
+    svc = service(kc, offering_groups_text(groups))
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert kc.children_reads[0] == (kc.root_id, True)
+    assert reports[0]["linked_by_marker"] == ["g3"] and reports[0]["missing_remote"] == []
+    assert [c.after["backend_id"] for c in plan.records if c.after["name"] == "g3"] == ["kc-3b"]
+
+
+def test_a_first_apply_lists_the_children_and_reads_the_users_side_side_by_side():
+    # Every member pending (never seen in Keycloak): the users' groups will not confirm the links.
+    kc = offering_groups_keycloak(8, {})
+    groups = [("g%d" % i, "kc-%d" % i, [("alice", None), ("bob", None), ("carol", None)]) for i in range(8)]
+    svc = service(kc, offering_groups_text(groups))
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert kc.children_reads == [(kc.root_id, True)] and "groups_of_users" in [read[0] for read in kc.reads]
+    assert len(reports[0]["members_added"]) == 24 and kc.got_groups == []
+
+
+@pytest.mark.parametrize("parent_ids", [True, False])
+def test_two_records_named_alike_under_the_offering_fail_also_when_the_children_are_not_listed(parent_ids):
+    # g1 is linked to a group Keycloak names g1-there; its record wants the name g0 has.
+    kc = offering_groups_keycloak(8, dict((i, [("alice", "bob", "carol")[i % 3]]) for i in range(8)))
+    kc.parent_ids = parent_ids
+    kc.groups["kc-1"].update(name="g1-there", path="/rancher-prod/g1-there")
+    groups = [("g%d" % i, "kc-%d" % i, [(("alice", "bob", "carol")[i % 3], "active")]) for i in range(8)]
+    groups[1] = ("g0",) + groups[1][1:]
+    svc = service(kc, offering_groups_text(groups))
+    message = error_of(svc.plan_sync, [svc.keycloak_offering(O1)])
+    assert message.startswith("name: Two groups of offering 'Rancher production' are named 'g0'.")
+    assert kc.children_reads == []
+
+
+@pytest.mark.parametrize("parent_ids", [True, False])
+def test_a_namesake_linked_outside_the_offering_is_no_conflict_when_the_children_are_not_listed(parent_ids):
+    # g0's group was moved to /staff (still linked there); g1's record takes the name g0 under the offering.
+    kc = offering_groups_keycloak(8, dict((i, [("alice", "bob", "carol")[i % 3]]) for i in range(8)))
+    kc.parent_ids = parent_ids
+    kc.groups["kc-0"].update(parent=kc.make_group("/staff"), path="/staff/g0")
+    groups = [("g%d" % i, "kc-%d" % i, [(("alice", "bob", "carol")[i % 3], "active")]) for i in range(8)]
+    groups[1] = ("g0",) + groups[1][1:]
+    svc = service(kc, offering_groups_text(groups))
+    plan, reports = svc.plan_sync([svc.keycloak_offering(O1)])
+    assert reports[0]["renamed"] == ["g0"] and kc.children_reads == []
+    assert [(op.action, op.target) for op in plan.remote] == [("rename_group", "/rancher-prod/g1")]
+
+
+def reads_side_by_side(kc):
+    """Record the calls ``kc.concurrently`` makes at a time: ``[(parallelism, [what each call read])]``."""
+    batches = []
+
+    def concurrently(call, items, parallelism=None):
+        items = list(items)
+        before = len(kc.reads), len(kc.children_reads)
+        results = [call(item) for item in items]
+        batches.append((parallelism, [r[0] for r in kc.reads[before[0]:]] +
+                        ["children"] * (len(kc.children_reads) - before[1])))
+        return results
+    kc.concurrently = concurrently
+    return batches
+
+
+def test_the_children_and_the_linked_groups_members_are_read_side_by_side():
+    kc = offering_groups_keycloak(3, {0: ["alice"]})
+    groups = [("g%d" % i, "kc-%d" % i, [("alice", None), ("bob", None), ("carol", None), ("dave", None)])
+              for i in range(3)]
+    batches = reads_side_by_side(kc)
+    svc = service(kc, offering_groups_text(groups))
+    svc.plan_sync([svc.keycloak_offering(O1)])
+    assert (2, ["members_of_groups", "group_members", "group_members", "group_members", "children"]) in batches
+
+
+def test_a_first_apply_reads_the_children_and_the_users_groups_side_by_side():
+    kc = offering_groups_keycloak(8, {})
+    groups = [("g%d" % i, "kc-%d" % i, [("alice", None), ("bob", None), ("carol", None)]) for i in range(8)]
+    batches = reads_side_by_side(kc)
+    svc = service(kc, offering_groups_text(groups))
+    svc.plan_sync([svc.keycloak_offering(O1)])
+    assert (2, ["users_by_username", "groups_of_users", "children"]) in batches
 
 
 # ------------------------------------- a brief listing of children, attributes only where needed (issue 25)
