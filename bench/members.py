@@ -99,10 +99,10 @@ class UserResolution(object):
             return found
 
         def counted(name, side):
-            def read(client, realm, ids):
+            def read(client, realm, ids, **options):
                 ids = list(ids)
                 before = client.request_count
-                answer = originals[name](client, realm, ids)
+                answer = originals[name](client, realm, ids, **options)
                 reads[side][0] += len(set(ids))
                 reads[side][1] += client.request_count - before
                 return answer
