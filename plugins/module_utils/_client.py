@@ -236,7 +236,9 @@ class KeycloakClient(object):
         self._realm_exists = {}
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+            # A sync reads two listings side by side, each ``parallelism`` requests at a time: a smaller pool
+            # would drop connections (and urllib3 warn on stderr) once parallelism passes half of it.
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 2 * self.parallelism))
             session.mount("http://", adapter)
             session.mount("https://", adapter)
         if validate_certs and ca_path and not os.path.exists(ca_path):

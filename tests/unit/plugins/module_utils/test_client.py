@@ -8,13 +8,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import logging
+
 import pytest
 import requests
 
 from ansible_collections.waldur.keycloak.plugins.module_utils import _client
 from ansible_collections.waldur.keycloak.plugins.module_utils._client import KeycloakClient, KeycloakError
 from ansible_collections.waldur.keycloak.tests.unit.fakes import (
-    BASE, CLIENT_SECRET, GROUPS, PASSWORD, TOKEN_PATH, Call, FakeResponse, FakeSession, password_client,
+    BASE, CLIENT_SECRET, GROUPS, PASSWORD, REALM, TOKEN_PATH, Call, FakeKeycloakServer, FakeResponse, FakeSession,
+    password_client,
 )
 
 
@@ -823,3 +826,21 @@ def test_groups_of_user_refuses_an_id_that_is_a_path(clock):
     with pytest.raises(KeycloakError) as exc_info:
         token_client(FakeSession()).groups_of_user("hpc", "../groups")
     assert "user id" in str(exc_info.value)
+
+
+def test_two_listings_side_by_side_at_a_high_parallelism_keep_every_connection(caplog):
+    """A sync reads two listings side by side, each ``parallelism`` at a time: 12 requests in flight at
+    parallelism 6 must not overflow the connection pool (urllib3 would drop connections and warn on stderr)."""
+    fake = FakeKeycloakServer()
+    try:
+        fake.make_group("/p")
+        ids = [fake.make_group("/p/g%d" % i) for i in range(12)]
+        fake.delay = 0.05
+        client = KeycloakClient(fake.url, username="admin", password="secret", parallelism=6).login()
+        with caplog.at_level(logging.WARNING, logger="urllib3"):
+            halves = client.concurrently(lambda half: client.members_of_groups(REALM, half),
+                                         [ids[:6], ids[6:]], parallelism=2)
+        assert [len(half) for half in halves] == [6, 6] and fake.most_in_flight == 12
+        assert [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()] == []
+    finally:
+        fake.close()
