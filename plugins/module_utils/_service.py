@@ -475,8 +475,9 @@ class OfferingGroups(object):
     def _linked_groups(client, realm, records, listed):
         """``{backend_id: remote group or None}`` for the linked ``records``.
 
-        A linked group lives anywhere in the realm (an import from /staff/...): the ids that the
-        offering's listing ``listed`` did not return are looked up one by one, and only those.
+        A linked group lives anywhere in the realm (an import from /staff/...): the ids that the groups
+        ``listed`` (the offering's children, the users' groups) do not hold are looked up by id side by side,
+        and only those.
         """
         by_id = dict((g["id"], g) for g in listed)
         linked = dict((r["backend_id"], by_id[r["backend_id"]]) for r in records if r["backend_id"] in by_id)

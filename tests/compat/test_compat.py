@@ -287,3 +287,55 @@ def test_store_text_names_no_host_that_runs_a_template_or_stands_for_a_group(cas
         assert ("ok: [%s]" % host) in played.stdout
     # The group and member names reached the play as text.
     assert "touch pwned-group" in played.stdout and "touch pwned-member" in played.stdout
+
+
+def test_memberships_read_from_the_users_side(admin, compat_realm, keycloak_url, admin_credentials, cell_env,
+                                              tmp_path):
+    """Eight groups wanting the same three users: the sync reads those users' groups instead of eight member
+    listings, and a re-apply takes the links they confirm without listing the offering's children. On this
+    Keycloak's representation of a user's groups (parentId, or the path alone): check mode announces what
+    apply does, the rerun is a no-op, a group renamed behind the sync's back is renamed back, a deleted one
+    is reported missing."""
+    ids = {"offering": new_uuid(), "role_admin": new_uuid(), "resource_a": new_uuid()}
+    users = ["carol", "dave", "erin"]
+    for name in users:
+        admin.create_user(compat_realm, name)
+    document = {"version": 1, "offerings": [{
+        "uuid": ids["offering"], "name": "Crew", "slug": "crew",
+        "roles": [{"uuid": ids["role_admin"], "name": "crew-admin", "scope_type": "cluster"}],
+        "resources": [{"uuid": ids["resource_a"], "name": "crew-a"}],
+        "keycloak": {"realm": compat_realm, "base_group": "", "group_name_template": ""},
+    }], "groups": [group_record(ids, "crew-%d" % i, scope_id="c%d" % i, members=[member(u, "pending") for u in users])
+                   for i in range(8)]}
+    path = str(tmp_path / "crew.yml")
+    write_store(path, document)
+    sync = {fqcn("keycloak_offering_sync"): {
+        "auth_keycloak_url": keycloak_url, "auth_username": admin_credentials[0],
+        "auth_password": admin_credentials[1], "store": path, "offering": "Crew"}}
+    stats = str(tmp_path / "requests.jsonl")
+    check, real, rerun = playbook.run_tasks([dict(sync, check_mode=True), sync, sync],
+                                            env=dict(cell_env, WALDUR_KEYCLOAK_STATS_FILE=stats)).results
+    for result in (check, real, rerun):
+        assert_ok(result)
+    assert plan_pairs(real) == plan_pairs(check)
+    actions = [action for action, _target in plan_pairs(real)]
+    assert (actions.count("create_group"), actions.count("add_member")) == (1 + 8, 8 * 3)   # /crew, its groups
+    assert (rerun["changed"], rerun["plan"]) == (False, [])
+    with open(stats) as stream:
+        requests = [json.loads(line)["requests"] for line in stream if line.strip()]
+    # The rerun: a token, /crew by path, the realm's user count, one page of its users, the 3 users' groups;
+    # no member listing per group, and no listing of /crew's children (the users' groups confirm the links).
+    assert len(requests) == 3 and requests[2] == 1 + 1 + 1 + 1 + 3, requests
+    linked = dict((g["name"], g["backend_id"]) for g in load_store(path)["groups"])
+    for name, group_id in linked.items():
+        assert admin.member_names(compat_realm, group_id) == users, name
+        assert admin.group(compat_realm, group_id)["path"] == "/crew/" + name
+
+    admin.call("PUT", "/realms/%s/groups/%s" % (compat_realm, linked["crew-3"]), json={"name": "crew-3-there"})
+    renamed = assert_ok(playbook.run_tasks([sync], env=cell_env).results[0])
+    assert renamed["offerings"][0]["renamed"] == ["crew-3"] and renamed["offerings"][0]["missing_remote"] == []
+    assert admin.group(compat_realm, linked["crew-3"])["path"] == "/crew/crew-3"
+
+    admin.call("DELETE", "/realms/%s/groups/%s" % (compat_realm, linked["crew-5"]))
+    missing = assert_ok(playbook.run_tasks([sync], env=cell_env).results[0])
+    assert missing["offerings"][0]["missing_remote"] == ["crew-5"] and missing["offerings"][0]["renamed"] == []
