@@ -295,7 +295,12 @@ def test_memberships_read_from_the_users_side(admin, compat_realm, keycloak_url,
     listings, and a re-apply takes the links they confirm without listing the offering's children. On this
     Keycloak's representation of a user's groups (parentId, or the path alone): check mode announces what
     apply does, the rerun is a no-op, a group renamed behind the sync's back is renamed back, a deleted one
-    is reported missing."""
+    is reported missing. What varies here is the server, so it runs in the cells of the main ansible-core (one
+    per Keycloak of the matrix), not in every cell."""
+    with open(os.path.join(REPO, "tests", "compat", "matrix.yml")) as stream:
+        main = yaml.safe_load(stream)["main_ansible_core"]
+    if not os.environ["COMPAT_RELEASE"].startswith(main + "."):
+        pytest.skip("runs with ansible-core %s, once per Keycloak of the matrix" % main)
     ids = {"offering": new_uuid(), "role_admin": new_uuid(), "resource_a": new_uuid()}
     users = ["carol", "dave", "erin"]
     for name in users:
