@@ -365,10 +365,8 @@ class FakeKeycloak(object):
         """As Keycloak answers: a brief listing leaves the attributes out."""
         self._check(realm)
         self.children_reads.append((group_id, brief))
-        views = [self._view(g) for g in self.groups.values() if g["parent"] == group_id]
-        for view in views if brief else ():
-            view.pop("attributes", None)
-        return views
+        view = self._brief if brief else self._view
+        return [view(g) for g in self.groups.values() if g["parent"] == group_id]
 
     children_page_size = 400
 
@@ -463,6 +461,7 @@ class FakeKeycloak(object):
                            if uid in members and gid in self.groups]) for uid in user_ids)
 
     def _brief(self, group):
+        """A group as Keycloak's brief representation shows it: without attributes."""
         view = self._view(group)
         view.pop("attributes", None)
         return view
